@@ -1,0 +1,22 @@
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+namespace recur {
+
+/// What fit() returns, like Keras's History: per-epoch values keyed "loss", "<metric>",
+/// "val_loss", "val_<metric>", in the order they were first recorded.
+struct History {
+  std::vector<std::string> keys;
+  std::map<std::string, std::vector<double>> history;
+  /// Appends `value` to `key`, registering the key on first use.
+  void record(const std::string& key, double value) {
+    auto [it, inserted] = history.try_emplace(key);
+    if (inserted) keys.push_back(key);
+    it->second.push_back(value);
+  }
+  std::size_t epochs() const { return history.count("loss") ? history.at("loss").size() : 0; }
+};
+
+}  // namespace recur

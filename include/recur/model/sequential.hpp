@@ -1,0 +1,145 @@
+#pragma once
+// Sequential: a linear stack of layers with Keras's compile / fit / evaluate / predict.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "recur/core/options.hpp"
+#include "recur/core/tensor.hpp"
+#include "recur/layers/layer.hpp"
+#include "recur/losses/losses.hpp"
+#include "recur/metrics/metrics.hpp"
+#include "recur/model/history.hpp"
+#include "recur/optimizers/optimizers.hpp"
+
+namespace recur {
+
+/// What a fit callback receives at the end of each epoch.
+struct EpochLogs {
+  int epoch = 0;   // 1-based
+  int epochs = 0;  // total requested
+  double seconds = 0;
+  std::map<std::string, double> values;  // "loss", "mae", "val_loss", ...
+};
+
+/// Options of Sequential::fit; defaults are Keras's (epochs 1, batch_size 32, shuffle true).
+struct FitOptions {
+  /// Passes over the training data; must be >= 1.
+  RECUR_ARG(int, epochs) = 1;
+  /// Samples per gradient step; must be >= 1 (a last smaller batch is kept).
+  RECUR_ARG(int, batch_size) = 32;
+  /// Fraction in [0, 1) of samples held out for validation: the LAST samples, taken before any
+  /// shuffling (Keras's rule), so a chronological series validates on its most recent windows.
+  RECUR_ARG(double, validation_split) = 0.0;
+  /// Reshuffle the training samples every epoch.
+  RECUR_ARG(bool, shuffle) = true;
+  /// Seed of the shuffling; the same seed gives the same batches.
+  RECUR_ARG(std::uint64_t, seed) = 0;
+  /// Called after each epoch; return false to stop training.
+  RECUR_ARG(std::function<bool(const EpochLogs&)>, on_epoch_end);
+  /// Called after each batch with (batch index from 1, batches per epoch, running loss).
+  RECUR_ARG(std::function<void(int, int, double)>, on_batch_end);
+};
+
+/// A linear stack of layers (Keras's keras.Sequential).
+///
+///   recur::Sequential model;
+///   model.add(recur::LSTM(recur::LstmOptions(32)));
+///   model.add(recur::Dense(1));
+///   model.build({12, 1});                     // (timesteps, features)
+///   model.compile("adam", "mse", {"mae"});
+///   auto history = model.fit(x, y, recur::FitOptions().epochs(100).batch_size(16));
+///   recur::Tensor y_hat = model.predict(x);   // (samples, 1)
+///
+/// x is (samples, timesteps, features); y is (samples, *output_shape) or, for a one-unit
+/// output, (samples,). Throws ShapeError on shapes that do not fit the model, ValueError on bad
+/// options or non-finite data, naming the layer or the sample.
+class Sequential {
+ public:
+  explicit Sequential(std::string name = "sequential");
+  Sequential(Sequential&&) noexcept;
+  Sequential& operator=(Sequential&&) noexcept;
+  ~Sequential();
+
+  /// Appends a layer (moved in). Names it "<type>", "<type>_1", ... when it has no name.
+  /// Throws ValueError for an LSTM with return_state (Sequential passes one tensor on) or a
+  /// duplicate name; ShapeError if the model is built and the layer does not fit the output.
+  template <typename L>
+  void add(L layer) {
+    add(std::unique_ptr<Layer>(new L(std::move(layer))));
+  }
+  void add(std::unique_ptr<Layer> layer);
+
+  /// Builds every layer for inputs of shape (batch, *input_shape) - for an LSTM model
+  /// (timesteps, features) - initializing the weights from `seed`.
+  void build(const Shape& input_shape, std::uint64_t seed = 0);
+  bool built() const noexcept { return built_; }
+  /// Input shape without the batch axis.
+  const Shape& input_shape() const noexcept { return input_shape_; }
+  /// Output shape without the batch axis.
+  Shape output_shape() const;
+
+  /// Keras-style table: layer (type), output shape, parameter count, totals.
+  std::string summary() const;
+  std::size_t count_params() const;
+
+  /// Sets the optimizer, loss ("mse", "mae") and metrics ("mae", "mse", "rmse").
+  void compile(std::unique_ptr<Optimizer> optimizer, const std::string& loss,
+               const std::vector<std::string>& metrics = {});
+  /// Same with an optimizer by name ("adam", "sgd", "rmsprop") at its Keras defaults.
+  void compile(const std::string& optimizer, const std::string& loss,
+               const std::vector<std::string>& metrics = {});
+
+  /// Trains on (x, y). Returns the per-epoch history. On a non-finite loss it throws ValueError
+  /// naming the epoch and batch and leaves the weights as they were before that batch.
+  History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  /// Loss and metrics on (x, y), by name ("loss", "mae", ...).
+  std::map<std::string, double> evaluate(const Tensor& x, const Tensor& y, int batch_size = 32);
+  /// Outputs (samples, *output_shape) for x (samples, *input_shape), in inference mode.
+  Tensor predict(const Tensor& x, int batch_size = 32);
+
+  /// Every layer's weights in order, each in Keras's layout and shape (copies).
+  std::vector<Tensor> get_weights() const;
+  /// Replaces the weights; the count, order and shapes must be those of get_weights().
+  /// Throws ValueError on a wrong count and ShapeError naming the layer, the weight and both
+  /// shapes (and saying so when one is the transpose of the other) on a wrong shape.
+  void set_weights(const std::vector<Tensor>& weights);
+
+  /// Writes architecture, compile settings, `metadata_json` (any JSON object text, kept as-is
+  /// for the application) and weights to `path` atomically. See docs/model-format.md.
+  void save(const std::string& path, const std::string& metadata_json = "{}") const;
+  /// Reads a model written by save(). The metadata text is returned through `metadata_json`
+  /// when given. Throws IoError / ModelFormatError naming what is wrong.
+  static Sequential load(const std::string& path, std::string* metadata_json = nullptr);
+
+  std::size_t size() const noexcept { return layers_.size(); }
+  Layer& layer(std::size_t i) { return *layers_.at(i); }
+  const Layer& layer(std::size_t i) const { return *layers_.at(i); }
+  const std::string& name() const noexcept { return name_; }
+  Optimizer* optimizer() { return optimizer_.get(); }
+
+  /// One forward pass through every layer; x (batch, *input_shape).
+  Tensor forward(const Tensor& x, bool training);
+  /// Backward pass from dL/dy; accumulates every weight gradient. Returns dL/dx.
+  Tensor backward(const Tensor& dy);
+  /// All trainable weights, layer by layer.
+  std::vector<Weight*> trainable_weights();
+  void zero_grad();
+
+ private:
+  void check_data(const Tensor& x, const Tensor* y, const std::string& caller) const;
+  void require_compiled(const std::string& caller) const;
+  std::string name_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  Shape input_shape_;
+  bool built_ = false;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::optional<LossKind> loss_;
+  std::vector<MetricKind> metrics_;
+};
+
+}  // namespace recur

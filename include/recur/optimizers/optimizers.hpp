@@ -1,0 +1,116 @@
+#pragma once
+// Optimizers with Keras's update rules and defaults (keras.io/api/optimizers).
+//   SGD      v = momentum*v - lr*g;  w += v                      (nesterov: w += momentum*v - lr*g)
+//   Adam     (Kingma & Ba 2015) m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+//            w -= lr * sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)
+//   RMSprop  (Hinton 2012) v = rho v + (1-rho) g^2;  w -= lr * g / sqrt(v + eps)
+//            (momentum > 0: mom = momentum*mom + that step; w -= mom)
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "recur/core/options.hpp"
+#include "recur/layers/layer.hpp"
+
+namespace recur {
+
+/// Base optimizer: step() updates every weight from its accumulated gradient.
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  /// Keras class name: "SGD", "Adam", "RMSprop".
+  virtual std::string type() const = 0;
+  /// Applies one update to `weights` (whose grads hold dL/dw). The list must be the same, in
+  /// the same order, on every call; slot variables are created on the first call.
+  virtual void step(const std::vector<Weight*>& weights) = 0;
+  virtual float learning_rate() const = 0;
+  virtual void set_learning_rate(float learning_rate) = 0;
+  virtual nlohmann::json get_config() const = 0;
+  /// Number of step() calls so far.
+  std::int64_t iterations() const noexcept { return iterations_; }
+
+ protected:
+  /// Creates zeroed slots shaped like `weights` on first use; throws ValueError if the weight
+  /// list changed between calls.
+  void ensure_slots(std::vector<std::vector<float>>& slots, const std::vector<Weight*>& weights);
+  std::int64_t iterations_ = 0;
+};
+
+struct SgdOptions {
+  RECUR_ARG(float, learning_rate) = 0.01f;
+  RECUR_ARG(float, momentum) = 0.0f;
+  RECUR_ARG(bool, nesterov) = false;
+};
+struct AdamOptions {
+  RECUR_ARG(float, learning_rate) = 0.001f;
+  RECUR_ARG(float, beta_1) = 0.9f;
+  RECUR_ARG(float, beta_2) = 0.999f;
+  RECUR_ARG(float, epsilon) = 1e-7f;
+};
+struct RmspropOptions {
+  RECUR_ARG(float, learning_rate) = 0.001f;
+  RECUR_ARG(float, rho) = 0.9f;
+  RECUR_ARG(float, momentum) = 0.0f;
+  RECUR_ARG(float, epsilon) = 1e-7f;
+};
+
+/// Stochastic gradient descent with optional (Nesterov) momentum. Throws ValueError for
+/// learning_rate <= 0 or momentum outside [0, 1).
+class SGD : public Optimizer {
+ public:
+  explicit SGD(const SgdOptions& options = {});
+  std::string type() const override { return "SGD"; }
+  void step(const std::vector<Weight*>& weights) override;
+  float learning_rate() const override { return o_.learning_rate(); }
+  void set_learning_rate(float lr) override;
+  nlohmann::json get_config() const override;
+
+ private:
+  SgdOptions o_;
+  std::vector<std::vector<float>> velocity_;
+};
+
+/// Adam. Throws ValueError for learning_rate <= 0, betas outside [0, 1) or epsilon <= 0.
+class Adam : public Optimizer {
+ public:
+  explicit Adam(const AdamOptions& options = {});
+  std::string type() const override { return "Adam"; }
+  void step(const std::vector<Weight*>& weights) override;
+  float learning_rate() const override { return o_.learning_rate(); }
+  void set_learning_rate(float lr) override;
+  nlohmann::json get_config() const override;
+
+ private:
+  AdamOptions o_;
+  std::vector<std::vector<float>> m_, v_;
+};
+
+/// RMSprop. Throws ValueError for learning_rate <= 0, rho outside [0, 1), momentum outside
+/// [0, 1) or epsilon <= 0.
+class RMSprop : public Optimizer {
+ public:
+  explicit RMSprop(const RmspropOptions& options = {});
+  std::string type() const override { return "RMSprop"; }
+  void step(const std::vector<Weight*>& weights) override;
+  float learning_rate() const override { return o_.learning_rate(); }
+  void set_learning_rate(float lr) override;
+  nlohmann::json get_config() const override;
+
+ private:
+  RmspropOptions o_;
+  std::vector<std::vector<float>> v_, mom_;
+};
+
+/// An optimizer by Keras name ("sgd", "adam", "rmsprop", any case) with its defaults and the
+/// given learning rate (none: the optimizer's default). Throws ValueError for an unknown name
+/// or a learning rate that is not > 0.
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name,
+                                          std::optional<float> learning_rate = std::nullopt);
+/// Rebuilds an optimizer from type() and get_config(). Throws ValueError on an unknown type.
+std::unique_ptr<Optimizer> optimizer_from_config(const std::string& type,
+                                                 const nlohmann::json& config);
+
+}  // namespace recur

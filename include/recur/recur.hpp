@@ -1,0 +1,17 @@
+#pragma once
+// Umbrella header: everything a user of the library needs.
+#include "recur/core/error.hpp"
+#include "recur/core/random.hpp"
+#include "recur/core/shape.hpp"
+#include "recur/core/tensor.hpp"
+#include "recur/data/csv.hpp"
+#include "recur/data/scaler.hpp"
+#include "recur/data/windows.hpp"
+#include "recur/io/model_file.hpp"
+#include "recur/layers/dense.hpp"
+#include "recur/layers/dropout.hpp"
+#include "recur/layers/lstm.hpp"
+#include "recur/losses/losses.hpp"
+#include "recur/metrics/metrics.hpp"
+#include "recur/model/sequential.hpp"
+#include "recur/optimizers/optimizers.hpp"

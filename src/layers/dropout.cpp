@@ -1,0 +1,48 @@
+#include "recur/layers/dropout.hpp"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "recur/core/error.hpp"
+
+namespace recur {
+
+Dropout::Dropout(float rate, std::string name) : rate_(rate) {
+  set_name(std::move(name));
+  if (!(rate >= 0.0f && rate < 1.0f))
+    throw ValueError("Dropout: rate must be in [0, 1), got " + std::to_string(rate) +
+                     ". It is the fraction of inputs dropped, e.g. 0.2.");
+}
+
+void Dropout::build(const Shape& input_shape, Rng& rng) {
+  rng_ = Rng(rng.next_seed());
+  mark_built(input_shape);
+}
+
+Tensor Dropout::forward(const Tensor& x, bool training) {
+  check_input(x);
+  masked_ = training && rate_ > 0.0f;
+  if (!masked_) return x;
+  mask_ = Tensor(x.shape());
+  const float scale = 1.0f / (1.0f - rate_);
+  Tensor y(x.shape());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    mask_[i] = rng_.uniform() < rate_ ? 0.0f : scale;
+    y[i] = x[i] * mask_[i];
+  }
+  return y;
+}
+
+Tensor Dropout::backward(const Tensor& dy) {
+  if (!masked_) return dy;
+  if (dy.shape() != mask_.shape())
+    throw ShapeError(label() + ": gradient must have the output's shape " + mask_.shape_str() +
+                     ", got " + dy.shape_str() + ".");
+  Tensor dx(dy.shape());
+  for (std::size_t i = 0; i < dy.size(); ++i) dx[i] = dy[i] * mask_[i];
+  return dx;
+}
+
+nlohmann::json Dropout::get_config() const { return {{"name", name()}, {"rate", rate_}}; }
+
+}  // namespace recur

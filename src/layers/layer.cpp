@@ -1,0 +1,34 @@
+#include "recur/layers/layer.hpp"
+
+#include "recur/core/error.hpp"
+
+namespace recur {
+
+std::vector<const Weight*> Layer::weights() const {
+  auto ws = const_cast<Layer*>(this)->weights();
+  return {ws.begin(), ws.end()};
+}
+
+std::size_t Layer::count_params() const {
+  std::size_t n = 0;
+  for (const Weight* w : weights()) n += w->value.size();
+  return n;
+}
+
+void Layer::zero_grad() {
+  for (Weight* w : weights()) w->grad.zero();
+}
+
+void Layer::check_input(const Tensor& x) const {
+  const Shape& s = x.shape();
+  bool ok = s.size() == input_shape_.size() + 1;
+  for (std::size_t i = 0; ok && i < input_shape_.size(); ++i) ok = s[i + 1] == input_shape_[i];
+  if (!ok) {
+    Shape expected{kAnyDim};
+    expected.insert(expected.end(), input_shape_.begin(), input_shape_.end());
+    throw ShapeError(label() + " was built for input of shape " + shape_str(expected) +
+                     ", got " + x.shape_str() + ".");
+  }
+}
+
+}  // namespace recur

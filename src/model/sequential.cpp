@@ -1,0 +1,579 @@
+#include "recur/model/sequential.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "recur/core/error.hpp"
+#include "recur/io/model_file.hpp"
+#include "recur/layers/dense.hpp"
+#include "recur/layers/dropout.hpp"
+#include "recur/layers/lstm.hpp"
+
+namespace recur {
+namespace {
+
+using json = nlohmann::json;
+
+std::string snake_case(const std::string& type) {
+  std::string s;
+  for (std::size_t i = 0; i < type.size(); ++i) {
+    const char c = type[i];
+    if (std::isupper(static_cast<unsigned char>(c))) {
+      // "LSTM" -> "lstm", "SimpleRNN" -> "simple_rnn"
+      if (i > 0 && std::islower(static_cast<unsigned char>(type[i - 1]))) s += '_';
+      s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else {
+      s += c;
+    }
+  }
+  return s;
+}
+
+std::unique_ptr<Layer> layer_from_config(const std::string& class_name, const json& c) {
+  const std::string name = c.value("name", "");
+  if (class_name == "LSTM")
+    return std::make_unique<LSTM>(
+        LstmOptions(c.at("units").get<std::size_t>())
+            .activation(c.at("activation").get<std::string>())
+            .recurrent_activation(c.at("recurrent_activation").get<std::string>())
+            .use_bias(c.at("use_bias").get<bool>())
+            .unit_forget_bias(c.at("unit_forget_bias").get<bool>())
+            .kernel_initializer(c.at("kernel_initializer").get<std::string>())
+            .recurrent_initializer(c.at("recurrent_initializer").get<std::string>())
+            .bias_initializer(c.at("bias_initializer").get<std::string>())
+            .return_sequences(c.at("return_sequences").get<bool>())
+            .return_state(c.at("return_state").get<bool>())
+            .go_backwards(c.at("go_backwards").get<bool>())
+            .name(name));
+  if (class_name == "Dense")
+    return std::make_unique<Dense>(
+        DenseOptions(c.at("units").get<std::size_t>())
+            .activation(c.at("activation").get<std::string>())
+            .use_bias(c.at("use_bias").get<bool>())
+            .kernel_initializer(c.at("kernel_initializer").get<std::string>())
+            .bias_initializer(c.at("bias_initializer").get<std::string>())
+            .name(name));
+  if (class_name == "Dropout") return std::make_unique<Dropout>(c.at("rate").get<float>(), name);
+  throw ValueError("unknown layer class \"" + class_name + "\"; this recur knows LSTM, Dense, "
+                   "Dropout.");
+}
+
+// Copies rows idx[begin, end) of a (N, ...) tensor into a (end-begin, ...) tensor.
+Tensor gather_rows(const Tensor& t, const std::vector<std::size_t>& idx, std::size_t begin,
+                   std::size_t end) {
+  Shape s = t.shape();
+  const std::size_t row = t.size() / s[0];
+  s[0] = end - begin;
+  Tensor out(s);
+  for (std::size_t i = begin; i < end; ++i)
+    std::copy_n(t.data() + idx[i] * row, row, out.data() + (i - begin) * row);
+  return out;
+}
+
+std::string format_int(std::size_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
+std::string pad(std::string s, std::size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+}  // namespace
+
+Sequential::Sequential(std::string name) : name_(std::move(name)) {}
+Sequential::Sequential(Sequential&&) noexcept = default;
+Sequential& Sequential::operator=(Sequential&&) noexcept = default;
+Sequential::~Sequential() = default;
+
+void Sequential::add(std::unique_ptr<Layer> layer) {
+  if (!layer) throw ValueError("Sequential::add: got a null layer.");
+  if (auto* lstm = dynamic_cast<LSTM*>(layer.get()); lstm && lstm->options().return_state())
+    throw ValueError("Sequential::add: LSTM" +
+                     (layer->name().empty() ? std::string() : " '" + layer->name() + "'") +
+                     " has return_state=true, so it returns [output, h, c], but a Sequential "
+                     "model passes one tensor from layer to layer. Set return_state=false, or "
+                     "call LSTM::call() directly to get the states.");
+  if (layer->name().empty()) {
+    const std::string base = snake_case(layer->type());
+    std::size_t count = 0;
+    for (const auto& l : layers_)
+      if (l->type() == layer->type()) ++count;
+    std::string candidate = count == 0 ? base : base + "_" + std::to_string(count);
+    for (std::size_t k = count; ; ++k) {
+      bool taken = false;
+      for (const auto& l : layers_) taken = taken || l->name() == candidate;
+      if (!taken) break;
+      candidate = base + "_" + std::to_string(k + 1);
+    }
+    layer->set_name(candidate);
+  }
+  for (const auto& l : layers_)
+    if (l->name() == layer->name())
+      throw ValueError("Sequential::add: a layer named '" + layer->name() +
+                       "' is already in the model; layer names must be unique.");
+  if (built_) {
+    Rng rng(layers_.size());
+    const Shape in = output_shape();
+    try {
+      layer->build(in, rng);
+    } catch (const ShapeError& e) {
+      throw ShapeError(e.message() + " It would receive the output of " + layers_.back()->type() +
+                       " '" + layers_.back()->name() + "', of shape " +
+                       shape_str([&] { Shape s{kAnyDim}; s.insert(s.end(), in.begin(), in.end()); return s; }()) + ".");
+    }
+  }
+  layers_.push_back(std::move(layer));
+}
+
+void Sequential::build(const Shape& input_shape, std::uint64_t seed) {
+  if (layers_.empty())
+    throw ValueError("Sequential::build: the model has no layers; add() at least one first.");
+  for (std::size_t d : input_shape)
+    if (d == 0)
+      throw ShapeError("Sequential::build: input_shape " + shape_str(input_shape) +
+                       " has a zero extent; expected (timesteps, features) with both > 0.");
+  Rng rng(seed);
+  Shape shape = input_shape;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    try {
+      layers_[i]->build(shape, rng);
+    } catch (const ShapeError& e) {
+      if (i == 0) throw;
+      Shape s{kAnyDim};
+      s.insert(s.end(), shape.begin(), shape.end());
+      throw ShapeError(e.message() + " It receives the output of " + layers_[i - 1]->type() +
+                       " '" + layers_[i - 1]->name() + "', of shape " + shape_str(s) + ".");
+    }
+    shape = layers_[i]->output_shape();
+  }
+  input_shape_ = input_shape;
+  built_ = true;
+}
+
+Shape Sequential::output_shape() const {
+  if (!built_) throw ValueError("Sequential: the model is not built; call build(input_shape).");
+  return layers_.back()->output_shape();
+}
+
+std::size_t Sequential::count_params() const {
+  std::size_t n = 0;
+  for (const auto& l : layers_) n += l->count_params();
+  return n;
+}
+
+std::string Sequential::summary() const {
+  if (!built_)
+    throw ValueError("Sequential::summary: the model is not built yet; call "
+                     "build({timesteps, features}) first.");
+  const std::string rule(65, '_'), double_rule(65, '=');
+  std::ostringstream out;
+  out << "Model: \"" << name_ << "\"\n" << rule << "\n";
+  out << pad(" Layer (type)", 29) << pad("Output Shape", 26) << "Param #\n" << double_rule << "\n";
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& l = *layers_[i];
+    Shape s{kAnyDim};
+    const Shape o = l.output_shape();
+    s.insert(s.end(), o.begin(), o.end());
+    out << pad(" " + l.name() + " (" + l.type() + ")", 29) << pad(shape_str(s), 26)
+        << format_int(l.count_params()) << "\n";
+    if (i + 1 < layers_.size()) out << "\n";
+  }
+  out << double_rule << "\n";
+  out << "Total params: " << format_int(count_params()) << "\n";
+  out << "Trainable params: " << format_int(count_params()) << "\n";
+  out << "Non-trainable params: 0\n" << rule << "\n";
+  return out.str();
+}
+
+void Sequential::compile(std::unique_ptr<Optimizer> optimizer, const std::string& loss,
+                         const std::vector<std::string>& metrics) {
+  if (!optimizer) throw ValueError("compile: optimizer is null; pass e.g. \"adam\".");
+  const LossKind l = parse_loss(loss);
+  std::vector<MetricKind> m;
+  for (const auto& name : metrics) m.push_back(parse_metric(name));
+  optimizer_ = std::move(optimizer);
+  loss_ = l;
+  metrics_ = std::move(m);
+}
+
+void Sequential::compile(const std::string& optimizer, const std::string& loss,
+                         const std::vector<std::string>& metrics) {
+  compile(make_optimizer(optimizer), loss, metrics);
+}
+
+void Sequential::require_compiled(const std::string& caller) const {
+  if (!loss_)
+    throw ValueError(caller + ": the model is not compiled; call compile(optimizer, loss) "
+                     "first, e.g. compile(\"adam\", \"mse\").");
+}
+
+void Sequential::check_data(const Tensor& x, const Tensor* y, const std::string& caller) const {
+  Shape want{kAnyDim};
+  want.insert(want.end(), input_shape_.begin(), input_shape_.end());
+  bool ok = x.rank() == want.size();
+  for (std::size_t i = 1; ok && i < want.size(); ++i) ok = x.dim(i) == want[i];
+  if (!ok) {
+    std::string msg = caller + ": " + layers_.front()->type() + " '" + layers_.front()->name() +
+                      "' (the first layer) expects x of shape " + shape_str(want);
+    if (want.size() == 3) msg += " = (batch, timesteps, features)";
+    msg += ", got " + x.shape_str() + ".";
+    if (want.size() == 3 && x.rank() == 2 && x.dim(1) == want[1] && want[2] == 1)
+      msg += " Add a feature axis: reshape x to " + shape_str({x.dim(0), x.dim(1), 1}) + ".";
+    else if (want.size() == 3 && x.rank() == 3 && x.dim(2) != want[2])
+      msg += " The model was built for " + std::to_string(want[2]) + " features per step; the "
+             "data has " + std::to_string(x.dim(2)) + ". Rebuild the model for the data or "
+             "select the same columns.";
+    throw ShapeError(msg);
+  }
+  if (x.dim(0) == 0) throw ValueError(caller + ": x has no samples (shape " + x.shape_str() + ").");
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (!std::isfinite(x[i])) {
+      const std::size_t row = x.size() / x.dim(0);
+      throw ValueError(caller + ": x holds a non-finite value (" + std::to_string(x[i]) +
+                       ") at sample " + std::to_string(i / row) + ", flat offset " +
+                       std::to_string(i % row) + " within the sample. Clean or impute the data "
+                       "before fit.");
+    }
+  if (!y) return;
+  const Shape out = output_shape();
+  Shape want_y{x.dim(0)};
+  want_y.insert(want_y.end(), out.begin(), out.end());
+  const bool flat_ok = y->rank() == 1 && out.size() == 1 && out[0] == 1 && y->dim(0) == x.dim(0);
+  if (y->shape() != want_y && !flat_ok)
+    throw ShapeError(caller + ": y must be " + shape_str(want_y) + " to match x's " +
+                     std::to_string(x.dim(0)) + " samples and the model output " +
+                     shape_str([&] { Shape s{kAnyDim}; s.insert(s.end(), out.begin(), out.end()); return s; }()) +
+                     " of " + layers_.back()->type() + " '" + layers_.back()->name() + "', got " +
+                     y->shape_str() + ".");
+  for (std::size_t i = 0; i < y->size(); ++i)
+    if (!std::isfinite((*y)[i]))
+      throw ValueError(caller + ": y holds a non-finite value (" + std::to_string((*y)[i]) +
+                       ") at sample " + std::to_string(i / (y->size() / y->dim(0))) + ".");
+}
+
+Tensor Sequential::forward(const Tensor& x, bool training) {
+  Tensor h = x;
+  for (auto& l : layers_) h = l->forward(h, training);
+  return h;
+}
+
+Tensor Sequential::backward(const Tensor& dy) {
+  Tensor g = dy;
+  for (std::size_t i = layers_.size(); i-- > 0;) g = layers_[i]->backward(g);
+  return g;
+}
+
+std::vector<Weight*> Sequential::trainable_weights() {
+  std::vector<Weight*> ws;
+  for (auto& l : layers_)
+    for (Weight* w : l->weights()) ws.push_back(w);
+  return ws;
+}
+
+void Sequential::zero_grad() {
+  for (auto& l : layers_) l->zero_grad();
+}
+
+History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
+  require_compiled("fit");
+  if (o.epochs() < 1)
+    throw ValueError("fit: epochs must be >= 1, got " + std::to_string(o.epochs()) + ".");
+  if (o.batch_size() < 1)
+    throw ValueError("fit: batch_size must be >= 1, got " + std::to_string(o.batch_size()) + ".");
+  if (!(o.validation_split() >= 0.0 && o.validation_split() < 1.0))
+    throw ValueError("fit: validation_split must be in [0, 1), got " +
+                     std::to_string(o.validation_split()) + ". It is the fraction of samples "
+                     "held out, e.g. 0.1.");
+  if (!built_) build({x.shape().begin() + 1, x.shape().end()}, o.seed());
+  check_data(x, &y, "fit");
+  const std::size_t n = x.dim(0);
+  const std::size_t n_train =
+      static_cast<std::size_t>(static_cast<double>(n) * (1.0 - o.validation_split()));
+  if (n_train == 0)
+    throw ValueError("fit: validation_split " + std::to_string(o.validation_split()) +
+                     " leaves no training samples out of " + std::to_string(n) + ".");
+  const Tensor y2 = y.rank() == 1 ? y.reshape({n, 1}) : y;
+  Tensor x_val, y_val;
+  const bool has_val = n_train < n;
+  if (has_val) {
+    std::vector<std::size_t> all(n);
+    for (std::size_t i = 0; i < n; ++i) all[i] = i;
+    x_val = gather_rows(x, all, n_train, n);
+    y_val = gather_rows(y2, all, n_train, n);
+  }
+
+  Rng rng(o.seed());
+  History history;
+  const std::size_t bs = static_cast<std::size_t>(o.batch_size());
+  const int num_batches = static_cast<int>((n_train + bs - 1) / bs);
+  std::vector<Weight*> weights = trainable_weights();
+  std::vector<std::vector<float>> snapshot(weights.size());
+  std::vector<Metric> metrics;
+  for (MetricKind k : metrics_) metrics.emplace_back(k);
+  Tensor dy;
+  double last_finite_loss = NAN;
+
+  for (int epoch = 1; epoch <= o.epochs(); ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::size_t> order(n_train);
+    if (o.shuffle()) order = rng.permutation(n_train);
+    else for (std::size_t i = 0; i < n_train; ++i) order[i] = i;
+    for (Metric& m : metrics) m.reset();
+    double loss_sum = 0.0;
+    std::size_t seen = 0;
+    for (int b = 0; b < num_batches; ++b) {
+      const std::size_t begin = static_cast<std::size_t>(b) * bs;
+      const std::size_t end = std::min(n_train, begin + bs);
+      const Tensor xb = gather_rows(x, order, begin, end);
+      const Tensor yb = gather_rows(y2, order, begin, end);
+      zero_grad();
+      const Tensor pred = forward(xb, true);
+      const float loss = loss_value<float>(*loss_, pred.data(), yb.data(), pred.size());
+      if (dy.shape() != pred.shape()) dy = Tensor(pred.shape());
+      loss_gradient<float>(*loss_, dy.data(), pred.data(), yb.data(), pred.size());
+      backward(dy);
+      double grad_sq = 0.0;
+      for (Weight* w : weights)
+        for (float g : w->grad.values()) grad_sq += static_cast<double>(g) * g;
+      if (!std::isfinite(loss) || !std::isfinite(grad_sq)) {
+        std::ostringstream msg;
+        msg << "fit: the " << (std::isfinite(loss) ? "gradient" : "loss") << " became "
+            << (std::isnan(loss) || std::isnan(grad_sq) ? "NaN" : "infinite") << " at epoch "
+            << epoch << ", batch " << b + 1 << "/" << num_batches << " (last finite loss "
+            << last_finite_loss << ", gradient norm " << std::sqrt(grad_sq)
+            << "). The weights are left at their last finite values. Lower the learning_rate "
+            << "(now " << optimizer_->learning_rate() << "), e.g. to "
+            << optimizer_->learning_rate() / 10 << ", or scale the data.";
+        throw ValueError(msg.str());
+      }
+      for (std::size_t k = 0; k < weights.size(); ++k) snapshot[k] = weights[k]->value.values();
+      optimizer_->step(weights);
+      bool finite = true;
+      for (Weight* w : weights)
+        for (float v : w->value.values()) finite = finite && std::isfinite(v);
+      if (!finite) {
+        for (std::size_t k = 0; k < weights.size(); ++k) weights[k]->value.values() = snapshot[k];
+        std::ostringstream msg;
+        msg << "fit: the update at epoch " << epoch << ", batch " << b + 1 << "/" << num_batches
+            << " made a weight non-finite (loss " << loss << ", gradient norm "
+            << std::sqrt(grad_sq) << "). The weights are restored to their values before that "
+            << "update. Lower the learning_rate (now " << optimizer_->learning_rate() << ").";
+        throw ValueError(msg.str());
+      }
+      last_finite_loss = loss;
+      loss_sum += static_cast<double>(loss) * static_cast<double>(end - begin);
+      seen += end - begin;
+      for (Metric& m : metrics) m.update(pred.data(), yb.data(), pred.size());
+      if (o.on_batch_end()) o.on_batch_end()(b + 1, num_batches, loss_sum / static_cast<double>(seen));
+    }
+    EpochLogs logs;
+    logs.epoch = epoch;
+    logs.epochs = o.epochs();
+    logs.values["loss"] = loss_sum / static_cast<double>(seen);
+    history.record("loss", logs.values["loss"]);
+    for (const Metric& m : metrics) {
+      logs.values[m.name()] = m.result();
+      history.record(m.name(), m.result());
+    }
+    if (has_val) {
+      for (const auto& [k, v] : evaluate(x_val, y_val, o.batch_size())) {
+        logs.values["val_" + k] = v;
+        history.record("val_" + k, v);
+      }
+    }
+    logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (o.on_epoch_end() && !o.on_epoch_end()(logs)) break;
+  }
+  return history;
+}
+
+std::map<std::string, double> Sequential::evaluate(const Tensor& x, const Tensor& y,
+                                                   int batch_size) {
+  require_compiled("evaluate");
+  if (batch_size < 1)
+    throw ValueError("evaluate: batch_size must be >= 1, got " + std::to_string(batch_size) + ".");
+  if (!built_) throw ValueError("evaluate: the model is not built; fit or build it first.");
+  check_data(x, &y, "evaluate");
+  const std::size_t n = x.dim(0);
+  const Tensor pred = predict(x, batch_size);
+  std::map<std::string, double> out;
+  // Keras's evaluate: mean over batches of the per-batch loss, weighted by batch size.
+  double loss_sum = 0.0;
+  const std::size_t row = pred.size() / n, bs = static_cast<std::size_t>(batch_size);
+  for (std::size_t begin = 0; begin < n; begin += bs) {
+    const std::size_t end = std::min(n, begin + bs);
+    loss_sum += static_cast<double>(loss_value<float>(*loss_, pred.data() + begin * row,
+                                                      y.data() + begin * row, (end - begin) * row)) *
+                static_cast<double>(end - begin);
+  }
+  out["loss"] = loss_sum / static_cast<double>(n);
+  for (MetricKind k : metrics_) {
+    Metric m(k);
+    m.update(pred.data(), y.data(), pred.size());
+    out[m.name()] = m.result();
+  }
+  return out;
+}
+
+Tensor Sequential::predict(const Tensor& x, int batch_size) {
+  if (batch_size < 1)
+    throw ValueError("predict: batch_size must be >= 1, got " + std::to_string(batch_size) + ".");
+  if (!built_)
+    throw ValueError("predict: the model is not built; call build({timesteps, features}), fit, "
+                     "or load a saved model first.");
+  check_data(x, nullptr, "predict");
+  const std::size_t n = x.dim(0), bs = static_cast<std::size_t>(batch_size);
+  const Shape out_shape = output_shape();
+  Shape s{n};
+  s.insert(s.end(), out_shape.begin(), out_shape.end());
+  Tensor out(s);
+  const std::size_t row = out.size() / n;
+  std::vector<std::size_t> idx(n);
+  for (std::size_t i = 0; i < n; ++i) idx[i] = i;
+  for (std::size_t begin = 0; begin < n; begin += bs) {
+    const std::size_t end = std::min(n, begin + bs);
+    const Tensor yb = forward(gather_rows(x, idx, begin, end), false);
+    std::copy_n(yb.data(), yb.size(), out.data() + begin * row);
+  }
+  return out;
+}
+
+std::vector<Tensor> Sequential::get_weights() const {
+  std::vector<Tensor> out;
+  for (const auto& l : layers_)
+    for (const Weight* w : std::as_const(*l).weights()) out.push_back(w->value);
+  return out;
+}
+
+void Sequential::set_weights(const std::vector<Tensor>& weights) {
+  if (!built_)
+    throw ValueError("set_weights: the model is not built, so it has no weights yet; call "
+                     "build({timesteps, features}) first.");
+  std::vector<std::pair<const Layer*, Weight*>> targets;
+  for (auto& l : layers_)
+    for (Weight* w : l->weights()) targets.emplace_back(l.get(), w);
+  if (weights.size() != targets.size()) {
+    std::string expected;
+    for (const auto& [l, w] : targets)
+      expected += (expected.empty() ? "" : ", ") + l->name() + "/" + w->name + " " +
+                  w->value.shape_str();
+    throw ValueError("set_weights: the model expects " + std::to_string(targets.size()) +
+                     " arrays in this order: " + expected + "; got " +
+                     std::to_string(weights.size()) + " arrays.");
+  }
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto& [l, w] = targets[i];
+    const Shape& want = w->value.shape();
+    const Shape& got = weights[i].shape();
+    if (got == want) continue;
+    std::string msg = "set_weights: " + l->type() + " '" + l->name() + "' weight '" + w->name +
+                      "' (array " + std::to_string(i) + ") expects shape " + shape_str(want) +
+                      ", got " + shape_str(got) + ".";
+    if (want.size() == 2 && got.size() == 2 && got[0] == want[1] && got[1] == want[0])
+      msg += " The array is the transpose of the expected one: it looks like PyTorch's layout "
+             "(weight_ih is (4*units, features)); pass its transpose. Keras's layout is "
+             "kernel (features, 4*units), recurrent_kernel (units, 4*units).";
+    throw ShapeError(msg);
+  }
+  for (std::size_t i = 0; i < targets.size(); ++i) targets[i].second->value = weights[i];
+}
+
+void Sequential::save(const std::string& path, const std::string& metadata_json) const {
+  if (!built_) throw ValueError("save: the model is not built; build or fit it before saving.");
+  json meta;
+  try {
+    meta = json::parse(metadata_json);
+  } catch (const json::exception& e) {
+    throw ValueError(std::string("save: metadata_json is not valid JSON: ") + e.what());
+  }
+  json layers = json::array();
+  ModelFileContents contents;
+  for (const auto& l : layers_) {
+    layers.push_back({{"class_name", l->type()}, {"config", l->get_config()}});
+    for (const Weight* w : std::as_const(*l).weights())
+      contents.tensors.push_back({l->name() + "/" + w->name, w->value});
+  }
+  json doc = {{"format", "recur.sequential"},
+              {"model",
+               {{"class_name", "Sequential"},
+                {"config", {{"name", name_}, {"input_shape", input_shape_}, {"layers", layers}}}}},
+              {"metadata", meta}};
+  if (loss_) {
+    json metrics = json::array();
+    for (MetricKind k : metrics_) metrics.push_back(metric_name(k));
+    doc["compile"] = {{"optimizer", {{"class_name", optimizer_->type()},
+                                     {"config", optimizer_->get_config()}}},
+                      {"loss", loss_name(*loss_)},
+                      {"metrics", metrics}};
+  }
+  contents.json = doc.dump();
+  write_model_file(path, contents);
+}
+
+Sequential Sequential::load(const std::string& path, std::string* metadata_json) {
+  ModelFileContents contents = read_model_file(path);
+  json doc;
+  try {
+    doc = json::parse(contents.json);
+  } catch (const json::exception& e) {
+    throw ModelFormatError(path + ": the architecture JSON does not parse: " + e.what());
+  }
+  Sequential model;
+  try {
+    if (doc.value("format", "") != "recur.sequential")
+      throw ModelFormatError(path + ": the architecture JSON has format \"" +
+                             doc.value("format", "") + "\", expected \"recur.sequential\".");
+    const json& cfg = doc.at("model").at("config");
+    model.name_ = cfg.at("name").get<std::string>();
+    for (const json& l : cfg.at("layers"))
+      model.add(layer_from_config(l.at("class_name").get<std::string>(), l.at("config")));
+    model.build(cfg.at("input_shape").get<Shape>());
+    if (doc.contains("compile")) {
+      const json& c = doc.at("compile");
+      std::vector<std::string> metrics = c.at("metrics").get<std::vector<std::string>>();
+      model.compile(optimizer_from_config(c.at("optimizer").at("class_name").get<std::string>(),
+                                          c.at("optimizer").at("config")),
+                    c.at("loss").get<std::string>(), metrics);
+    }
+    if (metadata_json) *metadata_json = doc.contains("metadata") ? doc["metadata"].dump() : "{}";
+  } catch (const json::exception& e) {
+    throw ModelFormatError(path + ": the architecture JSON is missing or has a wrong field: " +
+                           e.what());
+  } catch (const ModelFormatError&) {
+    throw;
+  } catch (const Error& e) {
+    throw ModelFormatError(path + ": the stored architecture is invalid: " + e.what());
+  }
+  std::size_t i = 0;
+  for (auto& l : model.layers_) {
+    for (Weight* w : l->weights()) {
+      const std::string want = l->name() + "/" + w->name;
+      if (i >= contents.tensors.size())
+        throw ModelFormatError(path + ": the file has " + std::to_string(contents.tensors.size()) +
+                               " tensors, but the architecture needs more: '" + want +
+                               "' is missing.");
+      const NamedTensor& nt = contents.tensors[i++];
+      if (nt.name != want)
+        throw ModelFormatError(path + ": tensor " + std::to_string(i - 1) + " is named '" +
+                               nt.name + "', expected '" + want + "' for layer " + l->type() +
+                               " '" + l->name() + "'.");
+      if (nt.tensor.shape() != w->value.shape())
+        throw ModelFormatError(path + ": tensor '" + want + "' has shape " +
+                               nt.tensor.shape_str() + ", but layer " + l->type() + " '" +
+                               l->name() + "' needs " + w->value.shape_str() + ".");
+      w->value = nt.tensor;
+    }
+  }
+  if (i != contents.tensors.size())
+    throw ModelFormatError(path + ": the file has " + std::to_string(contents.tensors.size() - i) +
+                           " tensors more than the architecture uses (first extra: '" +
+                           contents.tensors[i].name + "').");
+  return model;
+}
+
+}  // namespace recur

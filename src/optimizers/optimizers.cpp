@@ -1,0 +1,202 @@
+#include "recur/optimizers/optimizers.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "recur/core/error.hpp"
+
+namespace recur {
+namespace {
+
+void check_learning_rate(const std::string& who, float lr) {
+  if (!(lr > 0.0f) || !std::isfinite(lr))
+    throw ValueError(who + ": learning_rate must be a finite number > 0, got " +
+                     std::to_string(lr) + ". Typical values are 1e-4 to 1e-2.");
+}
+
+void check_unit_interval(const std::string& who, const std::string& what, float v) {
+  if (!(v >= 0.0f && v < 1.0f))
+    throw ValueError(who + ": " + what + " must be in [0, 1), got " + std::to_string(v) + ".");
+}
+
+void check_epsilon(const std::string& who, float eps) {
+  if (!(eps > 0.0f))
+    throw ValueError(who + ": epsilon must be > 0, got " + std::to_string(eps) + ".");
+}
+
+}  // namespace
+
+void Optimizer::ensure_slots(std::vector<std::vector<float>>& slots,
+                             const std::vector<Weight*>& weights) {
+  if (slots.empty()) {
+    for (const Weight* w : weights) slots.emplace_back(w->value.size(), 0.0f);
+    return;
+  }
+  bool same = slots.size() == weights.size();
+  for (std::size_t i = 0; same && i < weights.size(); ++i)
+    same = slots[i].size() == weights[i]->value.size();
+  if (!same)
+    throw ValueError(type() + ": the list of weights changed between steps (" +
+                     std::to_string(slots.size()) + " slots, now " +
+                     std::to_string(weights.size()) +
+                     " weights). Use a new optimizer for a new model.");
+}
+
+SGD::SGD(const SgdOptions& o) : o_(o) {
+  check_learning_rate("SGD", o.learning_rate());
+  check_unit_interval("SGD", "momentum", o.momentum());
+}
+
+void SGD::set_learning_rate(float lr) {
+  check_learning_rate("SGD", lr);
+  o_.learning_rate(lr);
+}
+
+void SGD::step(const std::vector<Weight*>& weights) {
+  ++iterations_;
+  const float lr = o_.learning_rate(), mu = o_.momentum();
+  if (mu == 0.0f) {
+    for (Weight* w : weights)
+      for (std::size_t i = 0; i < w->value.size(); ++i) w->value[i] -= lr * w->grad[i];
+    return;
+  }
+  ensure_slots(velocity_, weights);
+  for (std::size_t k = 0; k < weights.size(); ++k) {
+    Weight* w = weights[k];
+    float* v = velocity_[k].data();
+    for (std::size_t i = 0; i < w->value.size(); ++i) {
+      v[i] = mu * v[i] - lr * w->grad[i];
+      w->value[i] += o_.nesterov() ? mu * v[i] - lr * w->grad[i] : v[i];
+    }
+  }
+}
+
+nlohmann::json SGD::get_config() const {
+  return {{"learning_rate", o_.learning_rate()},
+          {"momentum", o_.momentum()},
+          {"nesterov", o_.nesterov()}};
+}
+
+Adam::Adam(const AdamOptions& o) : o_(o) {
+  check_learning_rate("Adam", o.learning_rate());
+  check_unit_interval("Adam", "beta_1", o.beta_1());
+  check_unit_interval("Adam", "beta_2", o.beta_2());
+  check_epsilon("Adam", o.epsilon());
+}
+
+void Adam::set_learning_rate(float lr) {
+  check_learning_rate("Adam", lr);
+  o_.learning_rate(lr);
+}
+
+void Adam::step(const std::vector<Weight*>& weights) {
+  ensure_slots(m_, weights);
+  ensure_slots(v_, weights);
+  ++iterations_;
+  const double t = static_cast<double>(iterations_);
+  const float b1 = o_.beta_1(), b2 = o_.beta_2(), eps = o_.epsilon();
+  const float lr_t = static_cast<float>(o_.learning_rate() * std::sqrt(1.0 - std::pow(b2, t)) /
+                                        (1.0 - std::pow(b1, t)));
+  for (std::size_t k = 0; k < weights.size(); ++k) {
+    Weight* w = weights[k];
+    float* m = m_[k].data();
+    float* v = v_[k].data();
+    for (std::size_t i = 0; i < w->value.size(); ++i) {
+      const float g = w->grad[i];
+      m[i] = b1 * m[i] + (1.0f - b1) * g;
+      v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+      w->value[i] -= lr_t * m[i] / (std::sqrt(v[i]) + eps);
+    }
+  }
+}
+
+nlohmann::json Adam::get_config() const {
+  return {{"learning_rate", o_.learning_rate()},
+          {"beta_1", o_.beta_1()},
+          {"beta_2", o_.beta_2()},
+          {"epsilon", o_.epsilon()}};
+}
+
+RMSprop::RMSprop(const RmspropOptions& o) : o_(o) {
+  check_learning_rate("RMSprop", o.learning_rate());
+  check_unit_interval("RMSprop", "rho", o.rho());
+  check_unit_interval("RMSprop", "momentum", o.momentum());
+  check_epsilon("RMSprop", o.epsilon());
+}
+
+void RMSprop::set_learning_rate(float lr) {
+  check_learning_rate("RMSprop", lr);
+  o_.learning_rate(lr);
+}
+
+void RMSprop::step(const std::vector<Weight*>& weights) {
+  ensure_slots(v_, weights);
+  if (o_.momentum() > 0.0f) ensure_slots(mom_, weights);
+  ++iterations_;
+  const float lr = o_.learning_rate(), rho = o_.rho(), eps = o_.epsilon(), mu = o_.momentum();
+  for (std::size_t k = 0; k < weights.size(); ++k) {
+    Weight* w = weights[k];
+    float* v = v_[k].data();
+    for (std::size_t i = 0; i < w->value.size(); ++i) {
+      const float g = w->grad[i];
+      v[i] = rho * v[i] + (1.0f - rho) * g * g;
+      const float increment = lr * g / std::sqrt(v[i] + eps);
+      if (mu > 0.0f) {
+        float& mo = mom_[k][i];
+        mo = mu * mo + increment;
+        w->value[i] -= mo;
+      } else {
+        w->value[i] -= increment;
+      }
+    }
+  }
+}
+
+nlohmann::json RMSprop::get_config() const {
+  return {{"learning_rate", o_.learning_rate()},
+          {"rho", o_.rho()},
+          {"momentum", o_.momentum()},
+          {"epsilon", o_.epsilon()}};
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name,
+                                          std::optional<float> learning_rate) {
+  std::string n = name;
+  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::unique_ptr<Optimizer> opt;
+  if (n == "sgd") opt = std::make_unique<SGD>();
+  else if (n == "adam") opt = std::make_unique<Adam>();
+  else if (n == "rmsprop") opt = std::make_unique<RMSprop>();
+  else
+    throw ValueError("compile: unknown optimizer \"" + name +
+                     "\"; expected one of sgd, adam, rmsprop.");
+  if (learning_rate) opt->set_learning_rate(*learning_rate);
+  return opt;
+}
+
+std::unique_ptr<Optimizer> optimizer_from_config(const std::string& type,
+                                                 const nlohmann::json& c) {
+  if (type == "SGD")
+    return std::make_unique<SGD>(SgdOptions()
+                                     .learning_rate(c.at("learning_rate").get<float>())
+                                     .momentum(c.at("momentum").get<float>())
+                                     .nesterov(c.at("nesterov").get<bool>()));
+  if (type == "Adam")
+    return std::make_unique<Adam>(AdamOptions()
+                                      .learning_rate(c.at("learning_rate").get<float>())
+                                      .beta_1(c.at("beta_1").get<float>())
+                                      .beta_2(c.at("beta_2").get<float>())
+                                      .epsilon(c.at("epsilon").get<float>()));
+  if (type == "RMSprop")
+    return std::make_unique<RMSprop>(RmspropOptions()
+                                         .learning_rate(c.at("learning_rate").get<float>())
+                                         .rho(c.at("rho").get<float>())
+                                         .momentum(c.at("momentum").get<float>())
+                                         .epsilon(c.at("epsilon").get<float>()));
+  throw ValueError("optimizer_from_config: unknown optimizer type \"" + type +
+                   "\"; expected SGD, Adam or RMSprop.");
+}
+
+}  // namespace recur
