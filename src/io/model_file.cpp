@@ -156,6 +156,7 @@ ModelFileContents read_model_file(const std::string& path) {
   const auto actual = crc32(reinterpret_cast<const unsigned char*>(bytes.data()), body);
 
   ModelFileContents c;
+  try {
   const auto json_len = r.u(8, "JSON length");
   if (json_len > kMaxJson || json_len > bytes.size())
     r.fail("JSON length " + std::to_string(json_len) + " is larger than the file; it is "
@@ -197,6 +198,12 @@ ModelFileContents read_model_file(const std::string& path) {
   if (r.pos() != body) {
     if (r.pos() > body) r.fail("the checksum is missing; the file is truncated");
     r.fail(std::to_string(body - r.pos()) + " unexpected bytes after the last tensor");
+  }
+  } catch (const ModelFormatError& e) {
+    if (stored == actual) throw;
+    // A damaged file: say so first, then the first inconsistency the parser found.
+    throw ModelFormatError(path + ": checksum mismatch; the file is corrupted or truncated. "
+                           "First problem found: " + e.message());
   }
   if (stored != actual)
     throw ModelFormatError(path + ": checksum mismatch (stored " + std::to_string(stored) +
