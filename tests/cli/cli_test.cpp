@@ -1,0 +1,129 @@
+// End-to-end tests of the `recur` binary: exit codes, files written, the baseline comparison,
+// and the errors a user sees.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+CliRun run(const std::string& args) {
+  const std::string cmd = std::string(RECUR_CLI_PATH) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("recur_cli_" + name);
+  fs::remove_all(d);
+  return d;
+}
+
+TEST(Cli, ForecastOnBundledDataBeatsBothBaselinesAndWritesFiles) {
+  const fs::path dir = fresh_dir("forecast");
+  const CliRun r = run("forecast --json --output " + dir.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["test_points"], 24);
+  EXPECT_EQ(j["season"], 12);
+  // The baselines are fixed by the data: naive 51.8, seasonal naive 50.0 (issue 2).
+  EXPECT_NEAR(j["naive"]["rmse"].template get<double>(), 51.78, 0.01);
+  EXPECT_NEAR(j["seasonal_naive"]["rmse"].template get<double>(), 49.99, 0.01);
+  const double lstm = j["lstm"]["rmse"];
+  EXPECT_LE(lstm, 35.0) << "the default LSTM must beat both baselines by 30%";
+  EXPECT_TRUE(fs::exists(dir / "model.recur"));
+  EXPECT_TRUE(fs::exists(dir / "forecast.svg"));
+  std::ifstream csv(dir / "forecast.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "month,actual,lstm,naive,seasonal_naive");
+  int lines = 0;
+  for (std::string l; std::getline(csv, l);) ++lines;
+  EXPECT_EQ(lines, 24);
+
+  // Same seed, same result; the saved model predicts and summarizes.
+  const CliRun again = run("forecast --json --output " + (dir / "again").string());
+  ASSERT_EQ(again.code, 0);
+  EXPECT_EQ(nlohmann::json::parse(again.out)["lstm"], j["lstm"]);
+  const CliRun p = run("predict --model " + (dir / "model.recur").string() + " --output " +
+                    (dir / "pred.csv").string());
+  ASSERT_EQ(p.code, 0) << p.out;
+  EXPECT_NE(p.out.find("Wrote"), std::string::npos);
+  const CliRun s = run("summary --model " + (dir / "model.recur").string());
+  ASSERT_EQ(s.code, 0) << s.out;
+  EXPECT_NE(s.out.find("lstm (LSTM)"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("lookback 12"), std::string::npos) << s.out;
+}
+
+TEST(Cli, HumanReportShowsBaselinesAndProgress) {
+  const fs::path dir = fresh_dir("report");
+  const CliRun r = run("forecast --epochs 3 --output " + dir.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("epoch 1/3  loss"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("val_loss"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("naive (last value)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("seasonal naive (season 12, guessed)"), std::string::npos) << r.out;
+}
+
+TEST(Cli, BadCellIsAParseErrorWithExitCode3AndNoStackTrace) {
+  const fs::path dir = fresh_dir("badcell");
+  fs::create_directories(dir);
+  {
+    std::ofstream f(dir / "bad.csv");
+    f << "t,y\n";
+    for (int i = 0; i < 40; ++i) f << i << "," << (i == 17 ? std::string("N/A") : std::to_string(i)) << "\n";
+  }
+  const CliRun r = run("forecast --data " + (dir / "bad.csv").string() + " --target y --output " + dir.string());
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("bad.csv:19:4 (column \"y\"): expected a number, got \"N/A\""), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("terminate called"), std::string::npos);
+  // The same file trains with --missing interpolate.
+  const CliRun ok = run("forecast --quiet --epochs 2 --lookback 4 --test-size 5 --missing interpolate --data " +
+                     (dir / "bad.csv").string() + " --target y --output " + dir.string());
+  EXPECT_EQ(ok.code, 0) << ok.out;
+}
+
+TEST(Cli, UnknownColumnAndBadOptionsAreValueErrors) {
+  const fs::path dir = fresh_dir("badopts");
+  const std::string data = std::string(RECUR_DATA_DIR) + "/airpassengers.csv";
+  CliRun r = run("forecast --data " + data + " --target pasengers --output " + dir.string());
+  EXPECT_EQ(r.code, 6) << r.out;
+  EXPECT_NE(r.out.find("Did you mean \"passengers\"?"), std::string::npos) << r.out;
+  r = run("forecast --lookback 500 --output " + dir.string());
+  EXPECT_EQ(r.code, 6) << r.out;
+  EXPECT_NE(r.out.find("lookback is too long"), std::string::npos) << r.out;
+  r = run("forecast --learning-rate -1 --output " + dir.string());
+  EXPECT_EQ(r.code, 6) << r.out;
+  EXPECT_NE(r.out.find("--learning-rate must be > 0"), std::string::npos) << r.out;
+  r = run("forecast --data " + data + " --output " + dir.string());
+  EXPECT_EQ(r.code, 6) << r.out;
+  EXPECT_NE(r.out.find("--target is required"), std::string::npos) << r.out;
+  r = run("forecast --no-such-flag");
+  EXPECT_EQ(r.code, 109) << r.out;  // CLI11's code for an unknown argument
+}
+
+TEST(Cli, CorruptModelIsAModelFormatErrorWithExitCode5) {
+  const fs::path dir = fresh_dir("corrupt");
+  fs::create_directories(dir);
+  std::ofstream(dir / "m.recur") << "RECURMDL garbage";
+  const CliRun r = run("summary --model " + (dir / "m.recur").string());
+  EXPECT_EQ(r.code, 5) << r.out;
+  EXPECT_NE(r.out.find("ModelFormatError"), std::string::npos) << r.out;
+}
+
+}  // namespace
