@@ -136,8 +136,8 @@ ErrorPair errors(const std::vector<double>& actual, const std::vector<double>& p
   return {std::sqrt(se / n), ae / n};
 }
 
-// The lag in [2, n/2] with the largest autocorrelation of the differenced series; 1 when no
-// lag reaches 0.3 (no clear season).
+// The lag in [2, n/2] where the autocorrelation of the differenced series has its highest local
+// peak; 1 (no season) when no peak reaches 0.3.
 std::size_t guess_season(const std::vector<double>& v) {
   std::vector<double> d;
   for (std::size_t i = 1; i < v.size(); ++i) d.push_back(v[i] - v[i - 1]);
@@ -149,14 +149,22 @@ std::size_t guess_season(const std::vector<double>& v) {
   double var = 0;
   for (double x : d) var += (x - mean) * (x - mean);
   if (var <= 0) return 1;
-  std::size_t best = 1;
-  double best_acf = 0.3;
-  for (std::size_t lag = 2; lag <= n / 2; ++lag) {
+  const std::size_t max_lag = n / 2;
+  std::vector<double> acf(max_lag + 2, 0.0);
+  for (std::size_t lag = 1; lag <= max_lag + 1 && lag < n; ++lag) {
     double s = 0;
     for (std::size_t i = lag; i < n; ++i) s += (d[i] - mean) * (d[i - lag] - mean);
-    const double acf = s / var;
-    if (acf > best_acf) { best_acf = acf; best = lag; }
+    acf[lag] = s / var;
   }
+  // A season is a local peak of the autocorrelation; a persistent (trending) series has a
+  // decaying autocorrelation with no peak, and gets no season.
+  std::size_t best = 1;
+  double best_acf = 0.3;
+  for (std::size_t lag = 2; lag <= max_lag; ++lag)
+    if (acf[lag] > best_acf && acf[lag] > acf[lag - 1] && acf[lag] >= acf[lag + 1]) {
+      best_acf = acf[lag];
+      best = lag;
+    }
   return best;
 }
 

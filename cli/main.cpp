@@ -4,6 +4,7 @@
 // 4 file system problem (IoError); 5 model file problem (ModelFormatError); 6 bad option or
 // value (ValueError); 7 shape problem (ShapeError); 1 any other error.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -14,6 +15,15 @@
 #include "recur/core/error.hpp"
 
 namespace {
+
+// Set by the first Ctrl-C: training stops after the current epoch and the run finishes with
+// the weights it has (model, metrics and files are still written). A second Ctrl-C kills.
+volatile std::sig_atomic_t g_interrupted = 0;
+
+void on_sigint(int) {
+  g_interrupted = 1;
+  std::signal(SIGINT, SIG_DFL);
+}
 
 int exit_code_for(const recur::Error& e) {
   if (dynamic_cast<const recur::ParseError*>(&e)) return 3;
@@ -43,8 +53,10 @@ void print_report(const recur::cli::ForecastResult& r, std::size_t horizon) {
   std::printf("Test: the last %zu points (%s to %s), %zu-step-ahead forecasts from actual past "
               "values; the model never saw them.\n\n",
               r.test_points, r.test_from.c_str(), r.test_to.c_str(), horizon);
-  std::string season = "seasonal naive (season " + std::to_string(r.season) +
-                       (r.season_guessed ? ", guessed)" : ")");
+  std::string season = r.season == 1 && r.season_guessed
+                           ? std::string("seasonal naive (no season found)")
+                           : "seasonal naive (season " + std::to_string(r.season) +
+                                 (r.season_guessed ? ", guessed)" : ")");
   std::printf("  %-34s %10s %10s\n", "model", "RMSE", "MAE");
   std::printf("  %-34s %10s %10s\n", "recur LSTM", fixed(r.lstm.rmse).c_str(), fixed(r.lstm.mae).c_str());
   std::printf("  %-34s %10s %10s\n", "naive (last value)", fixed(r.naive.rmse).c_str(),
@@ -143,7 +155,13 @@ int main(int argc, char** argv) {
     if (forecast->parsed()) {
       recur::cli::Progress progress(!quiet && !json_out);
       recur::cli::ForecastCallbacks cb;
-      cb.on_epoch_end = [&](const recur::EpochLogs& l) { return progress.on_epoch_end(l); };
+      std::signal(SIGINT, on_sigint);
+      cb.on_epoch_end = [&](const recur::EpochLogs& l) {
+        progress.on_epoch_end(l);
+        if (g_interrupted)
+          std::fprintf(stderr, "interrupted: stopping after epoch %d and saving the model\n", l.epoch);
+        return g_interrupted == 0;
+      };
       cb.on_batch_end = [&](int b, int n, double loss) { progress.on_batch_end(b, n, loss); };
       const auto r = recur::cli::run_forecast(cfg, cb);
       if (json_out) std::cout << to_json(r).dump(2) << std::endl;

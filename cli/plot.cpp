@@ -45,7 +45,7 @@ void write_forecast_svg(const std::string& path, const std::string& title,
                         const std::vector<std::string>& labels, const std::vector<double>& actual,
                         const std::vector<double>& forecast, std::size_t test_begin,
                         const std::string& y_label) {
-  const double W = 960, H = 440, left = 70, right = 20, top = 40, bottom = 60;
+  const double W = 960, H = 440, left = 70, right = 40, top = 40, bottom = 60;
   const double pw = W - left - right, ph = H - top - bottom;
   double lo = INFINITY, hi = -INFINITY;
   for (const auto* v : {&actual, &forecast})

@@ -20,17 +20,16 @@ void Progress::on_batch_end(int batch, int batches, double loss) {
   std::fflush(stderr);
 }
 
-bool Progress::on_epoch_end(const EpochLogs& logs) {
+void Progress::on_epoch_end(const EpochLogs& logs) {
   epoch_ = logs.epoch + 1;
   epochs_ = logs.epochs;
-  if (!enabled_) return true;
+  if (!enabled_) return;
   if (tty_) std::fprintf(stderr, "\r\033[K");
   std::fprintf(stderr, "epoch %*d/%d  loss %.5f", static_cast<int>(std::to_string(logs.epochs).size()),
                logs.epoch, logs.epochs, logs.values.at("loss"));
   if (auto it = logs.values.find("val_loss"); it != logs.values.end())
     std::fprintf(stderr, "  val_loss %.5f", it->second);
   std::fprintf(stderr, "  %.2fs\n", logs.seconds);
-  return true;
 }
 
 }  // namespace recur::cli

@@ -10,7 +10,7 @@ namespace recur::cli {
 class Progress {
  public:
   explicit Progress(bool enabled);
-  bool on_epoch_end(const EpochLogs& logs);
+  void on_epoch_end(const EpochLogs& logs);
   void on_batch_end(int batch, int batches, double loss);
 
  private:
