@@ -1,7 +1,7 @@
 // The recur command-line tool. The only code in the project that prints or exits.
 //
 // Exit codes: 0 success; 100-120 bad command line (CLI11's own codes, e.g. 109 for an unknown
-// option, 105 for a value of the wrong type); 3 data file problem (ParseError);
+// option, 104 for a value of the wrong type); 3 data file problem (ParseError);
 // 4 file system problem (IoError); 5 model file problem (ModelFormatError); 6 bad option or
 // value (ValueError); 7 shape problem (ShapeError); 1 any other error.
 #include <CLI/CLI.hpp>
