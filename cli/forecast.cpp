@@ -419,7 +419,9 @@ PredictResult run_predict(const std::string& model_path, const std::string& data
   csv << (time_column.empty() ? "row" : time_column) << ",actual," << spec.target << "_forecast\n";
   for (std::size_t i = 0; i < w.target_index.size(); ++i) {
     const std::size_t t = w.target_index[i];
-    csv << (t < n ? labels[t] : "+" + std::to_string(t - n + 1)) << ","
+    if (t < n) csv << labels[t];
+    else csv << '+' << (t - n + 1);  // steps past the end of the data
+    csv << ","
         << (t < n ? num(nc.values[0][t]) : "") << "," << num(reconstruct(pred[i], z[0], spec, t))
         << "\n";
   }

@@ -73,8 +73,13 @@ Tensor gather_rows(const Tensor& t, const std::vector<std::size_t>& idx, std::si
 }
 
 std::string format_int(std::size_t n) {
-  std::string s = std::to_string(n);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  // 1234567 -> "1,234,567" (Keras's summary style), built left to right.
+  const std::string digits = std::to_string(n);
+  std::string s;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) s.push_back(',');
+    s.push_back(digits[i]);
+  }
   return s;
 }
 
