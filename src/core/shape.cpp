@@ -8,6 +8,12 @@ std::size_t shape_size(const Shape& shape) {
   return n;
 }
 
+Shape with_batch(const Shape& shape) {
+  Shape s{kAnyDim};
+  s.insert(s.end(), shape.begin(), shape.end());
+  return s;
+}
+
 std::string shape_str(const Shape& shape) {
   std::string s = "(";
   for (std::size_t i = 0; i < shape.size(); ++i) {

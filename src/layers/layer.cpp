@@ -24,9 +24,7 @@ void Layer::check_input(const Tensor& x) const {
   bool ok = s.size() == input_shape_.size() + 1;
   for (std::size_t i = 0; ok && i < input_shape_.size(); ++i) ok = s[i + 1] == input_shape_[i];
   if (!ok) {
-    Shape expected{kAnyDim};
-    expected.insert(expected.end(), input_shape_.begin(), input_shape_.end());
-    throw ShapeError(label() + " was built for input of shape " + shape_str(expected) +
+    throw ShapeError(label() + " was built for input of shape " + shape_str(with_batch(input_shape_)) +
                      ", got " + x.shape_str() + ".");
   }
 }

@@ -26,8 +26,7 @@ LSTM::LSTM(const LstmOptions& options) : options_(options) {
 
 void LSTM::build(const Shape& input_shape, Rng& rng) {
   if (input_shape.size() != 2) {
-    Shape got{kAnyDim};
-    got.insert(got.end(), input_shape.begin(), input_shape.end());
+    const Shape got = with_batch(input_shape);
     std::string fix = ".";
     if (input_shape.size() == 1)
       fix = ". If each sample is one sequence of " + std::to_string(input_shape[0]) +

@@ -123,16 +123,20 @@ void Sequential::add(std::unique_ptr<Layer> layer) {
                        "' is already in the model; layer names must be unique.");
   if (built_) {
     Rng rng(layers_.size());
-    const Shape in = output_shape();
-    try {
-      layer->build(in, rng);
-    } catch (const ShapeError& e) {
-      throw ShapeError(e.message() + " It would receive the output of " + layers_.back()->type() +
-                       " '" + layers_.back()->name() + "', of shape " +
-                       shape_str([&] { Shape s{kAnyDim}; s.insert(s.end(), in.begin(), in.end()); return s; }()) + ".");
-    }
+    build_layer(*layer, layers_.back().get(), output_shape(), rng);
   }
   layers_.push_back(std::move(layer));
+}
+
+void Sequential::build_layer(Layer& layer, const Layer* previous, const Shape& input_shape,
+                             Rng& rng) {
+  try {
+    layer.build(input_shape, rng);
+  } catch (const ShapeError& e) {
+    if (!previous) throw;
+    throw ShapeError(e.message() + " It receives the output of " + previous->type() + " '" +
+                     previous->name() + "', of shape " + shape_str(with_batch(input_shape)) + ".");
+  }
 }
 
 void Sequential::build(const Shape& input_shape, std::uint64_t seed) {
@@ -145,15 +149,7 @@ void Sequential::build(const Shape& input_shape, std::uint64_t seed) {
   Rng rng(seed);
   Shape shape = input_shape;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    try {
-      layers_[i]->build(shape, rng);
-    } catch (const ShapeError& e) {
-      if (i == 0) throw;
-      Shape s{kAnyDim};
-      s.insert(s.end(), shape.begin(), shape.end());
-      throw ShapeError(e.message() + " It receives the output of " + layers_[i - 1]->type() +
-                       " '" + layers_[i - 1]->name() + "', of shape " + shape_str(s) + ".");
-    }
+    build_layer(*layers_[i], i == 0 ? nullptr : layers_[i - 1].get(), shape, rng);
     shape = layers_[i]->output_shape();
   }
   input_shape_ = input_shape;
@@ -181,10 +177,8 @@ std::string Sequential::summary() const {
   out << pad(" Layer (type)", 29) << pad("Output Shape", 26) << "Param #\n" << double_rule << "\n";
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     const Layer& l = *layers_[i];
-    Shape s{kAnyDim};
-    const Shape o = l.output_shape();
-    s.insert(s.end(), o.begin(), o.end());
-    out << pad(" " + l.name() + " (" + l.type() + ")", 29) << pad(shape_str(s), 26)
+    out << pad(" " + l.name() + " (" + l.type() + ")", 29)
+        << pad(shape_str(with_batch(l.output_shape())), 26)
         << format_int(l.count_params()) << "\n";
     if (i + 1 < layers_.size()) out << "\n";
   }
@@ -218,8 +212,7 @@ void Sequential::require_compiled(const std::string& caller) const {
 }
 
 void Sequential::check_data(const Tensor& x, const Tensor* y, const std::string& caller) const {
-  Shape want{kAnyDim};
-  want.insert(want.end(), input_shape_.begin(), input_shape_.end());
+  const Shape want = with_batch(input_shape_);
   bool ok = x.rank() == want.size();
   for (std::size_t i = 1; ok && i < want.size(); ++i) ok = x.dim(i) == want[i];
   if (!ok) {
@@ -252,7 +245,7 @@ void Sequential::check_data(const Tensor& x, const Tensor* y, const std::string&
   if (y->shape() != want_y && !flat_ok)
     throw ShapeError(caller + ": y must be " + shape_str(want_y) + " to match x's " +
                      std::to_string(x.dim(0)) + " samples and the model output " +
-                     shape_str([&] { Shape s{kAnyDim}; s.insert(s.end(), out.begin(), out.end()); return s; }()) +
+                     shape_str(with_batch(out)) +
                      " of " + layers_.back()->type() + " '" + layers_.back()->name() + "', got " +
                      y->shape_str() + ".");
   for (std::size_t i = 0; i < y->size(); ++i)

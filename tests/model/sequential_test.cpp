@@ -298,6 +298,23 @@ TEST(Sequential, DenseIntoLstmIsReportedNamingBothLayers) {
   }
 }
 
+TEST(Sequential, AddingAMisfitLayerToABuiltModelNamesBothLayers) {
+  recur::Sequential m;
+  m.add(recur::LSTM(recur::LstmOptions(4)));
+  m.build({5, 2});
+  try {
+    m.add(recur::LSTM(recur::LstmOptions(3)));  // rank-2 output (None, 4) into an LSTM
+    FAIL() << "expected ShapeError";
+  } catch (const recur::ShapeError& e) {
+    const std::string s = e.what();
+    EXPECT_NE(s.find("LSTM 'lstm_1'"), std::string::npos) << s;
+    EXPECT_NE(s.find("output of LSTM 'lstm', of shape (None, 4)"), std::string::npos) << s;
+  }
+  EXPECT_EQ(m.size(), 1u);
+  m.add(recur::Dense(2));
+  EXPECT_EQ(m.output_shape(), (recur::Shape{2}));
+}
+
 TEST(Sequential, StackedLstmsWithReturnSequencesTrain) {
   recur::Tensor x, y;
   make_data(x, y);

@@ -20,4 +20,7 @@ std::string shape_str(const Shape& shape);
 /// Marker for an unknown extent (the batch axis in a model summary).
 inline constexpr std::size_t kAnyDim = static_cast<std::size_t>(-1);
 
+/// `shape` with an unknown batch axis in front: (5, 2) -> (None, 5, 2), as Keras prints it.
+Shape with_batch(const Shape& shape);
+
 }  // namespace recur

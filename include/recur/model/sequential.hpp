@@ -131,6 +131,9 @@ class Sequential {
   void zero_grad();
 
  private:
+  // Builds one layer for `input_shape`; a ShapeError gains the previous layer's name and
+  // output shape, so a misfit between two layers names both.
+  static void build_layer(Layer& layer, const Layer* previous, const Shape& input_shape, Rng& rng);
   void check_data(const Tensor& x, const Tensor* y, const std::string& caller) const;
   void require_compiled(const std::string& caller) const;
   std::string name_;
