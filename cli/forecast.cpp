@@ -370,13 +370,10 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const ForecastCallbacks& 
   res.plot_path = cfg.output_dir + "/forecast.svg";
   std::ostringstream title;
   title.precision(3);
-  title << spec.target << ": LSTM one-step-ahead test forecast (RMSE " << res.lstm.rmse
-        << ", naive " << res.naive.rmse << ")";
-  if (cfg.horizon != 1) {
-    title.str("");
-    title << spec.target << ": LSTM " << cfg.horizon << "-step-ahead test forecast (RMSE "
-          << res.lstm.rmse << ", naive " << res.naive.rmse << ")";
-  }
+  title << spec.target << ": LSTM "
+        << (cfg.horizon == 1 ? std::string("one") : std::to_string(cfg.horizon))
+        << "-step-ahead test forecast (RMSE " << res.lstm.rmse << ", naive " << res.naive.rmse
+        << ")";
   write_forecast_svg(res.plot_path, title.str(), labels, v, forecast_full, train_end, spec.target);
   return res;
 }

@@ -22,7 +22,6 @@ void Progress::on_batch_end(int batch, int batches, double loss) {
 
 void Progress::on_epoch_end(const EpochLogs& logs) {
   epoch_ = logs.epoch + 1;
-  epochs_ = logs.epochs;
   if (!enabled_) return;
   if (tty_) std::fprintf(stderr, "\r\033[K");
   std::fprintf(stderr, "epoch %*d/%d  loss %.5f", static_cast<int>(std::to_string(logs.epochs).size()),

@@ -17,7 +17,6 @@ class Progress {
   bool enabled_;
   bool tty_;
   int epoch_ = 1;
-  int epochs_ = 0;
 };
 
 }  // namespace recur::cli

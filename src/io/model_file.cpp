@@ -147,7 +147,8 @@ ModelFileContents read_model_file(const std::string& path) {
     throw ModelFormatError(path + ": model file version " + std::to_string(version) +
                            " is not supported; this recur reads version " +
                            std::to_string(kModelFileVersion) + ".");
-  // Verify the checksum before trusting any length field further on.
+  // The checksum is the last 4 bytes; a file too short to hold the JSON length field has none
+  // (reading the field reports the truncation).
   if (bytes.size() < 16) r.u(8, "JSON length");
   const std::size_t body = bytes.size() - 4;
   std::uint32_t stored = 0;

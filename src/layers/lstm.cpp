@@ -74,13 +74,10 @@ ops::LstmDims LSTM::dims_for(const Tensor& x) const {
 
 LstmOutput LSTM::call(const Tensor& x, const LstmState* initial_state) {
   if (!built()) {
-    if (x.rank() != 3) {
-      Shape in(x.shape().begin() + 1, x.shape().end());
-      Rng rng(0);
-      build(in, rng);  // throws the rank error with its fix
-    }
+    // Lazy build from the data, as Keras does on first call; build() throws the rank error
+    // (with its reshape fix) for anything but (batch, timesteps, features).
     Rng rng(0);
-    build({x.dim(1), x.dim(2)}, rng);
+    build(Shape(x.shape().begin() + 1, x.shape().end()), rng);
   }
   if (x.rank() != 3 || x.dim(2) != input_shape()[1]) {
     std::string fix = x.rank() == 2 ? " If each row is one sequence with one feature, reshape to " +

@@ -3,7 +3,6 @@
 // Source of the equations: Hochreiter & Schmidhuber (1997), Gers et al. (2000); the Keras LSTM
 // docs (keras.io/api/layers/recurrent_layers/lstm). See recur/ops/lstm_kernels.hpp.
 #include <cstddef>
-#include <optional>
 #include <string>
 
 #include "recur/core/options.hpp"
