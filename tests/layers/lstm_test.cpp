@@ -147,3 +147,23 @@ TEST(Lstm, BadHyperparametersAreValueErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Lstm, CallBuildsLazilyFromTheDataOrRejectsItsRank) {
+  recur::LSTM lstm(recur::LstmOptions(3).return_state(true));
+  try {
+    lstm.call(recur::Tensor({10, 5}));
+    FAIL() << "expected ShapeError";
+  } catch (const recur::ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("(batch, 5, 1)"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(lstm.built());
+  const recur::LstmOutput out = lstm.call(recur::Tensor::full({2, 4, 6}, 0.5f));
+  EXPECT_TRUE(lstm.built());
+  EXPECT_EQ(lstm.input_shape(), (recur::Shape{4, 6}));
+  EXPECT_EQ(out.output.shape(), (recur::Shape{2, 3}));
+  EXPECT_EQ(out.output.values(), out.h.values());  // without return_sequences, output == h
+}
+
+}  // namespace
