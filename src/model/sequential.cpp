@@ -191,13 +191,31 @@ std::string Sequential::summary() const {
 
 void Sequential::compile(std::unique_ptr<Optimizer> optimizer, const std::string& loss,
                          const std::vector<std::string>& metrics) {
+  compile(std::move(optimizer), Loss{parse_loss(loss)}, metrics);
+}
+
+void Sequential::compile(std::unique_ptr<Optimizer> optimizer, const Loss& loss,
+                         const std::vector<std::string>& metrics) {
   if (!optimizer) throw ValueError("compile: optimizer is null; pass e.g. \"adam\".");
-  const LossKind l = parse_loss(loss);
+  if (!(loss.delta > 0))
+    throw ValueError("compile: huber delta must be > 0, got " + std::to_string(loss.delta) + ".");
+  if (loss.from_logits && loss.kind != LossKind::kBinaryCrossentropy &&
+      loss.kind != LossKind::kCategoricalCrossentropy &&
+      loss.kind != LossKind::kSparseCategoricalCrossentropy)
+    throw ValueError("compile: from_logits applies only to the cross-entropy losses, not " +
+                     loss_name(loss.kind) + ".");
   std::vector<MetricKind> m;
-  for (const auto& name : metrics) m.push_back(parse_metric(name));
+  for (const auto& name : metrics) m.push_back(parse_metric(name, loss));
   optimizer_ = std::move(optimizer);
-  loss_ = l;
+  loss_ = loss;
+  metric_names_ = metrics;
   metrics_ = std::move(m);
+}
+
+std::vector<Metric> Sequential::make_metrics() const {
+  std::vector<Metric> out;
+  for (std::size_t i = 0; i < metrics_.size(); ++i) out.emplace_back(metrics_[i], metric_names_[i]);
+  return out;
 }
 
 void Sequential::compile(const std::string& optimizer, const std::string& loss,
@@ -239,19 +257,44 @@ void Sequential::check_data(const Tensor& x, const Tensor* y, const std::string&
     }
   if (!y) return;
   const Shape out = output_shape();
+  const std::size_t classes = out.back();
+  const bool sparse = loss_ && loss_->kind == LossKind::kSparseCategoricalCrossentropy;
+  // Accepted y shapes: (N, *out), or with a one-wide last axis dropped; sparse: (N, *out[:-1])
+  // or (N, *out[:-1], 1).
   Shape want_y{x.dim(0)};
-  want_y.insert(want_y.end(), out.begin(), out.end());
-  const bool flat_ok = y->rank() == 1 && out.size() == 1 && out[0] == 1 && y->dim(0) == x.dim(0);
-  if (y->shape() != want_y && !flat_ok)
-    throw ShapeError(caller + ": y must be " + shape_str(want_y) + " to match x's " +
-                     std::to_string(x.dim(0)) + " samples and the model output " +
-                     shape_str(with_batch(out)) +
-                     " of " + layers_.back()->type() + " '" + layers_.back()->name() + "', got " +
-                     y->shape_str() + ".");
-  for (std::size_t i = 0; i < y->size(); ++i)
-    if (!std::isfinite((*y)[i]))
-      throw ValueError(caller + ": y holds a non-finite value (" + std::to_string((*y)[i]) +
-                       ") at sample " + std::to_string(i / (y->size() / y->dim(0))) + ".");
+  want_y.insert(want_y.end(), out.begin(), sparse ? out.end() - 1 : out.end());
+  Shape alt = want_y;
+  if (sparse) alt.push_back(1);
+  else if (alt.back() == 1 && alt.size() > 1) alt.pop_back();
+  const std::string who = layers_.back()->type() + " '" + layers_.back()->name() + "'";
+  if (y->shape() != want_y && y->shape() != alt) {
+    std::string msg = caller + ": y must be " + shape_str(want_y) + " to match x's " +
+                      std::to_string(x.dim(0)) + " samples and the model output " +
+                      shape_str(with_batch(out)) + " of " + who;
+    if (sparse) msg += " (sparse_categorical_crossentropy takes one integer class id per output row)";
+    msg += ", got " + y->shape_str() + ".";
+    if (loss_ && loss_->kind == LossKind::kCategoricalCrossentropy && y->size() * classes == x.dim(0) * shape_size(out))
+      msg += " y looks like integer class ids: use sparse_categorical_crossentropy, or one-hot "
+             "encode y.";
+    throw ShapeError(msg);
+  }
+  const std::size_t per_sample = y->size() / y->dim(0);
+  for (std::size_t i = 0; i < y->size(); ++i) {
+    const float v = (*y)[i];
+    if (!std::isfinite(v))
+      throw ValueError(caller + ": y holds a non-finite value (" + std::to_string(v) +
+                       ") at sample " + std::to_string(i / per_sample) + ".");
+    if (sparse && (v < 0 || v != std::floor(v) || v >= static_cast<float>(classes)))
+      throw ValueError(caller + ": sparse_categorical_crossentropy needs integer class ids in "
+                       "[0, " + std::to_string(classes) + ") for the " + std::to_string(classes) +
+                       "-unit output of " + who + "; sample " + std::to_string(i / per_sample) +
+                       " has " + std::to_string(v) + ". Give the output one unit per class.");
+    if (loss_ && loss_->kind == LossKind::kBinaryCrossentropy && (v < 0 || v > 1))
+      throw ValueError(caller + ": binary_crossentropy needs labels in [0, 1]; sample " +
+                       std::to_string(i / per_sample) + " has " + std::to_string(v) +
+                       ". For more than two classes use sparse_categorical_crossentropy with a "
+                       "softmax output.");
+  }
 }
 
 Tensor Sequential::forward(const Tensor& x, bool training) {
@@ -295,7 +338,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
   if (n_train == 0)
     throw ValueError("fit: validation_split " + std::to_string(o.validation_split()) +
                      " leaves no training samples out of " + std::to_string(n) + ".");
-  const Tensor y2 = y.rank() == 1 ? y.reshape({n, 1}) : y;
+  const Tensor y2 = y.reshape({n, y.size() / n});
   Tensor x_val, y_val;
   const bool has_val = n_train < n;
   if (has_val) {
@@ -311,8 +354,8 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
   const int num_batches = static_cast<int>((n_train + bs - 1) / bs);
   std::vector<Weight*> weights = trainable_weights();
   std::vector<std::vector<float>> snapshot(weights.size());
-  std::vector<Metric> metrics;
-  for (MetricKind k : metrics_) metrics.emplace_back(k);
+  std::vector<Metric> metrics = make_metrics();
+  const std::size_t classes = output_shape().back();
   Tensor dy;
   double last_finite_loss = NAN;
 
@@ -331,9 +374,10 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
       const Tensor yb = gather_rows(y2, order, begin, end);
       zero_grad();
       const Tensor pred = forward(xb, true);
-      const float loss = loss_value<float>(*loss_, pred.data(), yb.data(), pred.size());
+      const std::size_t rows = pred.size() / classes;
+      const float loss = loss_value<float>(*loss_, pred.data(), yb.data(), rows, classes);
       if (dy.shape() != pred.shape()) dy = Tensor(pred.shape());
-      loss_gradient<float>(*loss_, dy.data(), pred.data(), yb.data(), pred.size());
+      loss_gradient<float>(*loss_, dy.data(), pred.data(), yb.data(), rows, classes);
       backward(dy);
       double grad_sq = 0.0;
       for (Weight* w : weights)
@@ -366,7 +410,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
       last_finite_loss = loss;
       loss_sum += static_cast<double>(loss) * static_cast<double>(end - begin);
       seen += end - begin;
-      for (Metric& m : metrics) m.update(pred.data(), yb.data(), pred.size());
+      for (Metric& m : metrics) m.update(pred.data(), yb.data(), rows, classes);
       if (o.on_batch_end()) o.on_batch_end()(b + 1, num_batches, loss_sum / static_cast<double>(seen));
     }
     EpochLogs logs;
@@ -379,9 +423,13 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
       history.record(m.name(), m.result());
     }
     if (has_val) {
-      for (const auto& [k, v] : evaluate(x_val, y_val, o.batch_size())) {
-        logs.values["val_" + k] = v;
-        history.record("val_" + k, v);
+      // Keras's order: val_loss, then each metric in compile order.
+      const auto val = evaluate(x_val, y_val, o.batch_size());
+      std::vector<std::string> keys{"loss"};
+      for (const Metric& m : metrics) keys.push_back(m.name());
+      for (const auto& k : keys) {
+        logs.values["val_" + k] = val.at(k);
+        history.record("val_" + k, val.at(k));
       }
     }
     logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -402,17 +450,19 @@ std::map<std::string, double> Sequential::evaluate(const Tensor& x, const Tensor
   std::map<std::string, double> out;
   // Keras's evaluate: mean over batches of the per-batch loss, weighted by batch size.
   double loss_sum = 0.0;
-  const std::size_t row = pred.size() / n, bs = static_cast<std::size_t>(batch_size);
+  const std::size_t classes = output_shape().back();
+  const std::size_t pred_row = pred.size() / n, y_row = y.size() / n;
+  const std::size_t rows_per_sample = pred_row / classes, bs = static_cast<std::size_t>(batch_size);
   for (std::size_t begin = 0; begin < n; begin += bs) {
     const std::size_t end = std::min(n, begin + bs);
-    loss_sum += static_cast<double>(loss_value<float>(*loss_, pred.data() + begin * row,
-                                                      y.data() + begin * row, (end - begin) * row)) *
+    loss_sum += static_cast<double>(loss_value<float>(*loss_, pred.data() + begin * pred_row,
+                                                      y.data() + begin * y_row,
+                                                      (end - begin) * rows_per_sample, classes)) *
                 static_cast<double>(end - begin);
   }
   out["loss"] = loss_sum / static_cast<double>(n);
-  for (MetricKind k : metrics_) {
-    Metric m(k);
-    m.update(pred.data(), y.data(), pred.size());
+  for (Metric& m : make_metrics()) {
+    m.update(pred.data(), y.data(), n * rows_per_sample, classes);
     out[m.name()] = m.result();
   }
   return out;
@@ -502,12 +552,12 @@ void Sequential::save(const std::string& path, const std::string& metadata_json)
                 {"config", {{"name", name_}, {"input_shape", input_shape_}, {"layers", layers}}}}},
               {"metadata", meta}};
   if (loss_) {
-    json metrics = json::array();
-    for (MetricKind k : metrics_) metrics.push_back(metric_name(k));
     doc["compile"] = {{"optimizer", {{"class_name", optimizer_->type()},
                                      {"config", optimizer_->get_config()}}},
-                      {"loss", loss_name(*loss_)},
-                      {"metrics", metrics}};
+                      {"loss", loss_name(loss_->kind)},
+                      {"from_logits", loss_->from_logits},
+                      {"delta", loss_->delta},
+                      {"metrics", metric_names_}};
   }
   contents.json = doc.dump();
   write_model_file(path, contents);
@@ -536,7 +586,9 @@ Sequential Sequential::load(const std::string& path, std::string* metadata_json)
       std::vector<std::string> metrics = c.at("metrics").get<std::vector<std::string>>();
       model.compile(optimizer_from_config(c.at("optimizer").at("class_name").get<std::string>(),
                                           c.at("optimizer").at("config")),
-                    c.at("loss").get<std::string>(), metrics);
+                    Loss{parse_loss(c.at("loss").get<std::string>()), c.value("from_logits", false),
+                         c.value("delta", 1.0)},
+                    metrics);
     }
     if (metadata_json) *metadata_json = doc.contains("metadata") ? doc["metadata"].dump() : "{}";
   } catch (const json::exception& e) {

@@ -2,7 +2,6 @@
 // loss, in double precision against central differences.
 #include <gtest/gtest.h>
 
-#include "recur/losses/losses.hpp"
 #include "recur/ops/activations.hpp"
 #include "recur/ops/dense_kernels.hpp"
 #include "support/gradcheck.hpp"
@@ -76,28 +75,6 @@ TEST(Activations, SoftmaxRowsSumToOneAndSurviveLargeInputs) {
   EXPECT_NEAR(y[0] + y[1] + y[2], 1.0, 1e-12);
   EXPECT_NEAR(y[3] + y[4] + y[5], 1.0, 1e-12);
   EXPECT_NEAR(y[2] / y[1], std::exp(1.0), 1e-9);
-}
-
-class LossGradcheck : public ::testing::TestWithParam<recur::LossKind> {};
-
-TEST_P(LossGradcheck, MatchesCentralDifferences) {
-  const recur::LossKind kind = GetParam();
-  std::vector<double> pred = random_values(12, 31), target = random_values(12, 32);
-  auto loss = [&] { return recur::loss_value<double>(kind, pred.data(), target.data(), pred.size()); };
-  std::vector<double> g(pred.size());
-  recur::loss_gradient<double>(kind, g.data(), pred.data(), target.data(), pred.size());
-  expect_gradient(recur::loss_name(kind), g, loss, pred);
-}
-
-INSTANTIATE_TEST_SUITE_P(EveryLoss, LossGradcheck,
-                         ::testing::Values(recur::LossKind::kMeanSquaredError,
-                                           recur::LossKind::kMeanAbsoluteError),
-                         [](const auto& info) { return recur::loss_name(info.param); });
-
-TEST(Losses, ValuesMatchTheirDefinitions) {
-  const std::vector<double> p{1, 2, 4}, t{1, 0, 1};
-  EXPECT_DOUBLE_EQ(recur::loss_value<double>(recur::LossKind::kMeanSquaredError, p.data(), t.data(), 3), (0 + 4 + 9) / 3.0);
-  EXPECT_DOUBLE_EQ(recur::loss_value<double>(recur::LossKind::kMeanAbsoluteError, p.data(), t.data(), 3), (0 + 2 + 3) / 3.0);
 }
 
 }  // namespace

@@ -1,27 +1,62 @@
 #pragma once
-// Regression losses with Keras's definitions (keras.io/api/losses/regression_losses): the mean
-// over every element of the batch.
-//   mse = mean((y_pred - y_true)^2)      mae = mean(|y_pred - y_true|)
+// Losses with Keras's definitions (keras.io/api/losses). Predictions and targets are viewed as
+// (rows, cols): rows = every leading axis flattened (samples, or samples x timesteps), cols = the
+// last axis (the model's outputs). Every loss is the mean over rows of a per-row value, which for
+// the element-wise losses equals the mean over all elements.
+//   mse   mean (p - y)^2                   mae   mean |p - y|
+//   huber 0.5 d^2 if |d| <= delta else delta (|d| - 0.5 delta), d = p - y (delta 1)
+//   binary_crossentropy       -(y log p + (1 - y) log(1 - p)), p clipped to [1e-7, 1 - 1e-7]
+//   categorical_crossentropy  -sum_j y_j log(p_j / sum_k p_k), clipped likewise; y one-hot
+//                             (or any distribution) of width cols
+//   sparse_categorical_crossentropy  -log p_label; y holds ONE integer label per row
+// With from_logits the outputs are logits: sigmoid / softmax are folded into the loss in a
+// numerically stable form (log-sum-exp), as Keras and PyTorch do.
 #include <cstddef>
 #include <string>
 
 namespace recur {
 
-enum class LossKind { kMeanSquaredError, kMeanAbsoluteError };
+enum class LossKind {
+  kMeanSquaredError,
+  kMeanAbsoluteError,
+  kHuber,
+  kBinaryCrossentropy,
+  kCategoricalCrossentropy,
+  kSparseCategoricalCrossentropy,
+};
 
-/// "mse" / "mean_squared_error", "mae" / "mean_absolute_error". Throws ValueError otherwise,
-/// listing the accepted names.
+/// A loss and its options.
+struct Loss {
+  LossKind kind = LossKind::kMeanSquaredError;
+  /// Outputs are logits rather than probabilities (the three cross-entropies only).
+  bool from_logits = false;
+  /// Huber's threshold; must be > 0.
+  double delta = 1.0;
+  /// Number of target values per row: 1 for sparse_categorical_crossentropy, else cols.
+  std::size_t target_cols(std::size_t cols) const {
+    return kind == LossKind::kSparseCategoricalCrossentropy ? 1 : cols;
+  }
+};
+
+/// Keras names: "mse"/"mean_squared_error", "mae"/"mean_absolute_error", "huber",
+/// "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy".
+/// Throws ValueError otherwise, listing the accepted names.
 LossKind parse_loss(const std::string& name);
-/// The short Keras name: "mse" or "mae".
+/// The Keras name of a loss ("mse", "mae", "huber", "binary_crossentropy", ...).
 std::string loss_name(LossKind kind);
 
-/// Loss value over n elements of y_pred and y_true.
-template <typename T>
-T loss_value(LossKind kind, const T* y_pred, const T* y_true, std::size_t n);
+/// Clip bound of probabilities in the cross-entropies (Keras's backend epsilon).
+inline constexpr double kProbabilityEpsilon = 1e-7;
 
-/// d(loss)/d(y_pred) for each of the n elements, written to dy_pred. The subgradient of |x| at
-/// 0 is taken as 0 (as TensorFlow's sign()).
+/// Loss value. y_pred: (rows, cols); y_true: (rows, loss.target_cols(cols)).
 template <typename T>
-void loss_gradient(LossKind kind, T* dy_pred, const T* y_pred, const T* y_true, std::size_t n);
+T loss_value(const Loss& loss, const T* y_pred, const T* y_true, std::size_t rows,
+             std::size_t cols);
+
+/// d(loss)/d(y_pred), written to dy_pred (rows, cols). Where a probability was clipped the
+/// gradient is 0, as for the clip in Keras; |x| has subgradient 0 at 0.
+template <typename T>
+void loss_gradient(const Loss& loss, T* dy_pred, const T* y_pred, const T* y_true,
+                   std::size_t rows, std::size_t cols);
 
 }  // namespace recur

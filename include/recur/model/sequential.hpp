@@ -56,7 +56,9 @@ struct FitOptions {
 ///   recur::Tensor y_hat = model.predict(x);   // (samples, 1)
 ///
 /// x is (samples, timesteps, features); y is (samples, *output_shape) or, for a one-unit
-/// output, (samples,). Throws ShapeError on shapes that do not fit the model, ValueError on bad
+/// output, (samples,). With sparse_categorical_crossentropy y holds one integer class id per
+/// output row: (samples,) for an output (classes,), (samples, timesteps) for (timesteps,
+/// classes); a trailing axis of 1 is accepted too. Throws ShapeError on shapes that do not fit the model, ValueError on bad
 /// options or non-finite data, naming the layer or the sample.
 class Sequential {
  public:
@@ -87,8 +89,13 @@ class Sequential {
   std::string summary() const;
   std::size_t count_params() const;
 
-  /// Sets the optimizer, loss ("mse", "mae") and metrics ("mae", "mse", "rmse").
+  /// Sets the optimizer, the loss by Keras name ("mse", "mae", "huber", "binary_crossentropy",
+  /// "categorical_crossentropy", "sparse_categorical_crossentropy") and metrics ("accuracy",
+  /// "mae", "mse", "rmse", ...). Throws ValueError on an unknown name.
   void compile(std::unique_ptr<Optimizer> optimizer, const std::string& loss,
+               const std::vector<std::string>& metrics = {});
+  /// Same with a Loss that carries options (from_logits, delta).
+  void compile(std::unique_ptr<Optimizer> optimizer, const Loss& loss,
                const std::vector<std::string>& metrics = {});
   /// Same with an optimizer by name ("adam", "sgd", "rmsprop") at its Keras defaults.
   void compile(const std::string& optimizer, const std::string& loss,
@@ -141,8 +148,10 @@ class Sequential {
   Shape input_shape_;
   bool built_ = false;
   std::unique_ptr<Optimizer> optimizer_;
-  std::optional<LossKind> loss_;
+  std::optional<Loss> loss_;
+  std::vector<std::string> metric_names_;  // as asked for, e.g. "accuracy"
   std::vector<MetricKind> metrics_;
+  std::vector<Metric> make_metrics() const;
 };
 
 }  // namespace recur
