@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "bundled_data.hpp"
+#include "classify.hpp"
+#include "common.hpp"
 #include "plot.hpp"
 #include "recur/core/error.hpp"
 #include "recur/data/csv.hpp"
@@ -168,28 +170,6 @@ std::size_t guess_season(const std::vector<double>& v) {
   return best;
 }
 
-void write_text_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw IoError("cannot write \"" + tmp + "\": " + std::strerror(errno) + ".");
-    out << text;
-    out.flush();
-    if (!out) throw IoError("cannot write \"" + tmp + "\": " + std::strerror(errno) + ".");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw IoError("cannot rename \"" + tmp + "\" to \"" + path + "\": " + ec.message() + ".");
-}
-
-std::string num(double v) {
-  if (!std::isfinite(v)) return "";
-  std::ostringstream o;
-  o.precision(6);
-  o << v;
-  return o.str();
-}
-
 // First non-numeric column that is not a feature (a date or month column), or "".
 std::string find_time_column(const CsvTable& table, const std::vector<std::string>& features) {
   for (std::size_t c = 0; c < table.header.size(); ++c) {
@@ -208,23 +188,19 @@ std::vector<std::string> row_labels(const CsvTable& table, const NumericColumns&
   return labels;
 }
 
-void check_positive(const char* flag, double v, const char* hint) {
-  if (!(v > 0))
-    throw ValueError(std::string(flag) + " must be > 0, got " + num(v) + ". " + hint);
-}
 
 }  // namespace
 
 ForecastResult run_forecast(const ForecastConfig& cfg, const ForecastCallbacks& callbacks) {
-  check_positive("--lookback", static_cast<double>(cfg.lookback), "It is the number of past steps the LSTM sees, e.g. 12.");
-  check_positive("--horizon", static_cast<double>(cfg.horizon), "1 forecasts the next step.");
-  check_positive("--units", static_cast<double>(cfg.units), "Typical values are 16 to 256.");
-  check_positive("--epochs", cfg.epochs, "E.g. 100.");
-  check_positive("--batch-size", cfg.batch_size, "E.g. 16.");
-  check_positive("--learning-rate", cfg.learning_rate, "Typical values are 1e-4 to 1e-2.");
-  check_positive("--test-size", static_cast<double>(cfg.test_size), "E.g. 24.");
+  require_positive("--lookback", static_cast<double>(cfg.lookback), "It is the number of past steps the LSTM sees, e.g. 12.");
+  require_positive("--horizon", static_cast<double>(cfg.horizon), "1 forecasts the next step.");
+  require_positive("--units", static_cast<double>(cfg.units), "Typical values are 16 to 256.");
+  require_positive("--epochs", cfg.epochs, "E.g. 100.");
+  require_positive("--batch-size", cfg.batch_size, "E.g. 16.");
+  require_positive("--learning-rate", cfg.learning_rate, "Typical values are 1e-4 to 1e-2.");
+  require_positive("--test-size", static_cast<double>(cfg.test_size), "E.g. 24.");
   if (!(cfg.validation_split >= 0 && cfg.validation_split < 1))
-    throw ValueError("--validation-split must be in [0, 1), got " + num(cfg.validation_split) + ".");
+    throw ValueError("--validation-split must be in [0, 1), got " + csv_number(cfg.validation_split) + ".");
   if (cfg.transform != "auto" && cfg.transform != "none" && cfg.transform != "diff" &&
       cfg.transform != "log-diff")
     throw ValueError("--transform: unknown value \"" + cfg.transform +
@@ -348,10 +324,7 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const ForecastCallbacks& 
   res.features = spec.features;
 
   // Files: model, forecast CSV, plot.
-  std::error_code ec;
-  std::filesystem::create_directories(cfg.output_dir, ec);
-  if (ec)
-    throw IoError("cannot create output folder \"" + cfg.output_dir + "\": " + ec.message() + ".");
+  ensure_folder(cfg.output_dir);
   res.model_path = cfg.model_path.empty() ? cfg.output_dir + "/model.recur" : cfg.model_path;
   json meta = spec.to_json();
   meta["season"] = res.season;
@@ -363,8 +336,8 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const ForecastCallbacks& 
   csv << (spec.time_column.empty() ? "row" : spec.time_column)
       << ",actual,lstm,naive,seasonal_naive\n";
   for (std::size_t i = 0; i < actual.size(); ++i)
-    csv << labels[test.target_index[i]] << "," << num(actual[i]) << "," << num(lstm[i]) << ","
-        << num(naive[i]) << "," << num(snaive[i]) << "\n";
+    csv << labels[test.target_index[i]] << "," << csv_number(actual[i]) << "," << csv_number(lstm[i]) << ","
+        << csv_number(naive[i]) << "," << csv_number(snaive[i]) << "\n";
   res.csv_path = cfg.output_dir + "/forecast.csv";
   write_text_atomic(res.csv_path, csv.str());
   res.plot_path = cfg.output_dir + "/forecast.svg";
@@ -383,10 +356,12 @@ PredictResult run_predict(const std::string& model_path, const std::string& data
   std::string meta_text;
   Sequential model = Sequential::load(model_path, &meta_text);
   json meta = json::parse(meta_text);
+  if (meta.value("task", "") == "classify")
+    return run_predict_classifier(model, model_path, meta_text, data_path, output_path);
   if (meta.value("task", "") != "forecast")
-    throw ModelFormatError(model_path + ": this model has no forecast metadata (task \"" +
-                           meta.value("task", "") + "\"); `recur predict` needs a model "
-                           "written by `recur forecast`.");
+    throw ModelFormatError(model_path + ": this model has no forecast or classifier metadata "
+                           "(task \"" + meta.value("task", "") + "\"); `recur predict` needs a "
+                           "model written by `recur forecast` or `recur classify`.");
   SeriesSpec spec;
   try {
     spec = SeriesSpec::from_json(meta);
@@ -419,7 +394,7 @@ PredictResult run_predict(const std::string& model_path, const std::string& data
     if (t < n) csv << labels[t];
     else csv << '+' << (t - n + 1);  // steps past the end of the data
     csv << ","
-        << (t < n ? num(nc.values[0][t]) : "") << "," << num(reconstruct(pred[i], z[0], spec, t))
+        << (t < n ? csv_number(nc.values[0][t]) : "") << "," << csv_number(reconstruct(pred[i], z[0], spec, t))
         << "\n";
   }
   write_text_atomic(output_path, csv.str());
@@ -439,6 +414,8 @@ std::string describe_model(const std::string& model_path) {
         << ", inputs " << (meta.at("diff").get<bool>() ? "differenced" : "levels")
         << ", scaler " << meta.at("scaler").get<std::string>() << ", season "
         << meta.value("season", 0) << "\n";
+  } else if (meta.value("task", "") == "classify") {
+    out << describe_classifier(meta_text);
   }
   return out.str();
 }

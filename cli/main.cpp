@@ -11,6 +11,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "classify.hpp"
 #include "forecast.hpp"
 #include "progress.hpp"
 #include "recur/core/error.hpp"
@@ -71,6 +72,45 @@ void print_report(const recur::cli::ForecastResult& r, std::size_t horizon) {
                 std::fabs(100.0 * (1.0 - r.lstm.rmse / best)),
                 r.lstm.rmse <= best ? "lower" : "HIGHER", r.target.c_str());
   std::printf("Wrote %s, %s, %s\n", r.model_path.c_str(), r.csv_path.c_str(), r.plot_path.c_str());
+}
+
+void print_report(const recur::cli::ClassifyResult& r) {
+  std::printf("\nData: %s, %zu rows; label \"%s\", %zu classes; input %zu timesteps x %zu features (%s)\n",
+              r.data_name.c_str(), r.samples, r.label.c_str(), r.classes.size(), r.timesteps,
+              r.features, r.form == "sequence" ? "one-hot symbols" : "numeric columns");
+  std::printf("Trained on %zu rows (%zu held out for validation), %d epochs in %.1fs",
+              r.train_samples, r.validation_samples, r.epochs_run, r.train_seconds);
+  if (r.stopped_early) std::printf("; stopped early, weights of epoch %d restored", r.best_epoch);
+  if (r.lr_reductions > 0) std::printf("; learning rate halved %d times", r.lr_reductions);
+  std::printf(".\n");
+  std::printf("Test: %zu rows the model never saw.\n\n", r.test_samples);
+  std::printf("  %-40s %9s\n", "model", "accuracy");
+  std::printf("  %-40s %9.4f\n", "recur LSTM", r.accuracy);
+  const std::string majority = "majority class (\"" + r.majority_class + "\")";
+  std::printf("  %-40s %9.4f\n", majority.c_str(), r.majority_accuracy);
+  std::size_t width = 5;
+  for (const auto& c : r.classes) width = std::max(width, c.size() + 1);
+  std::printf("\nConfusion matrix on the test rows (rows: true class, columns: predicted):\n%*s", static_cast<int>(width + 2), "");
+  for (const auto& c : r.classes) std::printf("%*s", static_cast<int>(width), c.c_str());
+  std::printf("\n");
+  for (std::size_t i = 0; i < r.classes.size(); ++i) {
+    std::printf("  %*s", static_cast<int>(width), r.classes[i].c_str());
+    for (std::size_t j = 0; j < r.classes.size(); ++j) std::printf("%*zu", static_cast<int>(width), r.confusion[i][j]);
+    std::printf("\n");
+  }
+  std::printf("\nWrote %s, %s, %s\n", r.model_path.c_str(), r.predictions_path.c_str(), r.plot_path.c_str());
+}
+
+nlohmann::json to_json(const recur::cli::ClassifyResult& r) {
+  return {{"data", r.data_name}, {"label", r.label}, {"classes", r.classes}, {"rows", r.samples},
+          {"timesteps", r.timesteps}, {"features", r.features}, {"test_rows", r.test_samples},
+          {"accuracy", r.accuracy}, {"majority_class", r.majority_class},
+          {"majority_accuracy", r.majority_accuracy}, {"confusion", r.confusion},
+          {"epochs", r.epochs_run}, {"stopped_early", r.stopped_early},
+          {"best_epoch", r.best_epoch}, {"lr_reductions", r.lr_reductions}, {"final_loss", r.final_loss},
+          {"final_val_loss", r.final_val_loss}, {"final_val_accuracy", r.final_val_accuracy},
+          {"train_seconds", r.train_seconds}, {"model", r.model_path},
+          {"test_predictions_csv", r.predictions_path}, {"plot", r.plot_path}};
 }
 
 nlohmann::json to_json(const recur::cli::ForecastResult& r) {
@@ -137,10 +177,41 @@ int main(int argc, char** argv) {
   forecast->add_flag("--json", json_out, "Print the final metrics as one JSON object on stdout");
   forecast->add_flag("--quiet", quiet, "No per-epoch progress");
 
+  recur::cli::ClassifyConfig ccfg;
+  auto* classify = app.add_subcommand(
+      "classify", "Train an LSTM sequence classifier on a CSV file (one sequence per row) and "
+                  "report test accuracy, a confusion matrix and a majority-class baseline.");
+  classify->add_option("--data", ccfg.data_path, "CSV file with a header row")->required();
+  classify->add_option("--label", ccfg.label, "Column holding the class (text or numbers)")->required();
+  classify->add_option("--columns", ccfg.columns,
+                       "Numeric columns forming one sequence, step by step (default: every numeric column but the label)")
+      ->delimiter(',');
+  classify->add_option("--timesteps", ccfg.timesteps, "Timesteps the columns are split into (default: one per column)");
+  classify->add_option("--features", ccfg.features, "Features per timestep (default: columns / timesteps)");
+  classify->add_option("--sequence", ccfg.sequence,
+                       "A text column of symbols, one per timestep, one-hot encoded (instead of --columns)");
+  classify->add_option("--units", ccfg.units, "LSTM units")->capture_default_str();
+  classify->add_option("--epochs", ccfg.epochs, "Most training epochs")->capture_default_str();
+  classify->add_option("--patience", ccfg.patience,
+                       "Stop after this many epochs without a better validation loss, keeping the best weights")
+      ->capture_default_str();
+  classify->add_option("--batch-size", ccfg.batch_size, "Samples per gradient step")->capture_default_str();
+  classify->add_option("--learning-rate", ccfg.learning_rate, "Adam learning rate")->capture_default_str();
+  classify->add_option("--seed", ccfg.seed, "Seed of the split, weights and shuffling")->capture_default_str();
+  classify->add_option("--test-split", ccfg.test_split, "Fraction of rows held out as the test set")->capture_default_str();
+  classify->add_option("--validation-split", ccfg.validation_split,
+                       "Fraction of the training rows used for validation")->capture_default_str();
+  classify->add_option("--scaler", ccfg.scaler, "Numeric columns: standard, minmax or none")->capture_default_str();
+  classify->add_option("--model", ccfg.model_path, "Model file to write (default: OUTPUT/model.recur)");
+  classify->add_option("--output", ccfg.output_dir, "Folder for the test predictions and plot")->capture_default_str();
+  classify->add_flag("--json", json_out, "Print the final metrics as one JSON object on stdout");
+  classify->add_flag("--quiet", quiet, "No per-epoch progress");
+
   std::string model_path, data_path, out_path = "predictions.csv";
   auto* predict = app.add_subcommand("predict", "Forecast with a saved model");
   predict->add_option("--model", model_path, "Model file written by `recur forecast`")->required();
-  predict->add_option("--data", data_path, "CSV with the model's columns (default: bundled airpassengers)");
+  predict->add_option("--data", data_path,
+                      "CSV with the model's columns (a forecaster defaults to the bundled airpassengers)");
   predict->add_option("--output", out_path, "CSV file to write")->capture_default_str();
 
   auto* summary = app.add_subcommand("summary", "Print a saved model's architecture");
@@ -153,7 +224,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (forecast->parsed()) {
+    if (forecast->parsed() || classify->parsed()) {
       recur::cli::Progress progress(!quiet && !json_out);
       recur::cli::ForecastCallbacks cb;
       std::signal(SIGINT, on_sigint);
@@ -164,9 +235,15 @@ int main(int argc, char** argv) {
         return g_interrupted == 0;
       };
       cb.on_batch_end = [&](int b, int n, double loss) { progress.on_batch_end(b, n, loss); };
-      const auto r = recur::cli::run_forecast(cfg, cb);
-      if (json_out) std::cout << to_json(r).dump(2) << std::endl;
-      else print_report(r, cfg.horizon);
+      if (forecast->parsed()) {
+        const auto r = recur::cli::run_forecast(cfg, cb);
+        if (json_out) std::cout << to_json(r).dump(2) << std::endl;
+        else print_report(r, cfg.horizon);
+      } else {
+        const auto r = recur::cli::run_classify(ccfg, cb);
+        if (json_out) std::cout << to_json(r).dump(2) << std::endl;
+        else print_report(r);
+      }
     } else if (predict->parsed()) {
       const auto r = recur::cli::run_predict(model_path, data_path, out_path);
       std::printf("Wrote %zu forecasts to %s\n", r.predictions, r.output_path.c_str());

@@ -1,14 +1,11 @@
 #include "plot.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <sstream>
 
-#include "recur/core/error.hpp"
+#include "common.hpp"
 
 namespace recur::cli {
 namespace {
@@ -39,85 +36,113 @@ std::string fmt(double v) {
   return buf;
 }
 
+struct Panel {
+  double left, top, width, height;
+};
+
+// Axes, grid, x labels, y label, optional shaded region [shade_from, end), the series and a
+// legend under the panel.
+void draw_panel(std::ostringstream& s, const Panel& p, const std::vector<Series>& series,
+                const std::vector<std::string>& x_labels, const std::string& y_label,
+                std::size_t shade_from) {
+  std::size_t n = x_labels.size();
+  for (const auto& se : series) n = std::max(n, se.values.size());
+  double lo = INFINITY, hi = -INFINITY;
+  for (const auto& se : series)
+    for (double v : se.values)
+      if (std::isfinite(v)) { lo = std::min(lo, v); hi = std::max(hi, v); }
+  if (!std::isfinite(lo)) { lo = 0; hi = 1; }
+  if (hi - lo < 1e-12) { lo -= 1; hi += 1; }
+  const double step = nice_step(hi - lo, 6);
+  lo = std::floor(lo / step) * step;
+  hi = std::ceil(hi / step) * step;
+  auto X = [&](std::size_t i) {
+    return p.left + (n > 1 ? p.width * static_cast<double>(i) / static_cast<double>(n - 1) : p.width / 2);
+  };
+  auto Y = [&](double v) { return p.top + p.height * (1.0 - (v - lo) / (hi - lo)); };
+
+  if (shade_from < n)
+    s << "<rect x=\"" << X(shade_from) << "\" y=\"" << p.top << "\" width=\"" << X(n - 1) - X(shade_from)
+      << "\" height=\"" << p.height << "\" fill=\"#f3f6fb\"/>\n"
+      << "<text x=\"" << X(shade_from) + 4 << "\" y=\"" << p.top + 14 << "\" fill=\"#666\">test</text>\n";
+  for (double v = lo; v <= hi + step / 2; v += step)
+    s << "<line x1=\"" << p.left << "\" x2=\"" << p.left + p.width << "\" y1=\"" << Y(v) << "\" y2=\""
+      << Y(v) << "\" stroke=\"#e5e5e5\"/>\n<text x=\"" << p.left - 6 << "\" y=\"" << Y(v) + 4
+      << "\" text-anchor=\"end\">" << fmt(v) << "</text>\n";
+  const std::size_t ticks = std::min<std::size_t>(8, n);
+  for (std::size_t k = 0; k < ticks; ++k) {
+    const std::size_t i = ticks > 1 ? k * (n - 1) / (ticks - 1) : 0;
+    s << "<text x=\"" << X(i) << "\" y=\"" << p.top + p.height + 18 << "\" text-anchor=\"middle\">"
+      << esc(i < x_labels.size() ? x_labels[i] : std::to_string(i + 1)) << "</text>\n";
+  }
+  s << "<rect x=\"" << p.left << "\" y=\"" << p.top << "\" width=\"" << p.width << "\" height=\""
+    << p.height << "\" fill=\"none\" stroke=\"#888\"/>\n"
+    << "<text transform=\"translate(" << p.left - 52 << "," << p.top + p.height / 2
+    << ") rotate(-90)\" text-anchor=\"middle\">" << esc(y_label) << "</text>\n";
+  for (const auto& se : series) {
+    bool open = false;
+    for (std::size_t i = 0; i < se.values.size(); ++i) {
+      if (!std::isfinite(se.values[i])) {
+        if (open) { s << "\"/>\n"; open = false; }
+        continue;
+      }
+      if (!open) {
+        s << "<polyline fill=\"none\" stroke=\"" << se.color << "\" stroke-width=\"1.8\" points=\"";
+        open = true;
+      }
+      s << X(i) << "," << Y(se.values[i]) << " ";
+    }
+    if (open) s << "\"/>\n";
+  }
+  double lx = p.left + 12;
+  const double ly = p.top + p.height + 40;
+  for (const auto& se : series) {
+    s << "<line x1=\"" << lx << "\" x2=\"" << lx + 24 << "\" y1=\"" << ly << "\" y2=\"" << ly
+      << "\" stroke=\"" << se.color << "\" stroke-width=\"2\"/><text x=\"" << lx + 30 << "\" y=\""
+      << ly + 4 << "\">" << esc(se.name) << "</text>\n";
+    lx += 50 + 7.0 * static_cast<double>(se.name.size());
+  }
+}
+
+std::string open_svg(double w, double h, const std::string& title) {
+  std::ostringstream s;
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h
+    << "\" viewBox=\"0 0 " << w << " " << h << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    << "<text x=\"" << w / 2 << "\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">" << esc(title)
+    << "</text>\n";
+  return s.str();
+}
+
 }  // namespace
 
 void write_forecast_svg(const std::string& path, const std::string& title,
                         const std::vector<std::string>& labels, const std::vector<double>& actual,
                         const std::vector<double>& forecast, std::size_t test_begin,
                         const std::string& y_label) {
-  const double W = 960, H = 440, left = 70, right = 40, top = 40, bottom = 60;
-  const double pw = W - left - right, ph = H - top - bottom;
-  double lo = INFINITY, hi = -INFINITY;
-  for (const auto* v : {&actual, &forecast})
-    for (double x : *v)
-      if (std::isfinite(x)) { lo = std::min(lo, x); hi = std::max(hi, x); }
-  if (!std::isfinite(lo)) { lo = 0; hi = 1; }
-  if (hi - lo < 1e-12) { lo -= 1; hi += 1; }
-  const double step = nice_step(hi - lo, 6);
-  lo = std::floor(lo / step) * step;
-  hi = std::ceil(hi / step) * step;
-  const std::size_t n = actual.size();
-  auto X = [&](std::size_t i) { return left + (n > 1 ? pw * static_cast<double>(i) / static_cast<double>(n - 1) : pw / 2); };
-  auto Y = [&](double v) { return top + ph * (1.0 - (v - lo) / (hi - lo)); };
-  auto polyline = [&](const std::vector<double>& v, std::size_t from, const char* color, double width) {
-    std::ostringstream o;
-    bool open = false;
-    for (std::size_t i = from; i < v.size(); ++i) {
-      if (!std::isfinite(v[i])) {
-        if (open) { o << "\"/>\n"; open = false; }
-        continue;
-      }
-      if (!open) {
-        o << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"" << width
-          << "\" points=\"";
-        open = true;
-      }
-      o << X(i) << "," << Y(v[i]) << " ";
-    }
-    if (open) o << "\"/>\n";
-    return o.str();
-  };
-
   std::ostringstream s;
-  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
-    << "\" viewBox=\"0 0 " << W << " " << H << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-    << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    << "<text x=\"" << W / 2 << "\" y=\"24\" text-anchor=\"middle\" font-size=\"16\">" << esc(title)
-    << "</text>\n";
-  for (double v = lo; v <= hi + step / 2; v += step) {
-    s << "<line x1=\"" << left << "\" x2=\"" << left + pw << "\" y1=\"" << Y(v) << "\" y2=\""
-      << Y(v) << "\" stroke=\"#e5e5e5\"/>\n"
-      << "<text x=\"" << left - 6 << "\" y=\"" << Y(v) + 4 << "\" text-anchor=\"end\">" << fmt(v)
-      << "</text>\n";
-  }
-  const std::size_t ticks = std::min<std::size_t>(8, n);
-  for (std::size_t k = 0; k < ticks && n > 0; ++k) {
-    const std::size_t i = ticks > 1 ? k * (n - 1) / (ticks - 1) : 0;
-    s << "<text x=\"" << X(i) << "\" y=\"" << top + ph + 18 << "\" text-anchor=\"middle\">"
-      << esc(i < labels.size() ? labels[i] : std::to_string(i)) << "</text>\n";
-  }
-  s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << pw << "\" height=\"" << ph
-    << "\" fill=\"none\" stroke=\"#888\"/>\n";
-  if (test_begin < n) {
-    s << "<rect x=\"" << X(test_begin) << "\" y=\"" << top << "\" width=\"" << X(n - 1) - X(test_begin)
-      << "\" height=\"" << ph << "\" fill=\"#f3f6fb\"/>\n"
-      << "<text x=\"" << X(test_begin) + 4 << "\" y=\"" << top + 14 << "\" fill=\"#666\">test</text>\n";
-  }
-  s << polyline(actual, 0, "#1f77b4", 1.6) << polyline(forecast, 0, "#ff7f0e", 2.2);
-  s << "<text transform=\"translate(16," << top + ph / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
-    << esc(y_label) << "</text>\n";
-  const double lx = left + 12, ly = top + ph + 40;
-  s << "<line x1=\"" << lx << "\" x2=\"" << lx + 24 << "\" y1=\"" << ly << "\" y2=\"" << ly
-    << "\" stroke=\"#1f77b4\" stroke-width=\"2\"/><text x=\"" << lx + 30 << "\" y=\"" << ly + 4
-    << "\">actual</text>\n"
-    << "<line x1=\"" << lx + 100 << "\" x2=\"" << lx + 124 << "\" y1=\"" << ly << "\" y2=\"" << ly
-    << "\" stroke=\"#ff7f0e\" stroke-width=\"2\"/><text x=\"" << lx + 130 << "\" y=\"" << ly + 4
-    << "\">LSTM forecast (test)</text>\n</svg>\n";
+  s << open_svg(960, 440, title);
+  draw_panel(s, {80, 40, 840, 340},
+             {{"actual", actual, "#1f77b4"}, {"LSTM forecast (test)", forecast, "#ff7f0e"}}, labels,
+             y_label, test_begin);
+  s << "</svg>\n";
+  write_text_atomic(path, s.str());
+}
 
-  std::ofstream out(path);
-  if (!out) throw IoError("cannot write plot \"" + path + "\": " + std::strerror(errno) + ".");
-  out << s.str();
-  if (!out) throw IoError("cannot write plot \"" + path + "\": " + std::strerror(errno) + ".");
+void write_training_curves_svg(const std::string& path, const std::string& title,
+                               const std::vector<Series>& left, const std::string& left_label,
+                               const std::vector<Series>& right, const std::string& right_label) {
+  std::size_t epochs = 0;
+  for (const auto* side : {&left, &right})
+    for (const auto& se : *side) epochs = std::max(epochs, se.values.size());
+  std::vector<std::string> x;
+  for (std::size_t e = 1; e <= epochs; ++e) x.push_back(std::to_string(e));
+  std::ostringstream s;
+  s << open_svg(1000, 420, title);
+  draw_panel(s, {80, 40, 380, 310}, left, x, left_label, static_cast<std::size_t>(-1));
+  draw_panel(s, {590, 40, 380, 310}, right, x, right_label, static_cast<std::size_t>(-1));
+  s << "<text x=\"500\" y=\"412\" text-anchor=\"middle\" fill=\"#666\">epoch</text>\n</svg>\n";
+  write_text_atomic(path, s.str());
 }
 
 }  // namespace recur::cli

@@ -1,5 +1,6 @@
 #pragma once
 // Umbrella header: everything a user of the library needs.
+#include "recur/callbacks/callbacks.hpp"
 #include "recur/core/error.hpp"
 #include "recur/core/random.hpp"
 #include "recur/core/shape.hpp"

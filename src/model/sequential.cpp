@@ -359,6 +359,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
   Tensor dy;
   double last_finite_loss = NAN;
 
+  for (const auto& cb : o.callbacks()) cb->on_train_begin(*this);
   for (int epoch = 1; epoch <= o.epochs(); ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<std::size_t> order(n_train);
@@ -433,8 +434,12 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
       }
     }
     logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (o.on_epoch_end() && !o.on_epoch_end()(logs)) break;
+    bool keep_going = true;
+    for (const auto& cb : o.callbacks()) keep_going = cb->on_epoch_end(*this, logs) && keep_going;
+    if (o.on_epoch_end()) keep_going = o.on_epoch_end()(logs) && keep_going;
+    if (!keep_going) break;
   }
+  for (const auto& cb : o.callbacks()) cb->on_train_end(*this);
   return history;
 }
 

@@ -127,3 +127,71 @@ TEST(Cli, CorruptModelIsAModelFormatErrorWithExitCode5) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliClassify, DigitsReachTheTargetAndThePredictRoundTrip) {
+  const fs::path dir = fresh_dir("digits");
+  const std::string data = std::string(RECUR_DATA_DIR) + "/digits.csv";
+  const CliRun r = run("classify --json --data " + data + " --label label --timesteps 8 --features 8 --output " + dir.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_GE(j["accuracy"].get<double>(), 0.95) << "issue 3: digits test accuracy at least 0.95";
+  EXPECT_LT(j["majority_accuracy"].get<double>(), 0.2);
+  EXPECT_EQ(j["classes"].size(), 10u);
+  std::size_t total = 0;
+  for (const auto& row : j["confusion"]) for (const auto& v : row) total += v.get<std::size_t>();
+  EXPECT_EQ(total, j["test_rows"].get<std::size_t>());
+  EXPECT_TRUE(fs::exists(dir / "training.svg"));
+  EXPECT_TRUE(fs::exists(dir / "test_predictions.csv"));
+  const CliRun p = run("predict --model " + (dir / "model.recur").string() + " --data " + data +
+                       " --output " + (dir / "p.csv").string());
+  ASSERT_EQ(p.code, 0) << p.out;
+  EXPECT_NE(p.out.find("Wrote 1797"), std::string::npos) << p.out;
+  std::ifstream csv(dir / "p.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "line,predicted,p_0,p_1,p_2,p_3,p_4,p_5,p_6,p_7,p_8,p_9");
+  const CliRun s = run("summary --model " + (dir / "model.recur").string());
+  EXPECT_NE(s.out.find("8 timesteps x 8 features"), std::string::npos) << s.out;
+}
+
+TEST(CliClassify, DnaSpliceReachesTheTargetWithDefaults) {
+  const fs::path dir = fresh_dir("dna");
+  const CliRun r = run("classify --json --data " + std::string(RECUR_DATA_DIR) +
+                       "/dna_splice.csv --label class --sequence sequence --output " + dir.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_GE(j["accuracy"].get<double>(), 0.93) << "issue 3: DNA splice test accuracy at least 0.93";
+  EXPECT_EQ(j["features"], 4);
+  EXPECT_EQ(j["timesteps"], 60);
+}
+
+TEST(CliClassify, BadShapesAndUnknownSymbolsAreClearErrors) {
+  const fs::path dir = fresh_dir("classify_errors");
+  fs::create_directories(dir);
+  const std::string digits = std::string(RECUR_DATA_DIR) + "/digits.csv";
+  CliRun r = run("classify --data " + digits + " --label label --timesteps 7 --output " + dir.string());
+  EXPECT_EQ(r.code, 6) << r.out;
+  EXPECT_NE(r.out.find("timesteps x features must equal 64"), std::string::npos) << r.out;
+  r = run("classify --data " + digits + " --label lable --output " + dir.string());
+  EXPECT_EQ(r.code, 6) << r.out;
+  EXPECT_NE(r.out.find("Did you mean \"label\"?"), std::string::npos) << r.out;
+  {
+    std::ofstream f(dir / "seq.csv");
+    f << "class,sequence\n";
+    for (int i = 0; i < 20; ++i) f << (i % 2 ? "a" : "b") << "," << (i == 13 ? "ACGN" : "ACGT") << "\n";
+  }
+  r = run("classify --epochs 1 --data " + (dir / "seq.csv").string() + " --label class --sequence sequence --output " + dir.string());
+  EXPECT_EQ(r.code, 0) << r.out;  // N is simply a fifth symbol when it is in the training data
+  {
+    std::ofstream f(dir / "new.csv");
+    f << "class,sequence\na,ACGX\n";
+  }
+  r = run("predict --model " + (dir / "model.recur").string() + " --data " + (dir / "new.csv").string() +
+          " --output " + (dir / "p.csv").string());
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("new.csv:2:6 (column \"sequence\"): unknown symbol 'X' at position 4"), std::string::npos) << r.out;
+}
+
+}  // namespace

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "recur/callbacks/callbacks.hpp"
 #include "recur/core/options.hpp"
 #include "recur/core/tensor.hpp"
 #include "recur/layers/layer.hpp"
@@ -18,13 +19,6 @@
 
 namespace recur {
 
-/// What a fit callback receives at the end of each epoch.
-struct EpochLogs {
-  int epoch = 0;   // 1-based
-  int epochs = 0;  // total requested
-  double seconds = 0;
-  std::map<std::string, double> values;  // "loss", "mae", "val_loss", ...
-};
 
 /// Options of Sequential::fit; defaults are Keras's (epochs 1, batch_size 32, shuffle true).
 struct FitOptions {
@@ -43,6 +37,9 @@ struct FitOptions {
   RECUR_ARG(std::function<bool(const EpochLogs&)>, on_epoch_end);
   /// Called after each batch with (batch index from 1, batches per epoch, running loss).
   RECUR_ARG(std::function<void(int, int, double)>, on_batch_end);
+  /// Callbacks (EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger or your own),
+  /// called in order after each epoch, before on_epoch_end.
+  RECUR_ARG(std::vector<std::shared_ptr<Callback>>, callbacks);
 };
 
 /// A linear stack of layers (Keras's keras.Sequential).

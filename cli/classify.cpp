@@ -1,0 +1,362 @@
+#include "classify.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common.hpp"
+#include "plot.hpp"
+#include "recur/core/error.hpp"
+#include "recur/data/csv.hpp"
+#include "recur/data/scaler.hpp"
+#include "recur/layers/dense.hpp"
+#include "recur/layers/lstm.hpp"
+
+namespace recur::cli {
+namespace {
+
+using json = nlohmann::json;
+
+// How CSV rows become (timesteps, features) sequences; stored in the model file so that
+// `recur predict` encodes new rows the same way.
+struct InputSpec {
+  std::string form;                  // "columns" or "sequence"
+  std::vector<std::string> columns;  // columns form: cell t*features + f is step t, feature f
+  std::string sequence;              // sequence form: the string column
+  std::string alphabet;              // sequence form: symbol k is one-hot feature k
+  std::size_t timesteps = 0, features = 0;
+  Scaler scaler;  // columns form: per column, fitted on the training rows
+
+  json to_json() const {
+    return {{"form", form}, {"columns", columns}, {"sequence", sequence}, {"alphabet", alphabet},
+            {"timesteps", timesteps}, {"features", features}, {"scaler", scaler_name(scaler.kind)},
+            {"offset", scaler.offset}, {"scale", scaler.scale}};
+  }
+  static InputSpec from_json(const json& j) {
+    InputSpec s;
+    s.form = j.at("form").get<std::string>();
+    s.columns = j.at("columns").get<std::vector<std::string>>();
+    s.sequence = j.at("sequence").get<std::string>();
+    s.alphabet = j.at("alphabet").get<std::string>();
+    s.timesteps = j.at("timesteps").get<std::size_t>();
+    s.features = j.at("features").get<std::size_t>();
+    s.scaler.kind = parse_scaler(j.at("scaler").get<std::string>());
+    s.scaler.offset = j.at("offset").get<std::vector<double>>();
+    s.scaler.scale = j.at("scale").get<std::vector<double>>();
+    return s;
+  }
+};
+
+std::string trim(const std::string& s) {
+  std::size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+// Class names sorted numerically when every label is an integer ("2" before "10"), else as text.
+std::vector<std::string> class_names(const std::vector<std::string>& labels) {
+  std::vector<std::string> names(labels);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  const bool integers = std::all_of(names.begin(), names.end(), [](const std::string& s) {
+    return !s.empty() && s.find_first_not_of("-0123456789") == std::string::npos && s != "-";
+  });
+  if (integers)
+    std::sort(names.begin(), names.end(),
+              [](const std::string& a, const std::string& b) { return std::stoll(a) < std::stoll(b); });
+  return names;
+}
+
+// x (rows, timesteps, features) from the table, with the scaler applied (columns form).
+Tensor encode(const CsvTable& table, const InputSpec& spec) {
+  const std::size_t n = table.rows.size(), T = spec.timesteps, F = spec.features;
+  Tensor x({n, T, F});
+  if (spec.form == "columns") {
+    const NumericColumns nc = select_numeric(table, spec.columns);
+    for (std::size_t r = 0; r < n; ++r)
+      for (std::size_t c = 0; c < spec.columns.size(); ++c)
+        x[r * T * F + c] = static_cast<float>(spec.scaler.transform(nc.values[c][r], c));
+    return x;
+  }
+  const std::size_t col = column_index(table, spec.sequence);
+  for (std::size_t r = 0; r < n; ++r) {
+    const std::string s = trim(table.rows[r][col]);
+    if (s.size() != T)
+      throw ParseError(table.source, table.line_numbers[r], table.cell_columns[r][col],
+                       "(column \"" + spec.sequence + "\"): expected a sequence of " +
+                           std::to_string(T) + " symbols (as the model was trained on), got " +
+                           std::to_string(s.size()) + ". Sequences of different lengths need "
+                           "padding and masking, which `recur classify` does not do yet.");
+    for (std::size_t t = 0; t < T; ++t) {
+      const std::size_t k = spec.alphabet.find(s[t]);
+      if (k == std::string::npos)
+        throw ParseError(table.source, table.line_numbers[r],
+                         table.cell_columns[r][col] + static_cast<long>(t),
+                         "(column \"" + spec.sequence + "\"): unknown symbol '" +
+                             std::string(1, s[t]) + "' at position " + std::to_string(t + 1) +
+                             "; the model knows the symbols \"" + spec.alphabet + "\".");
+      x[(r * T + t) * F + k] = 1.0f;
+    }
+  }
+  return x;
+}
+
+}  // namespace
+
+ClassifyResult run_classify(const ClassifyConfig& cfg, const ForecastCallbacks& callbacks) {
+  require_positive("--units", static_cast<double>(cfg.units), "Typical values are 16 to 256.");
+  require_positive("--epochs", cfg.epochs, "E.g. 30.");
+  require_positive("--batch-size", cfg.batch_size, "E.g. 32.");
+  require_positive("--learning-rate", cfg.learning_rate, "Typical values are 1e-4 to 1e-2.");
+  if (!(cfg.test_split > 0 && cfg.test_split < 1))
+    throw ValueError("--test-split must be in (0, 1), got " + csv_number(cfg.test_split) +
+                     ". It is the fraction of rows held out for the test, e.g. 0.2.");
+  if (!(cfg.validation_split >= 0 && cfg.validation_split < 1))
+    throw ValueError("--validation-split must be in [0, 1), got " + csv_number(cfg.validation_split) + ".");
+  if (cfg.data_path.empty())
+    throw ValueError("--data is required: a CSV file with one sequence per row and a label column.");
+
+  const CsvTable table = read_csv(cfg.data_path);
+  ClassifyResult res;
+  res.data_name = table.source;
+  if (cfg.label.empty()) {
+    std::string cols;
+    for (const auto& h : table.header) cols += (cols.empty() ? "" : ", ") + h;
+    throw ValueError("--label is required: name the column with the classes. The columns of " +
+                     table.source + " are: " + cols + ".");
+  }
+  const std::size_t label_col = column_index(table, cfg.label);
+  const std::size_t n = table.rows.size();
+  if (n < 10)
+    throw ValueError(table.source + " has " + std::to_string(n) + " rows; a train/test split "
+                     "needs at least 10.");
+
+  // Labels -> class ids.
+  std::vector<std::string> labels;
+  for (std::size_t r = 0; r < n; ++r) {
+    labels.push_back(trim(table.rows[r][label_col]));
+    if (labels.back().empty())
+      throw ParseError(table.source, table.line_numbers[r], table.cell_columns[r][label_col],
+                       "(column \"" + cfg.label + "\"): the label is empty; every row needs a class.");
+  }
+  res.classes = class_names(labels);
+  const std::size_t C = res.classes.size();
+  if (C < 2)
+    throw ValueError("column \"" + cfg.label + "\" has a single class (\"" + res.classes[0] +
+                     "\"); classification needs at least 2.");
+  std::map<std::string, std::size_t> class_id;
+  for (std::size_t c = 0; c < C; ++c) class_id[res.classes[c]] = c;
+
+  // The input form and its shape.
+  InputSpec spec;
+  spec.scaler.kind = parse_scaler(cfg.scaler);
+  if (!cfg.sequence.empty()) {
+    if (!cfg.columns.empty())
+      throw ValueError("--sequence and --columns are two input forms; give one of them.");
+    spec.form = "sequence";
+    spec.sequence = cfg.sequence;
+    const std::size_t col = column_index(table, cfg.sequence);
+    std::string symbols;
+    for (const auto& row : table.rows) symbols += trim(row[col]);
+    std::sort(symbols.begin(), symbols.end());
+    symbols.erase(std::unique(symbols.begin(), symbols.end()), symbols.end());
+    spec.alphabet = symbols;
+    spec.timesteps = trim(table.rows[0][col]).size();
+    spec.features = symbols.size();
+    if (spec.timesteps == 0 || spec.features == 0)
+      throw ValueError("column \"" + cfg.sequence + "\" holds no symbols in its first row.");
+  } else {
+    spec.form = "columns";
+    spec.columns = cfg.columns;
+    if (spec.columns.empty())
+      for (std::size_t c = 0; c < table.header.size(); ++c)
+        if (c != label_col && is_numeric_column(table, c)) spec.columns.push_back(table.header[c]);
+    if (spec.columns.empty())
+      throw ValueError(table.source + " has no numeric columns besides \"" + cfg.label +
+                       "\"; pass --columns, or --sequence for a string column of symbols.");
+    const std::size_t cells = spec.columns.size();
+    std::size_t T = cfg.timesteps, F = cfg.features;
+    if (T == 0 && F == 0) { T = cells; F = 1; }
+    else if (T == 0) T = F > 0 && cells % F == 0 ? cells / F : 0;
+    else if (F == 0) F = cells % T == 0 ? cells / T : 0;
+    if (T == 0 || F == 0 || T * F != cells)
+      throw ValueError("--timesteps " + std::to_string(cfg.timesteps) + " and --features " +
+                       std::to_string(cfg.features) + " do not shape the " + std::to_string(cells) +
+                       " input columns: timesteps x features must equal " + std::to_string(cells) +
+                       " (e.g. --timesteps 8 --features 8 for 64 columns).");
+    spec.timesteps = T;
+    spec.features = F;
+  }
+  res.form = spec.form;
+  res.timesteps = spec.timesteps;
+  res.features = spec.features;
+
+  // A seeded shuffle, then the first test_split of it is the test set.
+  Rng rng(cfg.seed);
+  const std::vector<std::size_t> order = rng.permutation(n);
+  const std::size_t n_test = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(cfg.test_split * static_cast<double>(n))));
+  const std::size_t n_train = n - n_test;
+  if (spec.form == "columns") {
+    // Fit the scaler on the training rows only.
+    const NumericColumns nc = select_numeric(table, spec.columns);
+    for (std::size_t c = 0; c < spec.columns.size(); ++c) {
+      std::vector<double> v;
+      for (std::size_t i = n_test; i < n; ++i) v.push_back(nc.values[c][order[i]]);
+      spec.scaler.fit_column(v, v.size());
+    }
+  }
+  const Tensor all = encode(table, spec);
+  const std::size_t row = spec.timesteps * spec.features;
+  Tensor x_train({n_train, spec.timesteps, spec.features}), x_test({n_test, spec.timesteps, spec.features});
+  Tensor y_train({n_train}), y_test({n_test});
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t r = order[i];
+    const bool test = i < n_test;
+    const std::size_t k = test ? i : i - n_test;
+    std::copy_n(all.data() + r * row, row, (test ? x_test : x_train).data() + k * row);
+    (test ? y_test : y_train)[k] = static_cast<float>(class_id.at(labels[r]));
+  }
+
+  Sequential model("classifier");
+  model.add(LSTM(LstmOptions(cfg.units)));
+  model.add(Dense(C, "softmax"));
+  model.build({spec.timesteps, spec.features}, cfg.seed);
+  model.compile(make_optimizer("adam", cfg.learning_rate), "sparse_categorical_crossentropy", {"accuracy"});
+  // Halve the learning rate when the validation loss stalls, and stop when it has not improved
+  // for --patience epochs, going back to the best epoch's weights.
+  const std::string monitor = cfg.validation_split > 0 ? "val_loss" : "loss";
+  auto early = std::make_shared<EarlyStopping>(
+      EarlyStoppingOptions().monitor(monitor).patience(cfg.patience).restore_best_weights(true));
+  auto plateau = std::make_shared<ReduceLROnPlateau>(
+      ReduceLROnPlateauOptions().monitor(monitor).factor(0.5).patience(3).min_lr(1e-5));
+  const auto start = std::chrono::steady_clock::now();
+  const History h = model.fit(x_train, y_train,
+                              FitOptions()
+                                  .callbacks({plateau, early})
+                                  .epochs(cfg.epochs)
+                                  .batch_size(cfg.batch_size)
+                                  .validation_split(cfg.validation_split)
+                                  .seed(cfg.seed)
+                                  .on_epoch_end(callbacks.on_epoch_end)
+                                  .on_batch_end(callbacks.on_batch_end));
+  res.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  res.epochs_run = static_cast<int>(h.epochs());
+  res.stopped_early = early->stopped_epoch() > 0;
+  res.best_epoch = early->best_epoch();
+  res.lr_reductions = plateau->reductions();
+  res.final_loss = h.history.at("loss").back();
+  if (h.history.count("val_loss")) {
+    res.final_val_loss = h.history.at("val_loss").back();
+    res.final_val_accuracy = h.history.at("val_accuracy").back();
+  }
+  res.samples = n;
+  res.test_samples = n_test;
+  res.validation_samples = n_train - static_cast<std::size_t>(static_cast<double>(n_train) * (1.0 - cfg.validation_split));
+  res.train_samples = n_train - res.validation_samples;
+
+  // Test accuracy, confusion matrix, and the majority-class baseline (majority of training).
+  const Tensor probs = model.predict(x_test);
+  res.confusion.assign(C, std::vector<std::size_t>(C, 0));
+  std::vector<std::size_t> train_counts(C, 0);
+  for (std::size_t i = 0; i < n_train; ++i) ++train_counts[static_cast<std::size_t>(y_train[i])];
+  const std::size_t majority = static_cast<std::size_t>(
+      std::max_element(train_counts.begin(), train_counts.end()) - train_counts.begin());
+  res.majority_class = res.classes[majority];
+  std::size_t correct = 0, majority_correct = 0;
+  std::ostringstream csv;
+  csv << "line,label,predicted";
+  for (const auto& c : res.classes) csv << ",p_" << c;
+  csv << "\n";
+  for (std::size_t i = 0; i < n_test; ++i) {
+    const float* p = probs.data() + i * C;
+    const std::size_t guess = static_cast<std::size_t>(std::max_element(p, p + C) - p);
+    const std::size_t truth = static_cast<std::size_t>(y_test[i]);
+    ++res.confusion[truth][guess];
+    correct += guess == truth;
+    majority_correct += majority == truth;
+    csv << table.line_numbers[order[i]] << "," << res.classes[truth] << "," << res.classes[guess];
+    for (std::size_t c = 0; c < C; ++c) csv << "," << csv_number(p[c]);
+    csv << "\n";
+  }
+  res.accuracy = static_cast<double>(correct) / static_cast<double>(n_test);
+  res.majority_accuracy = static_cast<double>(majority_correct) / static_cast<double>(n_test);
+  res.label = cfg.label;
+
+  ensure_folder(cfg.output_dir);
+  res.model_path = cfg.model_path.empty() ? cfg.output_dir + "/model.recur" : cfg.model_path;
+  json meta = {{"task", "classify"}, {"label", cfg.label}, {"classes", res.classes},
+               {"input", spec.to_json()}};
+  model.save(res.model_path, meta.dump());
+  res.predictions_path = cfg.output_dir + "/test_predictions.csv";
+  write_text_atomic(res.predictions_path, csv.str());
+  res.plot_path = cfg.output_dir + "/training.svg";
+  auto series = [&](const std::string& key, const std::string& color) {
+    return Series{key, h.history.count(key) ? h.history.at(key) : std::vector<double>{}, color};
+  };
+  std::ostringstream title;
+  title.precision(3);
+  title << cfg.label << ": training curves (test accuracy " << res.accuracy << ", majority "
+        << res.majority_accuracy << ")";
+  write_training_curves_svg(res.plot_path, title.str(),
+                            {series("loss", "#1f77b4"), series("val_loss", "#ff7f0e")}, "loss",
+                            {series("accuracy", "#1f77b4"), series("val_accuracy", "#ff7f0e")}, "accuracy");
+  return res;
+}
+
+PredictResult run_predict_classifier(Sequential& model, const std::string& model_path,
+                                     const std::string& metadata_json, const std::string& data_path,
+                                     const std::string& output_path) {
+  InputSpec spec;
+  std::vector<std::string> classes;
+  try {
+    const json meta = json::parse(metadata_json);
+    spec = InputSpec::from_json(meta.at("input"));
+    classes = meta.at("classes").get<std::vector<std::string>>();
+  } catch (const json::exception& e) {
+    throw ModelFormatError(model_path + ": the classifier metadata is incomplete: " + e.what());
+  }
+  if (classes.size() != model.output_shape().back() ||
+      (spec.form == "columns" && (spec.scaler.offset.size() != spec.columns.size() ||
+                                  spec.scaler.scale.size() != spec.columns.size())))
+    throw ModelFormatError(model_path + ": the classifier metadata does not match the model (" +
+                           std::to_string(classes.size()) + " classes for an output of " +
+                           std::to_string(model.output_shape().back()) + ").");
+  if (data_path.empty())
+    throw ValueError("--data is required to predict with a classifier.");
+  const CsvTable table = read_csv(data_path);
+  const Tensor probs = model.predict(encode(table, spec));
+  const std::size_t C = classes.size();
+  std::ostringstream csv;
+  csv << "line,predicted";
+  for (const auto& c : classes) csv << ",p_" << c;
+  csv << "\n";
+  for (std::size_t r = 0; r < table.rows.size(); ++r) {
+    const float* p = probs.data() + r * C;
+    csv << table.line_numbers[r] << "," << classes[static_cast<std::size_t>(std::max_element(p, p + C) - p)];
+    for (std::size_t c = 0; c < C; ++c) csv << "," << csv_number(p[c]);
+    csv << "\n";
+  }
+  write_text_atomic(output_path, csv.str());
+  return {table.rows.size(), output_path};
+}
+
+std::string describe_classifier(const std::string& metadata_json) {
+  const json meta = json::parse(metadata_json);
+  const InputSpec spec = InputSpec::from_json(meta.at("input"));
+  std::ostringstream out;
+  out << "Classifier of \"" << meta.at("label").get<std::string>() << "\" into";
+  for (const auto& c : meta.at("classes")) out << " " << c.get<std::string>();
+  out << "\n  input: " << spec.timesteps << " timesteps x " << spec.features << " features";
+  if (spec.form == "sequence")
+    out << ", one-hot symbols \"" << spec.alphabet << "\" of column \"" << spec.sequence << "\"";
+  else
+    out << " from " << spec.columns.size() << " numeric columns, scaler " << scaler_name(spec.scaler.kind);
+  out << "\n";
+  return out.str();
+}
+
+}  // namespace recur::cli

@@ -1,0 +1,58 @@
+#pragma once
+// `recur classify`: CSV rows -> sequences -> LSTM + softmax -> accuracy, confusion matrix, files.
+// Nothing here prints; progress goes through the callbacks, results are returned.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "forecast.hpp"
+
+namespace recur::cli {
+
+struct ClassifyConfig {
+  std::string data_path;
+  std::string label;                 // the class column (strings or numbers)
+  std::vector<std::string> columns;  // numeric form: the cells of one sequence (default: all numeric but the label)
+  std::string sequence;              // symbol form: a string column, one symbol per timestep, one-hot encoded
+  std::size_t timesteps = 0, features = 0;  // numeric form: shape of the columns (0: derive)
+  std::size_t units = 64;
+  int patience = 12;  // EarlyStopping patience on the validation loss
+  int epochs = 60;
+  int batch_size = 32;
+  float learning_rate = 0.005f;
+  std::uint64_t seed = 42;
+  double test_split = 0.2;
+  double validation_split = 0.1;
+  std::string scaler = "standard";
+  std::string model_path;  // empty: <output>/model.recur
+  std::string output_dir = "recur-output";
+};
+
+struct ClassifyResult {
+  std::string data_name, label, form;
+  std::vector<std::string> classes;
+  std::size_t samples = 0, train_samples = 0, validation_samples = 0, test_samples = 0;
+  std::size_t timesteps = 0, features = 0;
+  double accuracy = 0, majority_accuracy = 0;
+  std::string majority_class;
+  std::vector<std::vector<std::size_t>> confusion;  // [true][predicted], test set
+  int epochs_run = 0, best_epoch = 0, lr_reductions = 0;
+  bool stopped_early = false;
+  double train_seconds = 0, final_loss = 0, final_val_loss = 0, final_val_accuracy = 0;
+  std::string model_path, predictions_path, plot_path;
+};
+
+/// Runs the whole classification job. Throws recur::Error subclasses on bad data or options.
+ClassifyResult run_classify(const ClassifyConfig& config, const ForecastCallbacks& callbacks);
+
+/// `recur predict` for a model written by run_classify: the predicted class and the class
+/// probabilities for every row of `data_path`, written as CSV to `output_path`.
+/// `model` is the loaded classifier, `metadata_json` the metadata saved with it.
+PredictResult run_predict_classifier(Sequential& model, const std::string& model_path,
+                                     const std::string& metadata_json, const std::string& data_path,
+                                     const std::string& output_path);
+
+/// Lines describing a classifier's metadata for `recur summary`.
+std::string describe_classifier(const std::string& metadata_json);
+
+}  // namespace recur::cli

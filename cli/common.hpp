@@ -1,0 +1,20 @@
+#pragma once
+// Helpers shared by the CLI jobs: checked options and atomic output files.
+#include <string>
+
+namespace recur::cli {
+
+/// Writes `text` to "<path>.tmp.<pid>" and renames it over `path`, so a reader never sees a
+/// partial file. Throws IoError naming the path and the OS reason.
+void write_text_atomic(const std::string& path, const std::string& text);
+
+/// A number for a CSV cell: 6 significant digits, "" for NaN or infinity.
+std::string csv_number(double v);
+
+/// Throws ValueError "<flag> must be > 0, got <v>. <hint>" unless v > 0.
+void require_positive(const char* flag, double v, const char* hint);
+
+/// Creates `dir` and its parents; throws IoError naming the folder and the reason.
+void ensure_folder(const std::string& dir);
+
+}  // namespace recur::cli

@@ -1,0 +1,163 @@
+#pragma once
+// Training callbacks with Keras's names, defaults and rules (keras.io/api/callbacks). Subclass
+// Callback to write your own; pass them to FitOptions::callbacks.
+#include <cstdint>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "recur/core/options.hpp"
+#include "recur/core/tensor.hpp"
+
+namespace recur {
+
+class Sequential;
+
+/// What callbacks and FitOptions::on_epoch_end receive at the end of each epoch.
+struct EpochLogs {
+  int epoch = 0;   // 1-based
+  int epochs = 0;  // total requested
+  double seconds = 0;
+  std::map<std::string, double> values;  // "loss", "accuracy", "val_loss", ...
+};
+
+/// Base class of callbacks. fit() calls on_train_begin once, on_epoch_end after every epoch
+/// (training stops after the epoch when any callback returns false, like Keras's
+/// model.stop_training = True) and on_train_end once when training ends normally or is stopped.
+class Callback {
+ public:
+  virtual ~Callback() = default;
+  virtual void on_train_begin(Sequential& /*model*/) {}
+  virtual bool on_epoch_end(Sequential& /*model*/, const EpochLogs& /*logs*/) { return true; }
+  virtual void on_train_end(Sequential& /*model*/) {}
+};
+
+/// Which way a monitored value improves. kAuto: max when the name contains "acc", else min.
+enum class MonitorMode { kAuto, kMin, kMax };
+
+/// Tracks the best value of a monitored log entry. Throws ValueError naming the available keys
+/// when the monitored key is missing (Keras only warns; a silent no-op hides a typo).
+class Monitor {
+ public:
+  Monitor(std::string key, MonitorMode mode, double min_delta);
+  /// The monitored value from logs, or throws.
+  double read(const EpochLogs& logs, const std::string& caller) const;
+  /// True if `value` beats the best so far by more than min_delta.
+  bool improves(double value) const;
+  void reset();
+  const std::string& key() const noexcept { return key_; }
+  double best = 0;
+
+ private:
+  std::string key_;
+  bool maximize_;
+  double min_delta_;
+};
+
+struct EarlyStoppingOptions {
+  RECUR_ARG(std::string, monitor) = "val_loss";
+  /// An absolute change below min_delta is no improvement.
+  RECUR_ARG(double, min_delta) = 0.0;
+  /// Epochs with no improvement after which training stops.
+  RECUR_ARG(int, patience) = 0;
+  RECUR_ARG(MonitorMode, mode) = MonitorMode::kAuto;
+  /// When training is STOPPED by this callback, restore the weights of the best epoch (as
+  /// Keras: when all epochs run, the last weights are kept).
+  RECUR_ARG(bool, restore_best_weights) = false;
+  /// Epochs to wait before monitoring starts.
+  RECUR_ARG(int, start_from_epoch) = 0;
+};
+
+/// Stops training when the monitored value has stopped improving (Keras EarlyStopping).
+class EarlyStopping : public Callback {
+ public:
+  explicit EarlyStopping(const EarlyStoppingOptions& options = {});
+  void on_train_begin(Sequential& model) override;
+  bool on_epoch_end(Sequential& model, const EpochLogs& logs) override;
+  void on_train_end(Sequential& model) override;
+  /// The epoch (1-based) at which training was stopped, 0 if it was not.
+  int stopped_epoch() const noexcept { return stopped_epoch_; }
+  /// The epoch (1-based) with the best monitored value, 0 before any.
+  int best_epoch() const noexcept { return best_epoch_; }
+
+ private:
+  EarlyStoppingOptions o_;
+  Monitor monitor_;
+  int wait_ = 0, stopped_epoch_ = 0, best_epoch_ = 0;
+  std::vector<Tensor> best_weights_;
+};
+
+struct ReduceLROnPlateauOptions {
+  RECUR_ARG(std::string, monitor) = "val_loss";
+  /// new_lr = lr * factor; must be in (0, 1).
+  RECUR_ARG(double, factor) = 0.1;
+  RECUR_ARG(int, patience) = 10;
+  RECUR_ARG(MonitorMode, mode) = MonitorMode::kAuto;
+  RECUR_ARG(double, min_delta) = 1e-4;
+  /// Epochs to wait after a reduction before counting again.
+  RECUR_ARG(int, cooldown) = 0;
+  RECUR_ARG(double, min_lr) = 0.0;
+};
+
+/// Multiplies the optimizer's learning rate by `factor` when the monitored value has not
+/// improved for `patience` epochs (Keras ReduceLROnPlateau). Throws ValueError for a factor
+/// outside (0, 1).
+class ReduceLROnPlateau : public Callback {
+ public:
+  explicit ReduceLROnPlateau(const ReduceLROnPlateauOptions& options = {});
+  void on_train_begin(Sequential& model) override;
+  bool on_epoch_end(Sequential& model, const EpochLogs& logs) override;
+  /// Number of reductions made so far.
+  int reductions() const noexcept { return reductions_; }
+
+ private:
+  ReduceLROnPlateauOptions o_;
+  Monitor monitor_;
+  int wait_ = 0, cooldown_counter_ = 0, reductions_ = 0;
+};
+
+struct ModelCheckpointOptions {
+  explicit ModelCheckpointOptions(std::string filepath) : filepath_(std::move(filepath)) {}
+  /// Path to save to; "{epoch}" is replaced by the epoch number.
+  RECUR_ARG(std::string, filepath);
+  RECUR_ARG(std::string, monitor) = "val_loss";
+  /// Save only when the monitored value improves.
+  RECUR_ARG(bool, save_best_only) = false;
+  RECUR_ARG(MonitorMode, mode) = MonitorMode::kAuto;
+};
+
+/// Saves the model with Sequential::save (atomic: temp file + rename) after each epoch, or only
+/// when the monitored value improves (Keras ModelCheckpoint). Throws IoError if it cannot write.
+class ModelCheckpoint : public Callback {
+ public:
+  explicit ModelCheckpoint(const ModelCheckpointOptions& options);
+  void on_train_begin(Sequential& model) override;
+  bool on_epoch_end(Sequential& model, const EpochLogs& logs) override;
+  /// Epochs (1-based) at which a file was written.
+  const std::vector<int>& saved_epochs() const noexcept { return saved_; }
+
+ private:
+  ModelCheckpointOptions o_;
+  Monitor monitor_;
+  std::vector<int> saved_;
+};
+
+/// Writes one CSV row per epoch: "epoch" (0-based, as Keras) and every log key in sorted order
+/// (Keras CSVLogger). The file is flushed after every row. Throws IoError if it cannot write.
+class CSVLogger : public Callback {
+ public:
+  explicit CSVLogger(std::string filename, bool append = false);
+  void on_train_begin(Sequential& model) override;
+  bool on_epoch_end(Sequential& model, const EpochLogs& logs) override;
+  void on_train_end(Sequential& model) override;
+
+ private:
+  std::string filename_;
+  bool append_;
+  std::ofstream out_;
+  std::vector<std::string> keys_;
+};
+
+}  // namespace recur

@@ -1,0 +1,184 @@
+#include "recur/callbacks/callbacks.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "recur/core/error.hpp"
+#include "recur/model/sequential.hpp"
+
+namespace recur {
+namespace {
+
+bool wants_max(const std::string& key, MonitorMode mode) {
+  if (mode == MonitorMode::kMax) return true;
+  if (mode == MonitorMode::kMin) return false;
+  return key.find("acc") != std::string::npos;
+}
+
+std::string replace_epoch(std::string path, int epoch) {
+  const std::string token = "{epoch}";
+  for (std::size_t p = path.find(token); p != std::string::npos; p = path.find(token))
+    path.replace(p, token.size(), std::to_string(epoch));
+  return path;
+}
+
+}  // namespace
+
+Monitor::Monitor(std::string key, MonitorMode mode, double min_delta)
+    : key_(std::move(key)), maximize_(wants_max(key_, mode)), min_delta_(std::fabs(min_delta)) {
+  reset();
+}
+
+void Monitor::reset() {
+  best = maximize_ ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+}
+
+double Monitor::read(const EpochLogs& logs, const std::string& caller) const {
+  const auto it = logs.values.find(key_);
+  if (it != logs.values.end()) return it->second;
+  std::string keys;
+  for (const auto& [k, v] : logs.values) keys += (keys.empty() ? "" : ", ") + k;
+  std::string fix = key_.rfind("val_", 0) == 0
+                        ? " Validation values exist only with validation_split > 0."
+                        : "";
+  throw ValueError(caller + " monitors \"" + key_ + "\", which is not in the epoch logs; they "
+                   "have: " + keys + "." + fix);
+}
+
+bool Monitor::improves(double value) const {
+  return maximize_ ? value - min_delta_ > best : value + min_delta_ < best;
+}
+
+EarlyStopping::EarlyStopping(const EarlyStoppingOptions& o)
+    : o_(o), monitor_(o.monitor(), o.mode(), o.min_delta()) {
+  if (o.patience() < 0)
+    throw ValueError("EarlyStopping: patience must be >= 0, got " + std::to_string(o.patience()) + ".");
+}
+
+void EarlyStopping::on_train_begin(Sequential&) {
+  wait_ = stopped_epoch_ = best_epoch_ = 0;
+  monitor_.reset();
+  best_weights_.clear();
+}
+
+bool EarlyStopping::on_epoch_end(Sequential& model, const EpochLogs& logs) {
+  const double current = monitor_.read(logs, "EarlyStopping");
+  if (logs.epoch <= o_.start_from_epoch()) return true;
+  ++wait_;
+  if (monitor_.improves(current)) {
+    monitor_.best = current;
+    best_epoch_ = logs.epoch;
+    if (o_.restore_best_weights()) best_weights_ = model.get_weights();
+    wait_ = 0;
+    return true;
+  }
+  if (wait_ >= o_.patience() && logs.epoch > 1) {
+    stopped_epoch_ = logs.epoch;
+    return false;
+  }
+  return true;
+}
+
+void EarlyStopping::on_train_end(Sequential& model) {
+  if (stopped_epoch_ > 0 && o_.restore_best_weights() && !best_weights_.empty())
+    model.set_weights(best_weights_);
+}
+
+ReduceLROnPlateau::ReduceLROnPlateau(const ReduceLROnPlateauOptions& o)
+    : o_(o), monitor_(o.monitor(), o.mode(), o.min_delta()) {
+  if (!(o.factor() > 0 && o.factor() < 1))
+    throw ValueError("ReduceLROnPlateau: factor must be in (0, 1), got " +
+                     std::to_string(o.factor()) + "; the new rate is lr * factor.");
+  if (o.patience() < 0 || o.cooldown() < 0)
+    throw ValueError("ReduceLROnPlateau: patience and cooldown must be >= 0.");
+}
+
+void ReduceLROnPlateau::on_train_begin(Sequential&) {
+  wait_ = cooldown_counter_ = reductions_ = 0;
+  monitor_.reset();
+}
+
+bool ReduceLROnPlateau::on_epoch_end(Sequential& model, const EpochLogs& logs) {
+  const double current = monitor_.read(logs, "ReduceLROnPlateau");
+  Optimizer* opt = model.optimizer();
+  if (!opt) return true;
+  if (cooldown_counter_ > 0) {
+    --cooldown_counter_;
+    wait_ = 0;
+  }
+  if (monitor_.improves(current)) {
+    monitor_.best = current;
+    wait_ = 0;
+  } else if (cooldown_counter_ == 0) {
+    ++wait_;
+    if (wait_ >= o_.patience()) {
+      const double old_lr = opt->learning_rate();
+      if (old_lr > o_.min_lr()) {
+        const double new_lr = std::max(old_lr * o_.factor(), o_.min_lr());
+        if (new_lr > 0) {
+          opt->set_learning_rate(static_cast<float>(new_lr));
+          ++reductions_;
+        }
+        cooldown_counter_ = o_.cooldown();
+        wait_ = 0;
+      }
+    }
+  }
+  return true;
+}
+
+ModelCheckpoint::ModelCheckpoint(const ModelCheckpointOptions& o)
+    : o_(o), monitor_(o.monitor(), o.mode(), 0.0) {
+  if (o.filepath().empty()) throw ValueError("ModelCheckpoint: filepath is empty.");
+}
+
+void ModelCheckpoint::on_train_begin(Sequential&) {
+  monitor_.reset();
+  saved_.clear();
+}
+
+bool ModelCheckpoint::on_epoch_end(Sequential& model, const EpochLogs& logs) {
+  if (o_.save_best_only()) {
+    const double current = monitor_.read(logs, "ModelCheckpoint");
+    if (!monitor_.improves(current)) return true;
+    monitor_.best = current;
+  }
+  model.save(replace_epoch(o_.filepath(), logs.epoch));
+  saved_.push_back(logs.epoch);
+  return true;
+}
+
+CSVLogger::CSVLogger(std::string filename, bool append)
+    : filename_(std::move(filename)), append_(append) {}
+
+void CSVLogger::on_train_begin(Sequential&) {
+  out_.close();
+  keys_.clear();
+  out_.open(filename_, append_ ? std::ios::app : std::ios::trunc);
+  if (!out_)
+    throw IoError("CSVLogger: cannot open \"" + filename_ + "\": " + std::strerror(errno) + ".");
+}
+
+bool CSVLogger::on_epoch_end(Sequential&, const EpochLogs& logs) {
+  if (keys_.empty()) {
+    for (const auto& [k, v] : logs.values) keys_.push_back(k);  // std::map: sorted, as Keras
+    out_ << "epoch";
+    for (const auto& k : keys_) out_ << "," << k;
+    out_ << "\n";
+  }
+  out_ << logs.epoch - 1;
+  for (const auto& k : keys_) {
+    const auto it = logs.values.find(k);
+    out_ << ",";
+    if (it != logs.values.end()) out_ << it->second;
+  }
+  out_ << "\n";
+  out_.flush();
+  if (!out_) throw IoError("CSVLogger: cannot write \"" + filename_ + "\": " + std::strerror(errno) + ".");
+  return true;
+}
+
+void CSVLogger::on_train_end(Sequential&) { out_.close(); }
+
+}  // namespace recur
