@@ -3,19 +3,15 @@
 # DNA with seeds 1-4, to show the spread) and prints one table row per run.
 #   scripts/report_classify.sh [path/to/recur]
 set -eu
-recur=${1:-build/cli/recur}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+. "$(dirname "$0")/report_common.sh"
 run() {
   label=$1; shift
-  start=$(date +%s%N)
-  json=$("$recur" classify --json --output "$out/run" "$@")
-  end=$(date +%s%N)
+  measure classify "$@"
   printf '%s\n' "$json" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 print("| %s | %s | %.4f | %.4f (\"%s\") | %d (best %d) | %.1f s |" % (sys.argv[1], sys.argv[2], d["accuracy"], d["majority_accuracy"], d["majority_class"], d["epochs"], d["best_epoch"], int(sys.argv[3]) / 1e9))
-' "$label" "$*" "$((end - start))"
+' "$label" "$*" "$nanoseconds"
 }
 echo "| data | options | test accuracy | majority class | epochs run | wall time |"
 echo "|---|---|---|---|---|---|"

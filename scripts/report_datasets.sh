@@ -3,20 +3,16 @@
 # and prints one line per run: LSTM, naive and seasonal-naive test RMSE / MAE and wall time.
 #   scripts/report_datasets.sh [path/to/recur]
 set -eu
-recur=${1:-build/cli/recur}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+. "$(dirname "$0")/report_common.sh"
 run() {
   label=$1; shift
-  start=$(date +%s%N)
-  json=$("$recur" forecast --json --output "$out/run" "$@")
-  end=$(date +%s%N)
+  measure forecast "$@"
   printf '%s\n' "$json" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 f = lambda p: "n/a" if p["rmse"] is None else "%.2f / %.2f" % (p["rmse"], p["mae"])
 print("| %s | %s | %s | %s | %s | %.1f s |" % (sys.argv[1], sys.argv[2], f(d["lstm"]), f(d["naive"]), f(d["seasonal_naive"]), int(sys.argv[3]) / 1e9))
-' "$label" "$*" "$((end - start))"
+' "$label" "$*" "$nanoseconds"
 }
 echo "| data | options | LSTM RMSE / MAE | naive | seasonal naive | wall time |"
 echo "|---|---|---|---|---|---|"
