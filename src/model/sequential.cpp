@@ -558,7 +558,7 @@ void Sequential::save(const std::string& path, const std::string& metadata_json)
               {"metadata", meta}};
   if (loss_) {
     doc["compile"] = {{"optimizer", {{"class_name", optimizer_->type()},
-                                     {"config", optimizer_->get_config()}}},
+                                     {"config", optimizer_config(*optimizer_)}}},
                       {"loss", loss_name(loss_->kind)},
                       {"from_logits", loss_->from_logits},
                       {"delta", loss_->delta},

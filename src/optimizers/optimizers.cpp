@@ -44,6 +44,46 @@ void Optimizer::ensure_slots(std::vector<std::vector<float>>& slots,
                      " weights). Use a new optimizer for a new model.");
 }
 
+void Optimizer::set_clipping(const GradientClipping& c) {
+  for (const auto& [name, v] : {std::pair{"clipnorm", c.clipnorm}, std::pair{"clipvalue", c.clipvalue},
+                                std::pair{"global_clipnorm", c.global_clipnorm}})
+    if (v && !(*v > 0.0f && std::isfinite(*v)))
+      throw ValueError(type() + ": " + name + " must be a finite number > 0, got " +
+                       std::to_string(*v) + ". Typical values are 1 to 5.");
+  if (c.clipnorm && c.global_clipnorm)
+    throw ValueError(type() + ": clipnorm (per weight) and global_clipnorm (all weights together) "
+                     "cannot both be set; choose one.");
+  clipping_ = c;
+}
+
+void Optimizer::step(const std::vector<Weight*>& weights) {
+  const GradientClipping& c = clipping_;
+  auto scale_to = [](Weight* w, double norm, double limit) {
+    if (norm > limit) {
+      const float s = static_cast<float>(limit / norm);
+      for (float& g : w->grad.values()) g *= s;
+    }
+  };
+  if (c.clipnorm) {
+    for (Weight* w : weights) {
+      double sq = 0;
+      for (float g : w->grad.values()) sq += static_cast<double>(g) * g;
+      scale_to(w, std::sqrt(sq), *c.clipnorm);
+    }
+  }
+  if (c.global_clipnorm) {
+    double sq = 0;
+    for (Weight* w : weights)
+      for (float g : w->grad.values()) sq += static_cast<double>(g) * g;
+    const double norm = std::sqrt(sq);
+    for (Weight* w : weights) scale_to(w, norm, *c.global_clipnorm);
+  }
+  if (c.clipvalue)
+    for (Weight* w : weights)
+      for (float& g : w->grad.values()) g = std::clamp(g, -*c.clipvalue, *c.clipvalue);
+  apply(weights);
+}
+
 SGD::SGD(const SgdOptions& o) : o_(o) {
   check_learning_rate("SGD", o.learning_rate());
   check_unit_interval("SGD", "momentum", o.momentum());
@@ -54,7 +94,7 @@ void SGD::set_learning_rate(float lr) {
   o_.learning_rate(lr);
 }
 
-void SGD::step(const std::vector<Weight*>& weights) {
+void SGD::apply(const std::vector<Weight*>& weights) {
   ++iterations_;
   const float lr = o_.learning_rate(), mu = o_.momentum();
   if (mu == 0.0f) {
@@ -91,7 +131,7 @@ void Adam::set_learning_rate(float lr) {
   o_.learning_rate(lr);
 }
 
-void Adam::step(const std::vector<Weight*>& weights) {
+void Adam::apply(const std::vector<Weight*>& weights) {
   ensure_slots(m_, weights);
   ensure_slots(v_, weights);
   ++iterations_;
@@ -131,7 +171,7 @@ void RMSprop::set_learning_rate(float lr) {
   o_.learning_rate(lr);
 }
 
-void RMSprop::step(const std::vector<Weight*>& weights) {
+void RMSprop::apply(const std::vector<Weight*>& weights) {
   ensure_slots(v_, weights);
   if (o_.momentum() > 0.0f) ensure_slots(mom_, weights);
   ++iterations_;
@@ -176,8 +216,32 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& name,
   return opt;
 }
 
+namespace {
+std::unique_ptr<Optimizer> base_from_config(const std::string& type, const nlohmann::json& c);
+}  // namespace
+
 std::unique_ptr<Optimizer> optimizer_from_config(const std::string& type,
                                                  const nlohmann::json& c) {
+  std::unique_ptr<Optimizer> opt = base_from_config(type, c);
+  GradientClipping clip;
+  if (c.contains("clipnorm")) clip.clipnorm = c.at("clipnorm").get<float>();
+  if (c.contains("clipvalue")) clip.clipvalue = c.at("clipvalue").get<float>();
+  if (c.contains("global_clipnorm")) clip.global_clipnorm = c.at("global_clipnorm").get<float>();
+  opt->set_clipping(clip);
+  return opt;
+}
+
+nlohmann::json optimizer_config(const Optimizer& optimizer) {
+  nlohmann::json c = optimizer.get_config();
+  const GradientClipping& clip = optimizer.clipping();
+  if (clip.clipnorm) c["clipnorm"] = *clip.clipnorm;
+  if (clip.clipvalue) c["clipvalue"] = *clip.clipvalue;
+  if (clip.global_clipnorm) c["global_clipnorm"] = *clip.global_clipnorm;
+  return c;
+}
+
+namespace {
+std::unique_ptr<Optimizer> base_from_config(const std::string& type, const nlohmann::json& c) {
   if (type == "SGD")
     return std::make_unique<SGD>(SgdOptions()
                                      .learning_rate(c.at("learning_rate").get<float>())
@@ -198,5 +262,6 @@ std::unique_ptr<Optimizer> optimizer_from_config(const std::string& type,
   throw ValueError("optimizer_from_config: unknown optimizer type \"" + type +
                    "\"; expected SGD, Adam or RMSprop.");
 }
+}  // namespace
 
 }  // namespace recur

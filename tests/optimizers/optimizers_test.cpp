@@ -1,6 +1,8 @@
 // One or two optimizer steps against the update rules written out by hand (Keras's formulas).
 #include "recur/optimizers/optimizers.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -49,6 +51,51 @@ TEST(Optimizers, BadHyperparametersAreValueErrors) {
   EXPECT_THROW(recur::make_optimizer("adamw"), recur::ValueError);
   EXPECT_EQ(recur::make_optimizer("Adam", 0.01f)->learning_rate(), 0.01f);
   EXPECT_THROW(recur::make_optimizer("adam", 0.0f), recur::ValueError);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Clipping, ClipnormScalesEachWeightGlobalClipnormScalesThemTogether) {
+  recur::Weight a{"a", recur::Tensor({2}, {0, 0}), recur::Tensor({2}, {3, 4})};  // norm 5
+  recur::Weight b{"b", recur::Tensor({1}, {0}), recur::Tensor({1}, {0.5f})};     // norm 0.5
+  recur::SGD sgd(recur::SgdOptions().learning_rate(1.0f));
+  sgd.set_clipping({.clipnorm = 1.0f});
+  sgd.step({&a, &b});
+  EXPECT_NEAR(a.value[0], -0.6f, 1e-6);  // (3, 4) scaled to norm 1
+  EXPECT_NEAR(a.value[1], -0.8f, 1e-6);
+  EXPECT_NEAR(b.value[0], -0.5f, 1e-6);  // already under 1: untouched
+
+  recur::Weight c{"c", recur::Tensor({2}, {0, 0}), recur::Tensor({2}, {3, 4})};
+  recur::Weight d{"d", recur::Tensor({1}, {0}), recur::Tensor({1}, {0})};
+  d.grad[0] = 0;
+  recur::SGD g(recur::SgdOptions().learning_rate(1.0f));
+  g.set_clipping({.global_clipnorm = 2.5f});  // joint norm 5 -> scaled by 0.5
+  g.step({&c, &d});
+  EXPECT_NEAR(c.value[0], -1.5f, 1e-6);
+  EXPECT_NEAR(c.value[1], -2.0f, 1e-6);
+}
+
+TEST(Clipping, ClipvalueClipsElementsAndBadSettingsAreValueErrors) {
+  recur::Weight w{"w", recur::Tensor({3}, {0, 0, 0}), recur::Tensor({3}, {-5, 0.2f, 9})};
+  recur::SGD sgd(recur::SgdOptions().learning_rate(1.0f));
+  sgd.set_clipping({.clipvalue = 1.0f});
+  sgd.step({&w});
+  EXPECT_EQ(w.value.values(), (std::vector<float>{1.0f, -0.2f, -1.0f}));
+  recur::Adam adam;
+  EXPECT_THROW(adam.set_clipping({.clipnorm = 1.0f, .global_clipnorm = 1.0f}), recur::ValueError);
+  EXPECT_THROW(adam.set_clipping({.clipvalue = 0.0f}), recur::ValueError);
+}
+
+TEST(Clipping, SurvivesTheModelFile) {
+  auto opt = recur::make_optimizer("adam");
+  opt->set_clipping({.clipnorm = 1.5f, .clipvalue = 0.5f});
+  const auto back = recur::optimizer_from_config(opt->type(), recur::optimizer_config(*opt));
+  ASSERT_TRUE(back->clipping().clipnorm.has_value());
+  EXPECT_EQ(*back->clipping().clipnorm, 1.5f);
+  EXPECT_EQ(*back->clipping().clipvalue, 0.5f);
+  EXPECT_FALSE(back->clipping().global_clipnorm.has_value());
 }
 
 }  // namespace

@@ -17,15 +17,30 @@
 
 namespace recur {
 
-/// Base optimizer: step() updates every weight from its accumulated gradient.
+/// Gradient clipping applied before every update, as Keras's optimizer arguments:
+///   clipnorm         each weight's gradient is scaled so that its L2 norm is <= clipnorm
+///   global_clipnorm  all gradients are scaled together so that their joint L2 norm is <= it
+///   clipvalue        each gradient element is clipped to [-clipvalue, clipvalue]
+/// clipnorm and global_clipnorm exclude each other; clipvalue combines with either.
+struct GradientClipping {
+  std::optional<float> clipnorm;
+  std::optional<float> clipvalue;
+  std::optional<float> global_clipnorm;
+};
+
+/// Base optimizer: step() clips the accumulated gradients and updates every weight.
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
   /// Keras class name: "SGD", "Adam", "RMSprop".
   virtual std::string type() const = 0;
-  /// Applies one update to `weights` (whose grads hold dL/dw). The list must be the same, in
-  /// the same order, on every call; slot variables are created on the first call.
-  virtual void step(const std::vector<Weight*>& weights) = 0;
+  /// Clips the gradients of `weights` (in place) by clipping(), then applies one update. The
+  /// list must be the same, in the same order, on every call; slot variables are created on
+  /// the first call.
+  void step(const std::vector<Weight*>& weights);
+  /// Throws ValueError for a value that is not > 0, or clipnorm together with global_clipnorm.
+  void set_clipping(const GradientClipping& clipping);
+  const GradientClipping& clipping() const noexcept { return clipping_; }
   virtual float learning_rate() const = 0;
   virtual void set_learning_rate(float learning_rate) = 0;
   virtual nlohmann::json get_config() const = 0;
@@ -33,10 +48,15 @@ class Optimizer {
   std::int64_t iterations() const noexcept { return iterations_; }
 
  protected:
+  /// The optimizer's own update rule, on already clipped gradients.
+  virtual void apply(const std::vector<Weight*>& weights) = 0;
   /// Creates zeroed slots shaped like `weights` on first use; throws ValueError if the weight
   /// list changed between calls.
   void ensure_slots(std::vector<std::vector<float>>& slots, const std::vector<Weight*>& weights);
   std::int64_t iterations_ = 0;
+
+ private:
+  GradientClipping clipping_;
 };
 
 struct SgdOptions {
@@ -63,10 +83,12 @@ class SGD : public Optimizer {
  public:
   explicit SGD(const SgdOptions& options = {});
   std::string type() const override { return "SGD"; }
-  void step(const std::vector<Weight*>& weights) override;
   float learning_rate() const override { return o_.learning_rate(); }
   void set_learning_rate(float lr) override;
   nlohmann::json get_config() const override;
+
+ protected:
+  void apply(const std::vector<Weight*>& weights) override;
 
  private:
   SgdOptions o_;
@@ -78,10 +100,12 @@ class Adam : public Optimizer {
  public:
   explicit Adam(const AdamOptions& options = {});
   std::string type() const override { return "Adam"; }
-  void step(const std::vector<Weight*>& weights) override;
   float learning_rate() const override { return o_.learning_rate(); }
   void set_learning_rate(float lr) override;
   nlohmann::json get_config() const override;
+
+ protected:
+  void apply(const std::vector<Weight*>& weights) override;
 
  private:
   AdamOptions o_;
@@ -94,10 +118,12 @@ class RMSprop : public Optimizer {
  public:
   explicit RMSprop(const RmspropOptions& options = {});
   std::string type() const override { return "RMSprop"; }
-  void step(const std::vector<Weight*>& weights) override;
   float learning_rate() const override { return o_.learning_rate(); }
   void set_learning_rate(float lr) override;
   nlohmann::json get_config() const override;
+
+ protected:
+  void apply(const std::vector<Weight*>& weights) override;
 
  private:
   RmspropOptions o_;
@@ -109,8 +135,11 @@ class RMSprop : public Optimizer {
 /// or a learning rate that is not > 0.
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name,
                                           std::optional<float> learning_rate = std::nullopt);
-/// Rebuilds an optimizer from type() and get_config(). Throws ValueError on an unknown type.
+/// Rebuilds an optimizer from type() and get_config(); optional "clipnorm", "clipvalue",
+/// "global_clipnorm" keys set its clipping. Throws ValueError on an unknown type.
 std::unique_ptr<Optimizer> optimizer_from_config(const std::string& type,
                                                  const nlohmann::json& config);
+/// get_config() plus the clipping keys that are set: what optimizer_from_config reads back.
+nlohmann::json optimizer_config(const Optimizer& optimizer);
 
 }  // namespace recur
