@@ -425,7 +425,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
     }
     if (has_val) {
       // Keras's order: val_loss, then each metric in compile order.
-      const auto val = evaluate(x_val, y_val, o.batch_size());
+      const auto val = evaluate_checked(x_val, y_val, o.batch_size());
       std::vector<std::string> keys{"loss"};
       for (const Metric& m : metrics) keys.push_back(m.name());
       for (const auto& k : keys) {
@@ -450,8 +450,13 @@ std::map<std::string, double> Sequential::evaluate(const Tensor& x, const Tensor
     throw ValueError("evaluate: batch_size must be >= 1, got " + std::to_string(batch_size) + ".");
   if (!built_) throw ValueError("evaluate: the model is not built; fit or build it first.");
   check_data(x, &y, "evaluate");
+  return evaluate_checked(x, y, batch_size);
+}
+
+std::map<std::string, double> Sequential::evaluate_checked(const Tensor& x, const Tensor& y,
+                                                           int batch_size) {
   const std::size_t n = x.dim(0);
-  const Tensor pred = predict(x, batch_size);
+  const Tensor pred = predict_checked(x, batch_size);
   std::map<std::string, double> out;
   // Keras's evaluate: mean over batches of the per-batch loss, weighted by batch size.
   double loss_sum = 0.0;
@@ -480,6 +485,10 @@ Tensor Sequential::predict(const Tensor& x, int batch_size) {
     throw ValueError("predict: the model is not built; call build({timesteps, features}), fit, "
                      "or load a saved model first.");
   check_data(x, nullptr, "predict");
+  return predict_checked(x, batch_size);
+}
+
+Tensor Sequential::predict_checked(const Tensor& x, int batch_size) {
   const std::size_t n = x.dim(0), bs = static_cast<std::size_t>(batch_size);
   const Shape out_shape = output_shape();
   Shape s{n};

@@ -139,6 +139,10 @@ class Sequential {
   // output shape, so a misfit between two layers names both.
   static void build_layer(Layer& layer, const Layer* previous, const Shape& input_shape, Rng& rng);
   void check_data(const Tensor& x, const Tensor* y, const std::string& caller) const;
+  // predict / evaluate on data that check_data has already accepted (fit's validation rows are
+  // checked once with the training data, not again every epoch).
+  Tensor predict_checked(const Tensor& x, int batch_size);
+  std::map<std::string, double> evaluate_checked(const Tensor& x, const Tensor& y, int batch_size);
   void require_compiled(const std::string& caller) const;
   std::string name_;
   std::vector<std::unique_ptr<Layer>> layers_;
