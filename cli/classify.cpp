@@ -255,8 +255,8 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const ForecastCallbacks& 
   }
   res.samples = n;
   res.test_samples = n_test;
-  res.validation_samples = n_train - static_cast<std::size_t>(static_cast<double>(n_train) * (1.0 - cfg.validation_split));
-  res.train_samples = n_train - res.validation_samples;
+  res.train_samples = h.train_samples;
+  res.validation_samples = h.validation_samples;
 
   // Test accuracy, confusion matrix, and the majority-class baseline (majority of training).
   const Tensor probs = model.predict(x_test);

@@ -277,10 +277,6 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const ForecastCallbacks& 
   model.add(Dense(1));
   model.build({cfg.lookback, f}, cfg.seed);
   model.compile(make_optimizer("adam", cfg.learning_rate), "mse", {"mae"});
-  res.train_samples = train.x.dim(0);
-  res.validation_samples =
-      res.train_samples - static_cast<std::size_t>(static_cast<double>(res.train_samples) *
-                                                   (1.0 - cfg.validation_split));
   const auto start = std::chrono::steady_clock::now();
   const History h = model.fit(train.x, train.y,
                               FitOptions()
@@ -292,6 +288,8 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const ForecastCallbacks& 
                                   .on_epoch_end(callbacks.on_epoch_end)
                                   .on_batch_end(callbacks.on_batch_end));
   res.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  res.train_samples = h.train_samples;
+  res.validation_samples = h.validation_samples;
   res.epochs_run = static_cast<int>(h.epochs());
   res.final_loss = h.history.at("loss").back();
   if (h.history.count("val_loss")) res.final_val_loss = h.history.at("val_loss").back();

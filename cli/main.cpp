@@ -50,7 +50,7 @@ void print_report(const recur::cli::ForecastResult& r, std::size_t horizon) {
     for (const auto& f : r.features) std::printf(" %s", f.c_str());
   }
   std::printf("\nTrained on %zu windows (%zu held out for validation), %d epochs in %.1fs.\n",
-              r.train_samples - r.validation_samples, r.validation_samples, r.epochs_run,
+              r.train_samples, r.validation_samples, r.epochs_run,
               r.train_seconds);
   std::printf("Test: the last %zu points (%s to %s), %zu-step-ahead forecasts from actual past "
               "values; the model never saw them.\n\n",

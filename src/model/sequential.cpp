@@ -350,6 +350,8 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
 
   Rng rng(o.seed());
   History history;
+  history.train_samples = n_train;
+  history.validation_samples = n - n_train;
   const std::size_t bs = static_cast<std::size_t>(o.batch_size());
   const int num_batches = static_cast<int>((n_train + bs - 1) / bs);
   std::vector<Weight*> weights = trainable_weights();

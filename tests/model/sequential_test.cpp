@@ -341,3 +341,16 @@ TEST(Sequential, BadFitOptionsAreValueErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Sequential, HistoryRecordsHowFitSplitTheSamples) {
+  recur::Tensor x, y;
+  make_data(x, y);  // 64 samples
+  recur::Sequential m = make_model();
+  const auto h = m.fit(x, y, recur::FitOptions().epochs(1).validation_split(0.2));
+  EXPECT_EQ(h.train_samples, 51u);  // int(64 * 0.8), Keras's rule
+  EXPECT_EQ(h.validation_samples, 13u);
+}
+
+}  // namespace

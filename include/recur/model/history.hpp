@@ -10,6 +10,10 @@ namespace recur {
 struct History {
   std::vector<std::string> keys;
   std::map<std::string, std::vector<double>> history;
+  /// How fit split the samples: the first train_samples trained, the last validation_samples
+  /// (validation_split, taken before shuffling) validated.
+  std::size_t train_samples = 0;
+  std::size_t validation_samples = 0;
   /// Appends `value` to `key`, registering the key on first use.
   void record(const std::string& key, double value) {
     auto [it, inserted] = history.try_emplace(key);
