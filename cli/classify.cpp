@@ -50,13 +50,6 @@ struct InputSpec {
   }
 };
 
-std::string trim(const std::string& s) {
-  std::size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
 // Class names sorted numerically when every label is an integer ("2" before "10"), else as text.
 std::vector<std::string> class_names(const std::vector<std::string>& labels) {
   std::vector<std::string> names(labels);
@@ -71,20 +64,24 @@ std::vector<std::string> class_names(const std::vector<std::string>& labels) {
   return names;
 }
 
-// x (rows, timesteps, features) from the table, with the scaler applied (columns form).
+// x (rows, timesteps, features) from already converted numeric columns, scaled.
+Tensor encode_columns(const NumericColumns& nc, const InputSpec& spec) {
+  const std::size_t n = nc.rows.size(), T = spec.timesteps, F = spec.features;
+  Tensor x({n, T, F});
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t c = 0; c < spec.columns.size(); ++c)
+      x[r * T * F + c] = static_cast<float>(spec.scaler.transform(nc.values[c][r], c));
+  return x;
+}
+
+// x (rows, timesteps, features) from the table in either input form.
 Tensor encode(const CsvTable& table, const InputSpec& spec) {
+  if (spec.form == "columns") return encode_columns(select_numeric(table, spec.columns), spec);
   const std::size_t n = table.rows.size(), T = spec.timesteps, F = spec.features;
   Tensor x({n, T, F});
-  if (spec.form == "columns") {
-    const NumericColumns nc = select_numeric(table, spec.columns);
-    for (std::size_t r = 0; r < n; ++r)
-      for (std::size_t c = 0; c < spec.columns.size(); ++c)
-        x[r * T * F + c] = static_cast<float>(spec.scaler.transform(nc.values[c][r], c));
-    return x;
-  }
   const std::size_t col = column_index(table, spec.sequence);
   for (std::size_t r = 0; r < n; ++r) {
-    const std::string s = trim(table.rows[r][col]);
+    const std::string s = trim_cell(table.rows[r][col]);
     if (s.size() != T)
       throw ParseError(table.source, table.line_numbers[r], table.cell_columns[r][col],
                        "(column \"" + spec.sequence + "\"): expected a sequence of " +
@@ -138,7 +135,7 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const ForecastCallbacks& 
   // Labels -> class ids.
   std::vector<std::string> labels;
   for (std::size_t r = 0; r < n; ++r) {
-    labels.push_back(trim(table.rows[r][label_col]));
+    labels.push_back(trim_cell(table.rows[r][label_col]));
     if (labels.back().empty())
       throw ParseError(table.source, table.line_numbers[r], table.cell_columns[r][label_col],
                        "(column \"" + cfg.label + "\"): the label is empty; every row needs a class.");
@@ -161,11 +158,11 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const ForecastCallbacks& 
     spec.sequence = cfg.sequence;
     const std::size_t col = column_index(table, cfg.sequence);
     std::string symbols;
-    for (const auto& row : table.rows) symbols += trim(row[col]);
+    for (const auto& row : table.rows) symbols += trim_cell(row[col]);
     std::sort(symbols.begin(), symbols.end());
     symbols.erase(std::unique(symbols.begin(), symbols.end()), symbols.end());
     spec.alphabet = symbols;
-    spec.timesteps = trim(table.rows[0][col]).size();
+    spec.timesteps = trim_cell(table.rows[0][col]).size();
     spec.features = symbols.size();
     if (spec.timesteps == 0 || spec.features == 0)
       throw ValueError("column \"" + cfg.sequence + "\" holds no symbols in its first row.");
@@ -200,16 +197,19 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const ForecastCallbacks& 
   const std::vector<std::size_t> order = rng.permutation(n);
   const std::size_t n_test = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(cfg.test_split * static_cast<double>(n))));
   const std::size_t n_train = n - n_test;
+  Tensor all;
   if (spec.form == "columns") {
-    // Fit the scaler on the training rows only.
+    // Convert once; fit the scaler on the training rows only, then scale every row.
     const NumericColumns nc = select_numeric(table, spec.columns);
     for (std::size_t c = 0; c < spec.columns.size(); ++c) {
       std::vector<double> v;
       for (std::size_t i = n_test; i < n; ++i) v.push_back(nc.values[c][order[i]]);
       spec.scaler.fit_column(v, v.size());
     }
+    all = encode_columns(nc, spec);
+  } else {
+    all = encode(table, spec);
   }
-  const Tensor all = encode(table, spec);
   const std::size_t row = spec.timesteps * spec.features;
   Tensor x_train({n_train, spec.timesteps, spec.features}), x_test({n_test, spec.timesteps, spec.features});
   Tensor y_train({n_train}), y_test({n_test});

@@ -22,16 +22,9 @@ bool is_missing_token(const std::string& s) {
   return false;
 }
 
-std::string trim(const std::string& s) {
-  std::size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
-  return s.substr(b, e - b);
-}
-
 // A finite number filling the whole (trimmed) cell, or nothing.
 std::optional<double> parse_number(const std::string& cell) {
-  const std::string s = trim(cell);
+  const std::string s = trim_cell(cell);
   if (s.empty()) return std::nullopt;
   errno = 0;
   char* end = nullptr;
@@ -56,6 +49,13 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+std::string trim_cell(const std::string& s) {
+  std::size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
+  return s.substr(b, e - b);
+}
 
 MissingPolicy parse_missing_policy(const std::string& name) {
   if (name == "error") return MissingPolicy::kError;
@@ -123,10 +123,10 @@ CsvTable parse_csv(const std::string& text, const std::string& source) {
     }
     cells.push_back(cell);
     cols.push_back(cell_col);
-    if (cells.size() == 1 && trim(cells[0]).empty() && !quoted) continue;  // blank line
+    if (cells.size() == 1 && trim_cell(cells[0]).empty() && !quoted) continue;  // blank line
     if (!have_header) {
       for (std::size_t c = 0; c < cells.size(); ++c) {
-        const std::string name = trim(cells[c]);
+        const std::string name = trim_cell(cells[c]);
         if (name.empty())
           throw ParseError(source, row_line, cols[c], "header cell " + std::to_string(c + 1) +
                            " is empty; every column needs a name.");
@@ -178,7 +178,7 @@ std::size_t column_index(const CsvTable& table, const std::string& name) {
 bool is_numeric_column(const CsvTable& table, std::size_t column) {
   bool any = false;
   for (const auto& row : table.rows) {
-    const std::string s = trim(row[column]);
+    const std::string s = trim_cell(row[column]);
     if (is_missing_token(s)) continue;
     if (!parse_number(s)) return false;
     any = true;
@@ -198,7 +198,7 @@ NumericColumns select_numeric(const CsvTable& table, const std::vector<std::stri
     for (std::size_t k = 0; k < idx.size(); ++k) {
       const std::string& raw = table.rows[r][idx[k]];
       if (auto v = parse_number(raw)) { vals[k][r] = *v; continue; }
-      const std::string s = trim(raw);
+      const std::string s = trim_cell(raw);
       const bool missing = is_missing_token(s);
       if (missing && policy != MissingPolicy::kError) { row_missing[r] = true; continue; }
       const std::string got = s.empty() ? std::string("an empty cell") : "\"" + s + "\"";

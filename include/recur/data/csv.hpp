@@ -36,6 +36,10 @@ CsvTable parse_csv(const std::string& text, const std::string& source);
 /// Reads and parses a file. Throws IoError naming the path and the OS reason.
 CsvTable read_csv(const std::string& path);
 
+/// The cell without leading and trailing spaces and tabs, as select_numeric and the label and
+/// sequence readers see it.
+std::string trim_cell(const std::string& cell);
+
 /// Index of the column called `name`. Throws ValueError listing the columns and naming the
 /// closest match (by edit distance) when there is no such column.
 std::size_t column_index(const CsvTable& table, const std::string& name);
