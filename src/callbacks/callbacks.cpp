@@ -91,7 +91,9 @@ ReduceLROnPlateau::ReduceLROnPlateau(const ReduceLROnPlateauOptions& o)
     throw ValueError("ReduceLROnPlateau: factor must be in (0, 1), got " +
                      std::to_string(o.factor()) + "; the new rate is lr * factor.");
   if (o.patience() < 0 || o.cooldown() < 0)
-    throw ValueError("ReduceLROnPlateau: patience and cooldown must be >= 0.");
+    throw ValueError("ReduceLROnPlateau: patience and cooldown must be >= 0, got patience " +
+                     std::to_string(o.patience()) + " and cooldown " + std::to_string(o.cooldown()) +
+                     ". They count epochs, e.g. patience 10, cooldown 0.");
 }
 
 void ReduceLROnPlateau::on_train_begin(Sequential&) {

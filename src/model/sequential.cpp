@@ -96,7 +96,9 @@ Sequential& Sequential::operator=(Sequential&&) noexcept = default;
 Sequential::~Sequential() = default;
 
 void Sequential::add(std::unique_ptr<Layer> layer) {
-  if (!layer) throw ValueError("Sequential::add: got a null layer.");
+  if (!layer)
+    throw ValueError("Sequential::add: expected a layer, got a null pointer; pass e.g. "
+                     "std::make_unique<recur::Dense>(1).");
   if (auto* lstm = dynamic_cast<LSTM*>(layer.get()); lstm && lstm->options().return_state())
     throw ValueError("Sequential::add: LSTM" +
                      (layer->name().empty() ? std::string() : " '" + layer->name() + "'") +
