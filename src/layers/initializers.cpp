@@ -45,9 +45,11 @@ void initialize(Tensor& w, const std::string& name, Rng& rng, const std::string&
   else if (name == "orthogonal") orthogonal(w, rng);
   else if (name == "zeros") w.zero();
   else if (name == "ones") for (float& v : w.values()) v = 1.0f;
+  else if (name == "uniform" || name == "random_uniform")
+    for (float& v : w.values()) v = static_cast<float>(rng.uniform(-0.05, 0.05));
   else
     throw ValueError(caller + ": unknown initializer \"" + name +
-                     "\"; expected one of glorot_uniform, orthogonal, zeros, ones.");
+                     "\"; expected one of glorot_uniform, orthogonal, uniform, zeros, ones.");
 }
 
 }  // namespace recur

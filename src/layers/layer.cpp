@@ -19,6 +19,13 @@ void Layer::zero_grad() {
   for (Weight* w : weights()) w->grad.zero();
 }
 
+Tensor Layer::compute_mask(const Tensor& /*x*/, const Tensor& mask) const {
+  if (mask.empty()) return {};
+  const Shape out = output_shape();
+  if (out.size() >= 2 && mask.rank() == 2 && out[0] == mask.dim(1)) return mask;
+  return {};
+}
+
 void Layer::check_input(const Tensor& x) const {
   const Shape& s = x.shape();
   bool ok = s.size() == input_shape_.size() + 1;

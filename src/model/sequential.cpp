@@ -7,58 +7,12 @@
 
 #include "recur/core/error.hpp"
 #include "recur/io/model_file.hpp"
-#include "recur/layers/dense.hpp"
-#include "recur/layers/dropout.hpp"
-#include "recur/layers/lstm.hpp"
+#include "recur/layers/recurrent.hpp"
 
 namespace recur {
 namespace {
 
 using json = nlohmann::json;
-
-std::string snake_case(const std::string& type) {
-  std::string s;
-  for (std::size_t i = 0; i < type.size(); ++i) {
-    const char c = type[i];
-    if (std::isupper(static_cast<unsigned char>(c))) {
-      // "LSTM" -> "lstm", "SimpleRNN" -> "simple_rnn"
-      if (i > 0 && std::islower(static_cast<unsigned char>(type[i - 1]))) s += '_';
-      s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    } else {
-      s += c;
-    }
-  }
-  return s;
-}
-
-std::unique_ptr<Layer> layer_from_config(const std::string& class_name, const json& c) {
-  const std::string name = c.value("name", "");
-  if (class_name == "LSTM")
-    return std::make_unique<LSTM>(
-        LstmOptions(c.at("units").get<std::size_t>())
-            .activation(c.at("activation").get<std::string>())
-            .recurrent_activation(c.at("recurrent_activation").get<std::string>())
-            .use_bias(c.at("use_bias").get<bool>())
-            .unit_forget_bias(c.at("unit_forget_bias").get<bool>())
-            .kernel_initializer(c.at("kernel_initializer").get<std::string>())
-            .recurrent_initializer(c.at("recurrent_initializer").get<std::string>())
-            .bias_initializer(c.at("bias_initializer").get<std::string>())
-            .return_sequences(c.at("return_sequences").get<bool>())
-            .return_state(c.at("return_state").get<bool>())
-            .go_backwards(c.at("go_backwards").get<bool>())
-            .name(name));
-  if (class_name == "Dense")
-    return std::make_unique<Dense>(
-        DenseOptions(c.at("units").get<std::size_t>())
-            .activation(c.at("activation").get<std::string>())
-            .use_bias(c.at("use_bias").get<bool>())
-            .kernel_initializer(c.at("kernel_initializer").get<std::string>())
-            .bias_initializer(c.at("bias_initializer").get<std::string>())
-            .name(name));
-  if (class_name == "Dropout") return std::make_unique<Dropout>(c.at("rate").get<float>(), name);
-  throw ValueError("unknown layer class \"" + class_name + "\"; this recur knows LSTM, Dense, "
-                   "Dropout.");
-}
 
 // Copies rows idx[begin, end) of a (N, ...) tensor into a (end-begin, ...) tensor.
 Tensor gather_rows(const Tensor& t, const std::vector<std::size_t>& idx, std::size_t begin,
@@ -99,14 +53,14 @@ void Sequential::add(std::unique_ptr<Layer> layer) {
   if (!layer)
     throw ValueError("Sequential::add: expected a layer, got a null pointer; pass e.g. "
                      "std::make_unique<recur::Dense>(1).");
-  if (auto* lstm = dynamic_cast<LSTM*>(layer.get()); lstm && lstm->options().return_state())
-    throw ValueError("Sequential::add: LSTM" +
+  if (auto* rnn = dynamic_cast<RNN*>(layer.get()); rnn && rnn->rnn_options().return_state())
+    throw ValueError("Sequential::add: " + layer->type() +
                      (layer->name().empty() ? std::string() : " '" + layer->name() + "'") +
-                     " has return_state=true, so it returns [output, h, c], but a Sequential "
-                     "model passes one tensor from layer to layer. Set return_state=false, or "
-                     "call LSTM::call() directly to get the states.");
+                     " has return_state=true, so it returns [output, final states...], but a "
+                     "Sequential model passes one tensor from layer to layer. Set "
+                     "return_state=false, or call the layer's call() directly to get the states.");
   if (layer->name().empty()) {
-    const std::string base = snake_case(layer->type());
+    const std::string base = default_layer_name(layer->type());
     std::size_t count = 0;
     for (const auto& l : layers_)
       if (l->type() == layer->type()) ++count;
@@ -300,9 +254,18 @@ void Sequential::check_data(const Tensor& x, const Tensor* y, const std::string&
 }
 
 Tensor Sequential::forward(const Tensor& x, bool training) {
-  Tensor h = x;
-  for (auto& l : layers_) h = l->forward(h, training);
+  Tensor h = x, mask;
+  for (auto& l : layers_) {
+    Tensor next_mask = l->compute_mask(h, mask);
+    h = mask.empty() ? l->forward(h, training) : l->forward_masked(h, mask, training);
+    mask = std::move(next_mask);
+  }
+  output_mask_ = std::move(mask);
   return h;
+}
+
+void Sequential::reset_states() {
+  for (auto& l : layers_) l->reset_states();
 }
 
 Tensor Sequential::backward(const Tensor& dy) {

@@ -24,7 +24,7 @@ TEST(Lstm, FusedKernelMatchesNaiveCellReference) {
   const recur::Tensor y = lstm.forward(x, false);
 
   std::vector<float> h(B * U, 0.0f), c(B * U, 0.0f), xt(B * F);
-  recur::ops::LstmConfig cfg;
+  recur::ops::RecurrentConfig cfg;
   for (std::size_t t = 0; t < T; ++t) {
     for (std::size_t b = 0; b < B; ++b)
       for (std::size_t f = 0; f < F; ++f) xt[b * F + f] = x.at({b, t, f});
@@ -159,7 +159,7 @@ TEST(Lstm, CallBuildsLazilyFromTheDataOrRejectsItsRank) {
     EXPECT_NE(std::string(e.what()).find("(batch, 5, 1)"), std::string::npos) << e.what();
   }
   EXPECT_FALSE(lstm.built());
-  const recur::LstmOutput out = lstm.call(recur::Tensor::full({2, 4, 6}, 0.5f));
+  const recur::LstmOutput out = lstm.call(recur::Tensor::full({2, 4, 6}, 0.5f), nullptr);
   EXPECT_TRUE(lstm.built());
   EXPECT_EQ(lstm.input_shape(), (recur::Shape{4, 6}));
   EXPECT_EQ(out.output.shape(), (recur::Shape{2, 3}));

@@ -14,7 +14,7 @@ void glorot_uniform(Tensor& w, Rng& rng);
 /// normal matrix with the signs of R's diagonal folded in, times `gain`.
 void orthogonal(Tensor& w, Rng& rng, float gain = 1.0f);
 /// Fills `w` by the Keras initializer called `name` ("glorot_uniform", "orthogonal", "zeros",
-/// "ones"). Throws ValueError naming `caller` for any other name.
+/// "ones", "uniform" = Keras's RandomUniform in [-0.05, 0.05], Embedding's default). Throws ValueError naming `caller` for any other name.
 void initialize(Tensor& w, const std::string& name, Rng& rng, const std::string& caller);
 
 }  // namespace recur

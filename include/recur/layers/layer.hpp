@@ -50,6 +50,29 @@ class Layer {
   /// dx from dy = dL/dy (the shape of the last forward's output); weight gradients accumulate.
   virtual Tensor backward(const Tensor& dy) = 0;
 
+  /// Forward with a mask (batch, timesteps) of 1 (a real step) and 0 (padding), as produced by
+  /// Masking or Embedding(mask_zero). Recurrent layers skip masked steps; the default ignores
+  /// the mask and calls forward(). An empty mask means none.
+  virtual Tensor forward_masked(const Tensor& x, const Tensor& mask, bool training) {
+    (void)mask;
+    return forward(x, training);
+  }
+  /// The mask (batch, timesteps) that goes with this layer's output, given its input x and the
+  /// input's mask (empty: none); an empty result means the output carries no mask. The default
+  /// is Keras's for layers that support masking: the mask passes through when the output keeps
+  /// the timestep axis, and is dropped when it does not (e.g. an RNN without return_sequences).
+  virtual Tensor compute_mask(const Tensor& x, const Tensor& mask) const;
+  /// Stateful recurrent layers forget their kept states (Keras's reset_states()); others do
+  /// nothing.
+  virtual void reset_states() {}
+  /// Checks the values of data fed to this layer as the model's first layer, before training
+  /// starts (e.g. Embedding's ids); throws ValueError naming `caller` and the sample. Default:
+  /// nothing to check.
+  virtual void check_input_values(const Tensor& x, const std::string& caller) const {
+    (void)x;
+    (void)caller;
+  }
+
   /// The trainable weights in Keras's get_weights() order (empty for Dropout).
   virtual std::vector<Weight*> weights() { return {}; }
   std::vector<const Weight*> weights() const;
@@ -75,5 +98,15 @@ class Layer {
   Shape input_shape_;
   bool built_ = false;
 };
+
+/// Keras's default layer name for a class: "LSTM" -> "lstm", "SimpleRNN" -> "simple_rnn".
+std::string default_layer_name(const std::string& type);
+
+/// Builds a layer from its Keras class name and get_config() JSON (what a model file stores):
+/// LSTM, GRU, SimpleRNN, RNN, Bidirectional, TimeDistributed, Dense, Dropout, Activation,
+/// Flatten, Masking, Embedding. Throws ValueError for an unknown class name and
+/// nlohmann::json::exception for a missing field.
+std::unique_ptr<Layer> layer_from_config(const std::string& class_name,
+                                         const nlohmann::json& config);
 
 }  // namespace recur

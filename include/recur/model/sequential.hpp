@@ -6,12 +6,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "recur/callbacks/callbacks.hpp"
 #include "recur/core/options.hpp"
 #include "recur/core/tensor.hpp"
 #include "recur/layers/layer.hpp"
+#include "recur/layers/recurrent.hpp"
 #include "recur/losses/losses.hpp"
 #include "recur/metrics/metrics.hpp"
 #include "recur/model/history.hpp"
@@ -69,6 +71,10 @@ class Sequential {
   /// duplicate name; ShapeError if the model is built and the layer does not fit the output.
   template <typename L>
   void add(L layer) {
+    static_assert(!std::is_base_of_v<RecurrentCell, L>,
+                  "A recurrent cell (LSTMCell, GRUCell, SimpleRNNCell) processes ONE timestep "
+                  "and cannot be a layer of a Sequential model: add LSTM/GRU/SimpleRNN, or "
+                  "RNN(cell) to run the cell over the timesteps.");
     add(std::unique_ptr<Layer>(new L(std::move(layer))));
   }
   void add(std::unique_ptr<Layer> layer);
@@ -126,8 +132,15 @@ class Sequential {
   const std::string& name() const noexcept { return name_; }
   Optimizer* optimizer() { return optimizer_.get(); }
 
-  /// One forward pass through every layer; x (batch, *input_shape).
+  /// One forward pass through every layer; x (batch, *input_shape). Masks from Masking or
+  /// Embedding(mask_zero) propagate from layer to layer (Layer::compute_mask).
   Tensor forward(const Tensor& x, bool training);
+  /// The mask (batch, timesteps) of the last forward's output, empty when it carries none (it
+  /// does after return_sequences layers fed by Masking/Embedding(mask_zero)); fit and evaluate
+  /// leave masked timesteps out of the loss, as Keras does.
+  const Tensor& output_mask() const noexcept { return output_mask_; }
+  /// Clears the kept states of every stateful layer (Keras's model.reset_states()).
+  void reset_states();
   /// Backward pass from dL/dy; accumulates every weight gradient. Returns dL/dx.
   Tensor backward(const Tensor& dy);
   /// All trainable weights, layer by layer.
@@ -152,6 +165,7 @@ class Sequential {
   std::optional<Loss> loss_;
   std::vector<std::string> metric_names_;  // as asked for, e.g. "accuracy"
   std::vector<MetricKind> metrics_;
+  Tensor output_mask_;
   std::vector<Metric> make_metrics() const;
 };
 

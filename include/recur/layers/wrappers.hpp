@@ -1,0 +1,80 @@
+#pragma once
+// Layer wrappers with Keras's semantics: Bidirectional (keras.io/api/layers/recurrent_layers/
+// bidirectional; Schuster & Paliwal 1997) and TimeDistributed.
+#include <memory>
+#include <string>
+#include <type_traits>
+
+#include "recur/layers/layer.hpp"
+#include "recur/layers/recurrent.hpp"
+
+namespace recur {
+
+/// Runs a recurrent layer over the sequence in both directions and merges the two outputs.
+///
+/// The backward layer is a copy of the given layer's configuration with go_backwards flipped and
+/// its own weights. With return_sequences its output is reversed back to input time order, so
+/// step t of both directions lines up (as Keras). merge_mode: "concat" (default; output
+/// (..., 2*units)), "sum", "mul" or "ave" (output (..., units)). Weights: the forward layer's
+/// (kernel, recurrent_kernel, bias), then the backward layer's - Keras's order. Masks reach both
+/// directions.
+///
+/// Throws ValueError for an unknown merge_mode, a null layer, or a layer with return_state
+/// (a Sequential model passes one tensor on).
+class Bidirectional : public Layer {
+ public:
+  explicit Bidirectional(std::unique_ptr<RNN> layer, const std::string& merge_mode = "concat",
+                         std::string name = "");
+  /// Bidirectional(LSTM(32)), Bidirectional(GRU(GruOptions(16).return_sequences(true)), "sum").
+  template <typename L, typename = std::enable_if_t<std::is_base_of_v<RNN, L>>>
+  explicit Bidirectional(L layer, const std::string& merge_mode = "concat", std::string name = "")
+      : Bidirectional(std::unique_ptr<RNN>(new L(std::move(layer))), merge_mode, std::move(name)) {}
+
+  std::string type() const override { return "Bidirectional"; }
+  void build(const Shape& input_shape, Rng& rng) override;
+  Shape output_shape() const override;
+  Tensor forward(const Tensor& x, bool training) override;
+  Tensor forward_masked(const Tensor& x, const Tensor& mask, bool training) override;
+  Tensor backward(const Tensor& dy) override;
+  std::vector<Weight*> weights() override;
+  nlohmann::json get_config() const override;
+  void reset_states() override;
+
+  const std::string& merge_mode() const noexcept { return merge_mode_; }
+  RNN& forward_layer() { return *forward_; }
+  RNN& backward_layer() { return *backward_; }
+
+ private:
+  std::unique_ptr<RNN> forward_, backward_;
+  std::string merge_mode_;
+  Tensor yf_, yb_;  // outputs of the last forward, time-aligned (for mul's gradient)
+};
+
+/// Applies a layer to every timestep independently (Keras TimeDistributed): input
+/// (batch, timesteps, ...) is viewed as (batch * timesteps, ...) for the inner layer, and the
+/// result reshaped to (batch, timesteps, ...). Weights are the inner layer's. A mask passes
+/// through.
+///
+/// Throws ValueError for a null layer, ShapeError for input without a timestep axis.
+class TimeDistributed : public Layer {
+ public:
+  explicit TimeDistributed(std::unique_ptr<Layer> layer, std::string name = "");
+  template <typename L, typename = std::enable_if_t<std::is_base_of_v<Layer, L>>>
+  explicit TimeDistributed(L layer, std::string name = "")
+      : TimeDistributed(std::unique_ptr<Layer>(new L(std::move(layer))), std::move(name)) {}
+
+  std::string type() const override { return "TimeDistributed"; }
+  void build(const Shape& input_shape, Rng& rng) override;
+  Shape output_shape() const override;
+  Tensor forward(const Tensor& x, bool training) override;
+  Tensor backward(const Tensor& dy) override;
+  std::vector<Weight*> weights() override { return layer_->weights(); }
+  nlohmann::json get_config() const override;
+  Layer& layer() { return *layer_; }
+
+ private:
+  std::unique_ptr<Layer> layer_;
+  Shape x_shape_;
+};
+
+}  // namespace recur

@@ -1,0 +1,146 @@
+#pragma once
+// Forward and backward (full backpropagation through time) of the three recurrent cells on raw
+// arrays, with masks and recurrent dropout. One driver does what the cells share (time-major
+// layout, one input-projection gemm for all timesteps, masks, outputs, weight-gradient gemms);
+// each cell has its own fused element-wise step.
+//
+// Equations (the same as Keras's layers and PyTorch's nn.RNN / nn.GRU / nn.LSTM):
+//   SimpleRNN (Elman 1990)      h_t = a(x_t W + h_{t-1} R + b)
+//   LSTM (Hochreiter & Schmidhuber 1997; forget gate Gers et al. 2000), gates i, f, c, o:
+//     z = x_t W + h_{t-1} R + b;  i, f, o = ra(z_i, z_f, z_o);  g = a(z_c)
+//     c_t = f c_{t-1} + i g;      h_t = o a(c_t)
+//   GRU (Cho et al. 2014), gates z, r, h (Keras order; PyTorch's is r, z, n):
+//     reset_after=true (Keras default, PyTorch's form), bias (2, 3U) = [input bias; recurrent bias]
+//       u = x_t W + b_in;  v = h_{t-1} R + b_rec
+//       z = ra(u_z + v_z);  r = ra(u_r + v_r);  hh = a(u_h + r * v_h)
+//     reset_after=false, bias (3U,)
+//       z = ra(u_z + h R_z);  r = ra(u_r + h R_r);  hh = a(u_h + (r * h) R_h)
+//     h_t = z h_{t-1} + (1 - z) hh
+// ra is recurrent_activation (sigmoid), a is activation (tanh).
+//
+// Layout: Keras's. kernel W (F, G), recurrent_kernel R (U, G), G = gates * U, gate blocks of U
+// columns in Keras order. Inputs (B, T, F); outputs (B, T, U) with return_sequences, else (B, U).
+//
+// Masks (Keras semantics): mask (B, T), 1 keeps a step, 0 skips it: a skipped step carries the
+// previous state through unchanged and, with return_sequences, outputs zeros.
+// Recurrent dropout (Gal & Ghahramani 2016, as Keras): h_{t-1} is multiplied by a fixed
+// (B, U) mask before the recurrent product (for GRU with reset_after=false: inside r * h); the
+// state update itself uses the undropped h_{t-1}.
+#include <cstddef>
+#include <vector>
+
+#include "recur/ops/activations.hpp"
+
+namespace recur::ops {
+
+enum class CellKind { kSimpleRnn, kGru, kLstm };
+
+/// Gates per cell: 1 (SimpleRNN), 3 (GRU), 4 (LSTM).
+constexpr std::size_t gate_count(CellKind kind) {
+  return kind == CellKind::kLstm ? 4 : kind == CellKind::kGru ? 3 : 1;
+}
+
+/// LSTM gate blocks (Keras order i, f, c, o).
+inline constexpr std::size_t kGateI = 0;
+inline constexpr std::size_t kGateF = 1;
+inline constexpr std::size_t kGateC = 2;
+inline constexpr std::size_t kGateO = 3;
+inline constexpr std::size_t kNumGates = 4;
+/// GRU gate blocks (Keras order z, r, h).
+inline constexpr std::size_t kGruZ = 0;
+inline constexpr std::size_t kGruR = 1;
+inline constexpr std::size_t kGruH = 2;
+
+/// B batch, T timesteps, F features, U units.
+struct RecurrentDims {
+  std::size_t batch = 0;
+  std::size_t timesteps = 0;
+  std::size_t features = 0;
+  std::size_t units = 0;
+  bool operator==(const RecurrentDims&) const = default;
+};
+
+/// Options that change the maths. Defaults are Keras's LSTM.
+struct RecurrentConfig {
+  CellKind kind = CellKind::kLstm;
+  Activation activation = Activation::kTanh;
+  /// Gate activation (LSTM, GRU); unused by SimpleRNN.
+  Activation recurrent_activation = Activation::kSigmoid;
+  /// Process the sequence last step first; outputs are in processing order (as Keras).
+  bool go_backwards = false;
+  /// Output every step's h (B, T, U) instead of only the last (B, U).
+  bool return_sequences = false;
+  /// GRU only: apply the reset gate after the recurrent product (Keras default, PyTorch).
+  bool reset_after = true;
+};
+
+/// Shape of the bias for a cell: (G,) or, for GRU with reset_after, (2, G). Empty if no bias.
+std::size_t bias_size(const RecurrentConfig& config, std::size_t units);
+
+/// Per-call inputs besides x and the weights; all optional (null).
+template <typename T>
+struct RecurrentExtras {
+  const T* h0 = nullptr;      // (B, U) initial hidden state; null: zeros
+  const T* c0 = nullptr;      // (B, U) initial cell state (LSTM); null: zeros
+  const T* mask = nullptr;    // (B, T) in input time order; 1 keep, 0 skip
+  const T* recurrent_dropout = nullptr;  // (B, U) scaled keep-mask for h_{t-1}
+};
+
+/// What backward reads, written by forward, plus scratch kept to avoid allocation: buffers are
+/// resized only when the dims change, so nothing is allocated after the first call of a shape.
+template <typename T>
+struct RecurrentCache {
+  RecurrentDims dims;
+  RecurrentConfig config;
+  std::vector<T> x;      // (T, B, F)   inputs in processing order
+  std::vector<T> gates;  // (T, B, G)   activated gates (SimpleRNN: h_t)
+  std::vector<T> aux;    // (T, B, U)   GRU: v_h (reset_after) or r * h (otherwise)
+  std::vector<T> h;      // (T+1, B, U) h[0] = initial state
+  std::vector<T> c;      // (T+1, B, U) LSTM cell states, c[0] = initial
+  std::vector<T> hd;     // (T, B, U)   h_{t-1} after recurrent dropout (when used)
+  std::vector<T> mask;   // (T, B)      processing order (when used)
+  std::vector<T> rmask;  // (B, U)      recurrent dropout mask (when used)
+  bool has_mask = false;
+  bool has_rmask = false;
+  // Scratch.
+  std::vector<T> rec;     // (B, G)     GRU recurrent product of one step
+  std::vector<T> dgates;  // (T, B, G)  gradient w.r.t. the input-projection pre-activations
+  std::vector<T> drec;    // (T, B, G)  GRU: gradient w.r.t. the recurrent product
+  std::vector<T> dh, dc, dh_tmp, dhd;  // (B, U)
+  std::vector<T> dx;      // (T, B, F)
+};
+
+/// Forward pass.
+///   y:      (B, T, U) with config.return_sequences, else (B, U); written.
+///   h_last: (B, U) final hidden state, may be null.  c_last: (B, U) final cell (LSTM), may be null.
+///   x:      (B, T, F).  kernel (F, G), recurrent_kernel (U, G), bias bias_size() or null.
+template <typename T>
+void recurrent_forward(T* y, T* h_last, T* c_last, RecurrentCache<T>& cache, const T* x,
+                       const T* kernel, const T* recurrent_kernel, const T* bias,
+                       const RecurrentDims& dims, const RecurrentConfig& config,
+                       const RecurrentExtras<T>& extras = {});
+
+/// Backward pass through time; reads `cache` from the last recurrent_forward with these weights.
+///   dx: (B, T, F) written.  dh0, dc0: (B, U) written, may be null.
+///   dkernel (F, G), drecurrent_kernel (U, G), dbias (bias_size) ACCUMULATE (+=); dbias may be null.
+///   dy: gradient of y (same shape), may be null.  dh_last, dc_last: (B, U), may be null.
+template <typename T>
+void recurrent_backward(T* dx, T* dh0, T* dc0, T* dkernel, T* drecurrent_kernel, T* dbias,
+                        RecurrentCache<T>& cache, const T* dy, const T* dh_last,
+                        const T* dc_last, const T* kernel, const T* recurrent_kernel);
+
+/// One LSTM step for a batch, the unfused reference: per gate, per unit, dot products with no
+/// BLAS. Tests check the fused kernels against it (STYLE.md: the naive reference is kept).
+///   h, c: (B, U) in/out.  x_t: (B, F).
+template <typename T>
+void lstm_cell_step_naive(T* h, T* c, const T* x_t, const T* kernel, const T* recurrent_kernel,
+                          const T* bias, std::size_t batch, std::size_t features,
+                          std::size_t units, const RecurrentConfig& config);
+
+/// One GRU step, unfused reference (both reset_after forms). h: (B, U) in/out, x_t (B, F).
+template <typename T>
+void gru_cell_step_naive(T* h, const T* x_t, const T* kernel, const T* recurrent_kernel,
+                         const T* bias, std::size_t batch, std::size_t features,
+                         std::size_t units, const RecurrentConfig& config);
+
+}  // namespace recur::ops

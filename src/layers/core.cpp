@@ -1,0 +1,206 @@
+#include "recur/layers/core.hpp"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "recur/core/error.hpp"
+#include "recur/layers/initializers.hpp"
+
+namespace recur {
+
+// --- Activation --------------------------------------------------------------------------------
+
+Activation::Activation(const std::string& activation, std::string name)
+    : activation_name_(activation),
+      activation_(ops::parse_activation(activation, "Activation" +
+                                                        (name.empty() ? "" : " '" + name + "'"))) {
+  set_name(std::move(name));
+}
+
+void Activation::build(const Shape& input_shape, Rng& /*rng*/) {
+  if (input_shape.empty())
+    throw ShapeError(label() + " expects input (batch, ..., features), got no axes after the batch.");
+  mark_built(input_shape);
+}
+
+Tensor Activation::forward(const Tensor& x, bool /*training*/) {
+  check_input(x);
+  y_ = Tensor(x.shape());
+  const std::size_t cols = x.shape().back();
+  ops::activation_forward<float>(y_.data(), x.data(), x.size() / cols, cols, activation_);
+  return y_;
+}
+
+Tensor Activation::backward(const Tensor& dy) {
+  if (dy.shape() != y_.shape())
+    throw ShapeError(label() + ": gradient must have the output's shape " + y_.shape_str() +
+                     ", got " + dy.shape_str() + ".");
+  Tensor dx(dy.shape());
+  const std::size_t cols = dy.shape().back();
+  ops::activation_backward<float>(dx.data(), dy.data(), y_.data(), dy.size() / cols, cols,
+                                  activation_);
+  return dx;
+}
+
+nlohmann::json Activation::get_config() const {
+  return {{"name", name()}, {"activation", activation_name_}};
+}
+
+// --- Flatten -----------------------------------------------------------------------------------
+
+Flatten::Flatten(std::string name) { set_name(std::move(name)); }
+
+void Flatten::build(const Shape& input_shape, Rng& /*rng*/) {
+  if (input_shape.empty())
+    throw ShapeError(label() + " expects input with at least one axis after the batch, got " +
+                     shape_str(with_batch(input_shape)) + ".");
+  mark_built(input_shape);
+}
+
+Shape Flatten::output_shape() const { return {shape_size(input_shape())}; }
+
+Tensor Flatten::forward(const Tensor& x, bool /*training*/) {
+  check_input(x);
+  x_shape_ = x.shape();
+  return x.reshape({x.dim(0), x.size() / x.dim(0)});
+}
+
+Tensor Flatten::backward(const Tensor& dy) {
+  if (x_shape_.empty() || dy.size() != shape_size(x_shape_))
+    throw ShapeError(label() + ": gradient of " + dy.shape_str() + " does not fit the last input " +
+                     shape_str(x_shape_) + ".");
+  return dy.reshape(x_shape_);
+}
+
+nlohmann::json Flatten::get_config() const { return {{"name", name()}}; }
+
+// --- Masking -----------------------------------------------------------------------------------
+
+Masking::Masking(float mask_value, std::string name) : mask_value_(mask_value) {
+  set_name(std::move(name));
+  if (!std::isfinite(mask_value))
+    throw ValueError("Masking: mask_value must be a finite number, got " +
+                     std::to_string(mask_value) + ".");
+}
+
+void Masking::build(const Shape& input_shape, Rng& /*rng*/) {
+  if (input_shape.size() != 2)
+    throw ShapeError(label() + " expects input (batch, timesteps, features), got " +
+                     shape_str(with_batch(input_shape)) + ".");
+  mark_built(input_shape);
+}
+
+Tensor Masking::compute_mask(const Tensor& x, const Tensor& /*mask*/) const {
+  const std::size_t B = x.dim(0), T = x.dim(1), F = x.dim(2);
+  Tensor keep({B, T});
+  for (std::size_t r = 0; r < B * T; ++r) {
+    bool any = false;
+    for (std::size_t f = 0; f < F && !any; ++f) any = x[r * F + f] != mask_value_;
+    keep[r] = any ? 1.0f : 0.0f;
+  }
+  return keep;
+}
+
+Tensor Masking::forward(const Tensor& x, bool /*training*/) {
+  check_input(x);
+  keep_ = compute_mask(x, {});
+  Tensor y = x;
+  const std::size_t F = x.dim(2);
+  for (std::size_t r = 0; r < keep_.size(); ++r)
+    if (keep_[r] == 0.0f) std::fill_n(y.data() + r * F, F, 0.0f);
+  return y;
+}
+
+Tensor Masking::backward(const Tensor& dy) {
+  if (dy.rank() != 3 || dy.dim(0) * dy.dim(1) != keep_.size())
+    throw ShapeError(label() + ": gradient " + dy.shape_str() + " does not fit the last input.");
+  Tensor dx = dy;
+  const std::size_t F = dy.dim(2);
+  for (std::size_t r = 0; r < keep_.size(); ++r)
+    if (keep_[r] == 0.0f) std::fill_n(dx.data() + r * F, F, 0.0f);
+  return dx;
+}
+
+nlohmann::json Masking::get_config() const {
+  return {{"name", name()}, {"mask_value", mask_value_}};
+}
+
+// --- Embedding ---------------------------------------------------------------------------------
+
+Embedding::Embedding(const EmbeddingOptions& options) : options_(options) {
+  set_name(options.name());
+  if (options.input_dim() == 0 || options.output_dim() == 0)
+    throw ValueError("Embedding: input_dim and output_dim must be positive, got input_dim " +
+                     std::to_string(options.input_dim()) + " and output_dim " +
+                     std::to_string(options.output_dim()) + ". input_dim is the number of "
+                     "distinct ids (vocabulary size, + 1 for the padding id 0 with mask_zero).");
+}
+
+void Embedding::build(const Shape& input_shape, Rng& rng) {
+  if (input_shape.size() != 1 || input_shape[0] == 0)
+    throw ShapeError(label() + " expects input (batch, timesteps) of integer ids, got " +
+                     shape_str(with_batch(input_shape)) + ". One-hot or float features do not "
+                     "need an Embedding: feed them to the recurrent layer directly.");
+  embeddings_.value = Tensor({options_.input_dim(), options_.output_dim()});
+  initialize(embeddings_.value, options_.embeddings_initializer(), rng,
+             label() + " embeddings_initializer");
+  embeddings_.grad = Tensor({options_.input_dim(), options_.output_dim()});
+  mark_built(input_shape);
+}
+
+Shape Embedding::output_shape() const { return {input_shape().at(0), options_.output_dim()}; }
+
+void Embedding::check_input_values(const Tensor& x, const std::string& caller) const {
+  const std::size_t T = x.rank() == 2 ? x.dim(1) : 1;
+  const float limit = static_cast<float>(options_.input_dim());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const float v = x[i];
+    if (!(v >= 0.0f && v < limit && v == std::floor(v)))
+      throw ValueError(caller + ": " + label() + " takes integer ids in [0, " +
+                       std::to_string(options_.input_dim()) + "); sample " +
+                       std::to_string(i / T) + ", timestep " + std::to_string(i % T) + " has " +
+                       std::to_string(v) + ". Map the symbols to ids first, and make input_dim "
+                       "the number of distinct ids" +
+                       (options_.mask_zero() ? " + 1 (id 0 is the padding)." : "."));
+  }
+}
+
+Tensor Embedding::compute_mask(const Tensor& x, const Tensor& mask) const {
+  if (!options_.mask_zero()) return mask;
+  Tensor keep(x.shape());
+  for (std::size_t i = 0; i < x.size(); ++i) keep[i] = x[i] != 0.0f ? 1.0f : 0.0f;
+  return keep;
+}
+
+Tensor Embedding::forward(const Tensor& x, bool /*training*/) {
+  check_input(x);
+  check_input_values(x, "Embedding");
+  x_ = x;
+  const std::size_t D = options_.output_dim();
+  Tensor y({x.dim(0), x.dim(1), D});
+  for (std::size_t i = 0; i < x.size(); ++i)
+    std::copy_n(embeddings_.value.data() + static_cast<std::size_t>(x[i]) * D, D, y.data() + i * D);
+  return y;
+}
+
+Tensor Embedding::backward(const Tensor& dy) {
+  const std::size_t D = options_.output_dim();
+  if (dy.size() != x_.size() * D)
+    throw ShapeError(label() + ": gradient " + dy.shape_str() + " does not fit the last input " +
+                     x_.shape_str() + ".");
+  for (std::size_t i = 0; i < x_.size(); ++i) {
+    float* g = embeddings_.grad.data() + static_cast<std::size_t>(x_[i]) * D;
+    for (std::size_t k = 0; k < D; ++k) g[k] += dy[i * D + k];
+  }
+  return Tensor(x_.shape());  // ids are not differentiable
+}
+
+nlohmann::json Embedding::get_config() const {
+  return {{"name", name()},
+          {"input_dim", options_.input_dim()},
+          {"output_dim", options_.output_dim()},
+          {"embeddings_initializer", options_.embeddings_initializer()},
+          {"mask_zero", options_.mask_zero()}};
+}
+
+}  // namespace recur

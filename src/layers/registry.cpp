@@ -1,0 +1,72 @@
+// The layer registry: Keras class name + config JSON -> layer (what model files store).
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+#include "recur/core/error.hpp"
+#include "recur/layers/core.hpp"
+#include "recur/layers/dense.hpp"
+#include "recur/layers/dropout.hpp"
+#include "recur/layers/recurrent.hpp"
+#include "recur/layers/wrappers.hpp"
+
+namespace recur {
+
+// Defined in recurrent.cpp: LSTM, GRU, SimpleRNN and RNN from their configs (null otherwise).
+std::unique_ptr<Layer> recurrent_layer_from_config(const std::string& type,
+                                                   const nlohmann::json& config);
+
+std::string default_layer_name(const std::string& type) {
+  std::string s;
+  for (std::size_t i = 0; i < type.size(); ++i) {
+    const char c = type[i];
+    if (std::isupper(static_cast<unsigned char>(c))) {
+      // "LSTM" -> "lstm", "SimpleRNN" -> "simple_rnn", "TimeDistributed" -> "time_distributed"
+      if (i > 0 && std::islower(static_cast<unsigned char>(type[i - 1]))) s += '_';
+      s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else {
+      s += c;
+    }
+  }
+  return s;
+}
+
+std::unique_ptr<Layer> layer_from_config(const std::string& class_name, const nlohmann::json& c) {
+  const std::string name = c.value("name", "");
+  if (auto rnn = recurrent_layer_from_config(class_name, c)) return rnn;
+  if (class_name == "Dense")
+    return std::make_unique<Dense>(
+        DenseOptions(c.at("units").get<std::size_t>())
+            .activation(c.at("activation").get<std::string>())
+            .use_bias(c.at("use_bias").get<bool>())
+            .kernel_initializer(c.at("kernel_initializer").get<std::string>())
+            .bias_initializer(c.at("bias_initializer").get<std::string>())
+            .name(name));
+  if (class_name == "Dropout") return std::make_unique<Dropout>(c.at("rate").get<float>(), name);
+  if (class_name == "Activation")
+    return std::make_unique<Activation>(c.at("activation").get<std::string>(), name);
+  if (class_name == "Flatten") return std::make_unique<Flatten>(name);
+  if (class_name == "Masking") return std::make_unique<Masking>(c.at("mask_value").get<float>(), name);
+  if (class_name == "Embedding")
+    return std::make_unique<Embedding>(
+        EmbeddingOptions(c.at("input_dim").get<std::size_t>(), c.at("output_dim").get<std::size_t>())
+            .embeddings_initializer(c.value("embeddings_initializer", "uniform"))
+            .mask_zero(c.value("mask_zero", false))
+            .name(name));
+  if (class_name == "Bidirectional" || class_name == "TimeDistributed") {
+    const nlohmann::json& inner = c.at("layer");
+    std::unique_ptr<Layer> layer =
+        layer_from_config(inner.at("class_name").get<std::string>(), inner.at("config"));
+    if (class_name == "TimeDistributed") return std::make_unique<TimeDistributed>(std::move(layer), name);
+    auto* rnn = dynamic_cast<RNN*>(layer.get());
+    if (!rnn)
+      throw ValueError("Bidirectional wraps a recurrent layer, got " + layer->type() + ".");
+    layer.release();
+    return std::make_unique<Bidirectional>(std::unique_ptr<RNN>(rnn),
+                                           c.value("merge_mode", "concat"), name);
+  }
+  throw ValueError("unknown layer class \"" + class_name + "\"; this recur knows LSTM, GRU, "
+                   "SimpleRNN, RNN, Bidirectional, TimeDistributed, Dense, Dropout, Activation, "
+                   "Flatten, Masking, Embedding.");
+}
+
+}  // namespace recur

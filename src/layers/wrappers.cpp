@@ -1,0 +1,195 @@
+#include "recur/layers/wrappers.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "recur/core/error.hpp"
+
+namespace recur {
+namespace {
+
+using json = nlohmann::json;
+
+// (B, T, U) with the time axis reversed.
+Tensor reverse_time(const Tensor& y) {
+  const std::size_t B = y.dim(0), T = y.dim(1), U = y.dim(2);
+  Tensor r(y.shape());
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t t = 0; t < T; ++t)
+      std::copy_n(y.data() + (b * T + t) * U, U, r.data() + (b * T + (T - 1 - t)) * U);
+  return r;
+}
+
+}  // namespace
+
+// --- Bidirectional -----------------------------------------------------------------------------
+
+Bidirectional::Bidirectional(std::unique_ptr<RNN> layer, const std::string& merge_mode,
+                             std::string name)
+    : forward_(std::move(layer)), merge_mode_(merge_mode) {
+  set_name(std::move(name));
+  if (!forward_)
+    throw ValueError("Bidirectional: expected a recurrent layer, got a null pointer; pass e.g. "
+                     "recur::LSTM(32).");
+  if (merge_mode != "concat" && merge_mode != "sum" && merge_mode != "mul" && merge_mode != "ave")
+    throw ValueError("Bidirectional: unknown merge_mode \"" + merge_mode +
+                     "\"; expected concat, sum, mul or ave.");
+  if (forward_->rnn_options().return_state())
+    throw ValueError("Bidirectional: the wrapped " + forward_->type() + " has return_state=true, "
+                     "but a Sequential model passes one tensor from layer to layer; set "
+                     "return_state=false.");
+  const std::string base =
+      forward_->name().empty() ? default_layer_name(forward_->type()) : forward_->name();
+  json config = forward_->get_config();
+  config["go_backwards"] = !forward_->rnn_options().go_backwards();
+  config["name"] = "backward_" + base;
+  std::unique_ptr<Layer> copy = layer_from_config(forward_->type(), config);
+  backward_.reset(dynamic_cast<RNN*>(copy.release()));
+  forward_->set_name("forward_" + base);
+}
+
+void Bidirectional::build(const Shape& input_shape, Rng& rng) {
+  forward_->build(input_shape, rng);
+  backward_->build(input_shape, rng);
+  // Weight names say which direction they belong to (they name the tensors in a model file).
+  for (RNN* l : {forward_.get(), backward_.get()})
+    for (Weight* w : l->weights())
+      if (w->name.find('/') == std::string::npos) w->name = l->name() + "/" + w->name;
+  mark_built(input_shape);
+}
+
+Shape Bidirectional::output_shape() const {
+  Shape s = forward_->output_shape();
+  if (merge_mode_ == "concat") s.back() *= 2;
+  return s;
+}
+
+Tensor Bidirectional::forward(const Tensor& x, bool training) { return forward_masked(x, {}, training); }
+
+Tensor Bidirectional::forward_masked(const Tensor& x, const Tensor& mask, bool training) {
+  check_input(x);
+  yf_ = forward_->call(x, {}, mask, training).output;
+  yb_ = backward_->call(x, {}, mask, training).output;
+  const bool seq = forward_->rnn_options().return_sequences();
+  if (seq) yb_ = reverse_time(yb_);
+  const std::size_t U = yf_.shape().back(), rows = yf_.size() / U;
+  if (merge_mode_ == "concat") {
+    Shape s = yf_.shape();
+    s.back() = 2 * U;
+    Tensor y(s);
+    for (std::size_t r = 0; r < rows; ++r) {
+      std::copy_n(yf_.data() + r * U, U, y.data() + r * 2 * U);
+      std::copy_n(yb_.data() + r * U, U, y.data() + r * 2 * U + U);
+    }
+    return y;
+  }
+  Tensor y(yf_.shape());
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    if (merge_mode_ == "sum") y[i] = yf_[i] + yb_[i];
+    else if (merge_mode_ == "mul") y[i] = yf_[i] * yb_[i];
+    else y[i] = 0.5f * (yf_[i] + yb_[i]);
+  }
+  return y;
+}
+
+Tensor Bidirectional::backward(const Tensor& dy) {
+  const Shape out = output_shape();
+  if (dy.rank() != out.size() + 1 || dy.shape().back() != out.back() || yf_.empty())
+    throw ShapeError(label() + ": gradient must have the output's shape " +
+                     shape_str(with_batch(out)) + ", got " + dy.shape_str() + ".");
+  Tensor dyf(yf_.shape()), dyb(yf_.shape());
+  const std::size_t U = yf_.shape().back(), rows = yf_.size() / U;
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t u = 0; u < U; ++u) {
+      const std::size_t i = r * U + u;
+      if (merge_mode_ == "concat") {
+        dyf[i] = dy[r * 2 * U + u];
+        dyb[i] = dy[r * 2 * U + U + u];
+      } else if (merge_mode_ == "sum") {
+        dyf[i] = dyb[i] = dy[i];
+      } else if (merge_mode_ == "mul") {
+        dyf[i] = dy[i] * yb_[i];
+        dyb[i] = dy[i] * yf_[i];
+      } else {
+        dyf[i] = dyb[i] = 0.5f * dy[i];
+      }
+    }
+  if (forward_->rnn_options().return_sequences()) dyb = reverse_time(dyb);
+  Tensor dx = forward_->backward(dyf);
+  const Tensor dxb = backward_->backward(dyb);
+  for (std::size_t i = 0; i < dx.size(); ++i) dx[i] += dxb[i];
+  return dx;
+}
+
+std::vector<Weight*> Bidirectional::weights() {
+  std::vector<Weight*> ws = forward_->weights();
+  for (Weight* w : backward_->weights()) ws.push_back(w);
+  return ws;
+}
+
+void Bidirectional::reset_states() {
+  forward_->reset_states();
+  backward_->reset_states();
+}
+
+json Bidirectional::get_config() const {
+  json inner = forward_->get_config();
+  inner["name"] = forward_->name().substr(std::string("forward_").size());
+  return {{"name", name()},
+          {"merge_mode", merge_mode_},
+          {"layer", {{"class_name", forward_->type()}, {"config", inner}}}};
+}
+
+// --- TimeDistributed ---------------------------------------------------------------------------
+
+TimeDistributed::TimeDistributed(std::unique_ptr<Layer> layer, std::string name)
+    : layer_(std::move(layer)) {
+  set_name(std::move(name));
+  if (!layer_)
+    throw ValueError("TimeDistributed: expected a layer, got a null pointer; pass e.g. "
+                     "recur::Dense(1).");
+  if (layer_->name().empty()) layer_->set_name(default_layer_name(layer_->type()));
+}
+
+void TimeDistributed::build(const Shape& input_shape, Rng& rng) {
+  if (input_shape.size() < 2)
+    throw ShapeError(label() + " expects input (batch, timesteps, ...), got " +
+                     shape_str(with_batch(input_shape)) + "; it applies " + layer_->type() +
+                     " to every timestep, so the input needs a timestep axis.");
+  layer_->build(Shape(input_shape.begin() + 1, input_shape.end()), rng);
+  mark_built(input_shape);
+}
+
+Shape TimeDistributed::output_shape() const {
+  Shape s{input_shape().at(0)};
+  const Shape inner = layer_->output_shape();
+  s.insert(s.end(), inner.begin(), inner.end());
+  return s;
+}
+
+Tensor TimeDistributed::forward(const Tensor& x, bool training) {
+  check_input(x);
+  x_shape_ = x.shape();
+  const std::size_t B = x.dim(0), T = x.dim(1);
+  Shape flat{B * T};
+  flat.insert(flat.end(), x.shape().begin() + 2, x.shape().end());
+  const Tensor y = layer_->forward(x.reshape(flat), training);
+  Shape out{B, T};
+  out.insert(out.end(), y.shape().begin() + 1, y.shape().end());
+  return y.reshape(out);
+}
+
+Tensor TimeDistributed::backward(const Tensor& dy) {
+  if (x_shape_.empty() || dy.rank() < 2 || dy.dim(0) != x_shape_[0] || dy.dim(1) != x_shape_[1])
+    throw ShapeError(label() + ": gradient " + dy.shape_str() + " does not fit the last input " +
+                     shape_str(x_shape_) + ".");
+  Shape flat{dy.dim(0) * dy.dim(1)};
+  flat.insert(flat.end(), dy.shape().begin() + 2, dy.shape().end());
+  return layer_->backward(dy.reshape(flat)).reshape(x_shape_);
+}
+
+json TimeDistributed::get_config() const {
+  return {{"name", name()},
+          {"layer", {{"class_name", layer_->type()}, {"config", layer_->get_config()}}}};
+}
+
+}  // namespace recur
