@@ -13,7 +13,9 @@
 #include "recur/data/csv.hpp"
 #include "recur/data/scaler.hpp"
 #include "recur/layers/dense.hpp"
-#include "recur/layers/lstm.hpp"
+#include "recur/layers/core.hpp"
+#include "recur/layers/recurrent.hpp"
+#include "recur/layers/wrappers.hpp"
 
 namespace recur::cli {
 namespace {
@@ -28,11 +30,12 @@ struct InputSpec {
   std::string sequence;              // sequence form: the string column
   std::string alphabet;              // sequence form: symbol k is one-hot feature k
   std::size_t timesteps = 0, features = 0;
+  bool padded = false;  // sequence form: shorter sequences are pre-padded and masked
   Scaler scaler;  // columns form: per column, fitted on the training rows
 
   json to_json() const {
     return {{"form", form}, {"columns", columns}, {"sequence", sequence}, {"alphabet", alphabet},
-            {"timesteps", timesteps}, {"features", features}, {"scaler", scaler_name(scaler.kind)},
+            {"timesteps", timesteps}, {"features", features}, {"padded", padded}, {"scaler", scaler_name(scaler.kind)},
             {"offset", scaler.offset}, {"scale", scaler.scale}};
   }
   static InputSpec from_json(const json& j) {
@@ -43,6 +46,7 @@ struct InputSpec {
     s.alphabet = j.at("alphabet").get<std::string>();
     s.timesteps = j.at("timesteps").get<std::size_t>();
     s.features = j.at("features").get<std::size_t>();
+    s.padded = j.value("padded", false);
     s.scaler.kind = parse_scaler(j.at("scaler").get<std::string>());
     s.scaler.offset = j.at("offset").get<std::vector<double>>();
     s.scaler.scale = j.at("scale").get<std::vector<double>>();
@@ -82,13 +86,16 @@ Tensor encode(const CsvTable& table, const InputSpec& spec) {
   const std::size_t col = column_index(table, spec.sequence);
   for (std::size_t r = 0; r < n; ++r) {
     const std::string s = trim_cell(table.rows[r][col]);
-    if (s.size() != T)
+    if (s.empty() || s.size() > T || (!spec.padded && s.size() != T))
       throw ParseError(table.source, table.line_numbers[r], table.cell_columns[r][col],
                        "(column \"" + spec.sequence + "\"): expected a sequence of " +
-                           std::to_string(T) + " symbols (as the model was trained on), got " +
-                           std::to_string(s.size()) + ". Sequences of different lengths need "
-                           "padding and masking, which `recur classify` does not do yet.");
-    for (std::size_t t = 0; t < T; ++t) {
+                           (spec.padded ? "1 to " : "") + std::to_string(T) +
+                           " symbols (as the model was trained on), got " +
+                           std::to_string(s.size()) + ".");
+    // Pre-padding (Keras's default): the padded steps are all-zero rows, masked by the model's
+    // Masking layer.
+    const std::size_t pad = T - s.size();
+    for (std::size_t t = 0; t < s.size(); ++t) {
       const std::size_t k = spec.alphabet.find(s[t]);
       if (k == std::string::npos)
         throw ParseError(table.source, table.line_numbers[r],
@@ -96,7 +103,7 @@ Tensor encode(const CsvTable& table, const InputSpec& spec) {
                          "(column \"" + spec.sequence + "\"): unknown symbol '" +
                              std::string(1, s[t]) + "' at position " + std::to_string(t + 1) +
                              "; the model knows the symbols \"" + spec.alphabet + "\".");
-      x[(r * T + t) * F + k] = 1.0f;
+      x[(r * T + pad + t) * F + k] = 1.0f;
     }
   }
   return x;
@@ -162,10 +169,19 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const ForecastCallbacks& 
     std::sort(symbols.begin(), symbols.end());
     symbols.erase(std::unique(symbols.begin(), symbols.end()), symbols.end());
     spec.alphabet = symbols;
-    spec.timesteps = trim_cell(table.rows[0][col]).size();
+    std::size_t shortest = SIZE_MAX, longest = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+      const std::size_t len = trim_cell(table.rows[r][col]).size();
+      if (len == 0)
+        throw ParseError(table.source, table.line_numbers[r], table.cell_columns[r][col],
+                         "(column \"" + cfg.sequence + "\"): the sequence is empty; every row "
+                         "needs at least one symbol.");
+      shortest = std::min(shortest, len);
+      longest = std::max(longest, len);
+    }
+    spec.timesteps = longest;
+    spec.padded = shortest != longest;
     spec.features = symbols.size();
-    if (spec.timesteps == 0 || spec.features == 0)
-      throw ValueError("column \"" + cfg.sequence + "\" holds no symbols in its first row.");
   } else {
     spec.form = "columns";
     spec.columns = cfg.columns;
@@ -222,8 +238,16 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const ForecastCallbacks& 
   }
 
   Sequential model("classifier");
-  model.add(LSTM(LstmOptions(cfg.units)));
+  if (spec.padded) model.add(Masking(0.0f));
+  model.add(make_recurrent_layer(cfg.layer, cfg.units, cfg.bidirectional, cfg.dropout,
+                                 cfg.recurrent_dropout));
   model.add(Dense(C, "softmax"));
+  {
+    const Layer& rec = model.layer(spec.padded ? 1 : 0);
+    const Layer& inner = cfg.bidirectional ? static_cast<const Bidirectional&>(rec).forward_layer() : rec;
+    res.architecture = inner.type() + "(" + std::to_string(cfg.units) + ")";
+    if (cfg.bidirectional) res.architecture = "Bidirectional(" + res.architecture + ")";
+  }
   model.build({spec.timesteps, spec.features}, cfg.seed);
   model.compile(make_optimizer("adam", cfg.learning_rate), "sparse_categorical_crossentropy", {"accuracy"});
   // Halve the learning rate when the validation loss stalls, and stop when it has not improved
@@ -352,7 +376,8 @@ std::string describe_classifier(const std::string& metadata_json) {
   for (const auto& c : meta.at("classes")) out << " " << c.get<std::string>();
   out << "\n  input: " << spec.timesteps << " timesteps x " << spec.features << " features";
   if (spec.form == "sequence")
-    out << ", one-hot symbols \"" << spec.alphabet << "\" of column \"" << spec.sequence << "\"";
+    out << ", one-hot symbols \"" << spec.alphabet << "\" of column \"" << spec.sequence << "\""
+        << (spec.padded ? " (shorter sequences pre-padded and masked)" : "");
   else
     out << " from " << spec.columns.size() << " numeric columns, scaler " << scaler_name(spec.scaler.kind);
   out << "\n";

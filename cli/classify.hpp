@@ -16,6 +16,9 @@ struct ClassifyConfig {
   std::string sequence;              // symbol form: a string column, one symbol per timestep, one-hot encoded
   std::size_t timesteps = 0, features = 0;  // numeric form: shape of the columns (0: derive)
   std::size_t units = 64;
+  std::string layer = "lstm";  // lstm, gru or simple_rnn
+  bool bidirectional = true;
+  float dropout = 0.0f, recurrent_dropout = 0.0f;  // of the recurrent layer    // read each sequence both ways (Bidirectional, concat)
   int patience = 12;  // EarlyStopping patience on the validation loss
   int epochs = 60;
   int batch_size = 32;
@@ -30,6 +33,7 @@ struct ClassifyConfig {
 
 struct ClassifyResult {
   std::string data_name, label, form;
+  std::string architecture;  // e.g. "Bidirectional(LSTM(64))"
   std::vector<std::string> classes;
   std::size_t samples = 0, train_samples = 0, validation_samples = 0, test_samples = 0;
   std::size_t timesteps = 0, features = 0;

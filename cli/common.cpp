@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "recur/core/error.hpp"
+#include "recur/layers/recurrent.hpp"
+#include "recur/layers/wrappers.hpp"
 
 namespace recur::cli {
 
@@ -44,6 +46,24 @@ void ensure_folder(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw IoError("cannot create output folder \"" + dir + "\": " + ec.message() + ".");
+}
+
+std::unique_ptr<Layer> make_recurrent_layer(const std::string& layer, std::size_t units,
+                                            bool bidirectional, float dropout,
+                                            float recurrent_dropout) {
+  std::unique_ptr<RNN> rnn;
+  if (layer == "lstm")
+    rnn = std::make_unique<LSTM>(
+        LstmOptions(units).dropout(dropout).recurrent_dropout(recurrent_dropout));
+  else if (layer == "gru")
+    rnn = std::make_unique<GRU>(GruOptions(units).dropout(dropout).recurrent_dropout(recurrent_dropout));
+  else if (layer == "simple_rnn")
+    rnn = std::make_unique<SimpleRNN>(
+        SimpleRnnOptions(units).dropout(dropout).recurrent_dropout(recurrent_dropout));
+  else
+    throw ValueError("--layer must be lstm, gru or simple_rnn, got \"" + layer + "\".");
+  if (bidirectional) return std::make_unique<Bidirectional>(std::move(rnn));
+  return rnn;
 }
 
 }  // namespace recur::cli

@@ -1,6 +1,9 @@
 #pragma once
 // Helpers shared by the CLI jobs: checked options and atomic output files.
+#include <memory>
 #include <string>
+
+#include "recur/layers/layer.hpp"
 
 namespace recur::cli {
 
@@ -17,4 +20,10 @@ void require_positive(const char* flag, double v, const char* hint);
 /// Creates `dir` and its parents; throws IoError naming the folder and the reason.
 void ensure_folder(const std::string& dir);
 
+/// The recurrent layer named by a CLI --layer value: "lstm", "gru" or "simple_rnn" with `units`,
+/// wrapped in Bidirectional (concat) when asked, with the given dropout and recurrent_dropout.
+/// Throws ValueError naming the accepted values.
+std::unique_ptr<Layer> make_recurrent_layer(const std::string& layer, std::size_t units,
+                                            bool bidirectional, float dropout = 0.0f,
+                                            float recurrent_dropout = 0.0f);
 }  // namespace recur::cli

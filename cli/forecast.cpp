@@ -273,7 +273,7 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const ForecastCallbacks& 
   const Windows test = make_windows(inputs, target, cfg.lookback, cfg.horizon, train_end, n);
 
   Sequential model("forecaster");
-  model.add(LSTM(LstmOptions(cfg.units)));
+  model.add(make_recurrent_layer(cfg.layer, cfg.units, false));
   model.add(Dense(1));
   model.build({cfg.lookback, f}, cfg.seed);
   model.compile(make_optimizer("adam", cfg.learning_rate), "mse", {"mae"});

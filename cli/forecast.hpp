@@ -17,6 +17,7 @@ struct ForecastConfig {
   std::size_t lookback = 12;
   std::size_t horizon = 1;
   std::size_t units = 32;
+  std::string layer = "lstm";  // lstm, gru or simple_rnn
   int epochs = 150;
   int batch_size = 8;
   float learning_rate = 0.005f;

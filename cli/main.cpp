@@ -85,7 +85,7 @@ void print_report(const recur::cli::ClassifyResult& r) {
   std::printf(".\n");
   std::printf("Test: %zu rows the model never saw.\n\n", r.test_samples);
   std::printf("  %-40s %9s\n", "model", "accuracy");
-  std::printf("  %-40s %9.4f\n", "recur LSTM", r.accuracy);
+  std::printf("  %-40s %9.4f\n", ("recur " + r.architecture).c_str(), r.accuracy);
   const std::string majority = "majority class (\"" + r.majority_class + "\")";
   std::printf("  %-40s %9.4f\n", majority.c_str(), r.majority_accuracy);
   std::size_t width = 5;
@@ -158,7 +158,8 @@ int main(int argc, char** argv) {
                        "numeric column (default: the target only)")->delimiter(',');
   forecast->add_option("--lookback", cfg.lookback, "Past steps in each input window")->capture_default_str();
   forecast->add_option("--horizon", cfg.horizon, "Steps ahead to forecast")->capture_default_str();
-  forecast->add_option("--units", cfg.units, "LSTM units")->capture_default_str();
+  forecast->add_option("--units", cfg.units, "Units of the recurrent layer")->capture_default_str();
+  forecast->add_option("--layer", cfg.layer, "Recurrent layer: lstm, gru or simple_rnn")->capture_default_str();
   forecast->add_option("--epochs", cfg.epochs, "Training epochs")->capture_default_str();
   forecast->add_option("--batch-size", cfg.batch_size, "Samples per gradient step")->capture_default_str();
   forecast->add_option("--learning-rate", cfg.learning_rate, "Adam learning rate")->capture_default_str();
@@ -189,8 +190,17 @@ int main(int argc, char** argv) {
   classify->add_option("--timesteps", ccfg.timesteps, "Timesteps the columns are split into (default: one per column)");
   classify->add_option("--features", ccfg.features, "Features per timestep (default: columns / timesteps)");
   classify->add_option("--sequence", ccfg.sequence,
-                       "A text column of symbols, one per timestep, one-hot encoded (instead of --columns)");
-  classify->add_option("--units", ccfg.units, "LSTM units")->capture_default_str();
+                       "A text column of symbols, one per timestep, one-hot encoded (instead of --columns); "
+                       "sequences of different lengths are padded and masked");
+  classify->add_option("--units", ccfg.units, "Units of the recurrent layer (per direction)")->capture_default_str();
+  classify->add_option("--layer", ccfg.layer, "Recurrent layer: lstm, gru or simple_rnn")->capture_default_str();
+  classify->add_flag("--bidirectional,!--no-bidirectional", ccfg.bidirectional,
+                     "Read each sequence in both directions (Bidirectional, concat); default off");
+  classify->add_option("--dropout", ccfg.dropout,
+                       "Fraction of input features dropped in training (one mask per sequence)")
+      ->capture_default_str();
+  classify->add_option("--recurrent-dropout", ccfg.recurrent_dropout,
+                       "Fraction of the recurrent state dropped in training")->capture_default_str();
   classify->add_option("--epochs", ccfg.epochs, "Most training epochs")->capture_default_str();
   classify->add_option("--patience", ccfg.patience,
                        "Stop after this many epochs without a better validation loss, keeping the best weights")

@@ -1,5 +1,8 @@
 #include "recur/callbacks/callbacks.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -182,5 +185,84 @@ bool CSVLogger::on_epoch_end(Sequential&, const EpochLogs& logs) {
 }
 
 void CSVLogger::on_train_end(Sequential&) { out_.close(); }
+
+}  // namespace recur
+
+namespace recur {
+
+bool TerminateOnNaN::on_batch_end(Sequential& /*model*/, const BatchLogs& logs) {
+  const auto it = logs.values.find("loss");
+  if (it == logs.values.end() || std::isfinite(it->second)) return true;
+  std::fprintf(stderr, "Batch %d: Invalid loss, terminating training\n", logs.batch);
+  return false;
+}
+
+ProgressBar::ProgressBar(int verbose, std::FILE* stream)
+    : verbose_(verbose), stream_(stream ? stream : stdout), tty_(::isatty(::fileno(stream_)) == 1) {
+  if (verbose < 0 || verbose > 2)
+    throw ValueError("ProgressBar: verbose must be 0, 1 or 2, got " + std::to_string(verbose) + ".");
+}
+
+std::string ProgressBar::line(int batch, int batches, double seconds,
+                              const std::map<std::string, double>& values) const {
+  constexpr int kWidth = 30;
+  const int width = static_cast<int>(std::to_string(batches).size());
+  char buf[64];
+  std::string s;
+  if (verbose_ == 1) {
+    std::snprintf(buf, sizeof buf, "%*d/%d [", width, batch, batches);
+    s = buf;
+    const int filled = batches > 0 ? batch * kWidth / batches : kWidth;
+    std::string bar(static_cast<std::size_t>(std::max(filled - (batch < batches ? 1 : 0), 0)), '=');
+    if (batch < batches) bar += '>';
+    bar.resize(kWidth, '.');
+    s += bar + "]";
+  }
+  if (batch < batches) {
+    const double eta = batch > 0 ? seconds / batch * (batches - batch) : 0.0;
+    std::snprintf(buf, sizeof buf, " - ETA: %.0fs", eta);
+  } else {
+    std::snprintf(buf, sizeof buf, " - %.0fs %.0fms/step", seconds,
+                  batches > 0 ? 1000.0 * seconds / batches : 0.0);
+  }
+  s += buf;
+  // Keras's order: loss, the metrics, val_loss, the validation metrics.
+  std::vector<std::string> keys;
+  if (values.count("loss")) keys.push_back("loss");
+  for (const auto& [k, v] : values)
+    if (k != "loss" && k.rfind("val_", 0) != 0) keys.push_back(k);
+  if (values.count("val_loss")) keys.push_back("val_loss");
+  for (const auto& [k, v] : values)
+    if (k != "val_loss" && k.rfind("val_", 0) == 0) keys.push_back(k);
+  for (const auto& k : keys) {
+    std::snprintf(buf, sizeof buf, " - %s: %.4f", k.c_str(), values.at(k));
+    s += buf;
+  }
+  return s;
+}
+
+bool ProgressBar::on_batch_end(Sequential& /*model*/, const BatchLogs& logs) {
+  batches_ = logs.batches;
+  if (verbose_ == 0) return true;
+  if (header_for_epoch_ != logs.epoch) {
+    std::fprintf(stream_, "Epoch %d/%d\n", logs.epoch, logs.epochs);
+    header_for_epoch_ = logs.epoch;
+  }
+  if (verbose_ == 1 && tty_ && logs.batch < logs.batches) {
+    std::fprintf(stream_, "\r%s\033[K", line(logs.batch, logs.batches, logs.seconds, logs.values).c_str());
+    std::fflush(stream_);
+  }
+  return true;
+}
+
+bool ProgressBar::on_epoch_end(Sequential& /*model*/, const EpochLogs& logs) {
+  if (verbose_ == 0) return true;
+  if (header_for_epoch_ != logs.epoch) std::fprintf(stream_, "Epoch %d/%d\n", logs.epoch, logs.epochs);
+  header_for_epoch_ = logs.epoch;
+  std::fprintf(stream_, "%s%s\n", verbose_ == 1 && tty_ ? "\r" : "",
+               line(batches_, batches_, logs.seconds, logs.values).c_str());
+  std::fflush(stream_);
+  return true;
+}
 
 }  // namespace recur

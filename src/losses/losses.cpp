@@ -68,11 +68,14 @@ std::string loss_name(LossKind kind) {
 
 template <typename T>
 T loss_value(const Loss& loss, const T* y_pred, const T* y_true, std::size_t rows,
-             std::size_t cols) {
+             std::size_t cols, const T* row_weights) {
   if (rows == 0 || cols == 0) return T(0);
-  double sum = 0;
+  double total = 0;
   const double delta = loss.delta;
   for (std::size_t r = 0; r < rows; ++r) {
+    double sum = 0;
+    const double w = row_weights ? static_cast<double>(row_weights[r]) : 1.0;
+    if (w == 0.0) continue;
     const T* p = y_pred + r * cols;
     const T* y = y_true + r * loss.target_cols(cols);
     switch (loss.kind) {
@@ -113,16 +116,18 @@ T loss_value(const Loss& loss, const T* y_pred, const T* y_true, std::size_t row
         break;
       }
     }
+    total += w * sum;
   }
-  return static_cast<T>(sum / static_cast<double>(rows));
+  return static_cast<T>(total / static_cast<double>(rows));
 }
 
 template <typename T>
 void loss_gradient(const Loss& loss, T* dy_pred, const T* y_pred, const T* y_true,
-                   std::size_t rows, std::size_t cols) {
-  const double inv_rows = 1.0 / static_cast<double>(rows);
+                   std::size_t rows, std::size_t cols, const T* row_weights) {
   const double delta = loss.delta;
   for (std::size_t r = 0; r < rows; ++r) {
+    const double inv_rows =
+        (row_weights ? static_cast<double>(row_weights[r]) : 1.0) / static_cast<double>(rows);
     const T* p = y_pred + r * cols;
     const T* y = y_true + r * loss.target_cols(cols);
     T* g = dy_pred + r * cols;
@@ -178,9 +183,13 @@ void loss_gradient(const Loss& loss, T* dy_pred, const T* y_pred, const T* y_tru
   }
 }
 
-template float loss_value<float>(const Loss&, const float*, const float*, std::size_t, std::size_t);
-template double loss_value<double>(const Loss&, const double*, const double*, std::size_t, std::size_t);
-template void loss_gradient<float>(const Loss&, float*, const float*, const float*, std::size_t, std::size_t);
-template void loss_gradient<double>(const Loss&, double*, const double*, const double*, std::size_t, std::size_t);
+template float loss_value<float>(const Loss&, const float*, const float*, std::size_t, std::size_t,
+                                  const float*);
+template double loss_value<double>(const Loss&, const double*, const double*, std::size_t,
+                                   std::size_t, const double*);
+template void loss_gradient<float>(const Loss&, float*, const float*, const float*, std::size_t,
+                                   std::size_t, const float*);
+template void loss_gradient<double>(const Loss&, double*, const double*, const double*,
+                                    std::size_t, std::size_t, const double*);
 
 }  // namespace recur

@@ -1,5 +1,6 @@
 #include "recur/model/sequential.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -8,11 +9,33 @@
 #include "recur/core/error.hpp"
 #include "recur/io/model_file.hpp"
 #include "recur/layers/recurrent.hpp"
+#include "recur/layers/wrappers.hpp"
 
 namespace recur {
 namespace {
 
 using json = nlohmann::json;
+
+// The true class of each of `rows` target rows, for class_weight: the label (sparse), the
+// argmax (one-hot) or y > 0.5 (one binary output).
+std::size_t row_class(const float* y, std::size_t classes, LossKind kind) {
+  if (kind == LossKind::kSparseCategoricalCrossentropy) return static_cast<std::size_t>(*y);
+  if (classes == 1) return *y > 0.5f ? 1 : 0;
+  return static_cast<std::size_t>(std::max_element(y, y + classes) - y);
+}
+
+// Keeps the rows whose mask is 1 (all rows when the mask is empty).
+void keep_unmasked(const Tensor& pred, const Tensor& y, std::size_t rows, std::size_t classes,
+                   const Tensor& mask, std::vector<float>& p_out, std::vector<float>& y_out) {
+  const std::size_t y_cols = y.size() / rows;
+  p_out.clear();
+  y_out.clear();
+  for (std::size_t r = 0; r < rows; ++r) {
+    if (mask[r] == 0.0f) continue;
+    p_out.insert(p_out.end(), pred.data() + r * classes, pred.data() + (r + 1) * classes);
+    y_out.insert(y_out.end(), y.data() + r * y_cols, y.data() + (r + 1) * y_cols);
+  }
+}
 
 // Copies rows idx[begin, end) of a (N, ...) tensor into a (end-begin, ...) tensor.
 Tensor gather_rows(const Tensor& t, const std::vector<std::size_t>& idx, std::size_t begin,
@@ -43,6 +66,43 @@ std::string pad(std::string s, std::size_t width) {
 }
 
 }  // namespace
+
+bool Sequential::loss_row_weights(std::vector<float>& out, const Tensor& y, std::size_t rows,
+                                  std::size_t classes, const std::vector<float>* sample_weight,
+                                  const std::map<int, double>* class_weight,
+                                  const Tensor& mask) const {
+  const bool masked = !mask.empty() && mask.size() == rows;
+  if (!sample_weight && !class_weight && !masked) return false;
+  out.assign(rows, 1.0f);
+  const std::size_t per_sample = rows / y.dim(0), y_cols = y.size() / rows;
+  if (sample_weight)
+    for (std::size_t r = 0; r < rows; ++r) out[r] *= (*sample_weight)[r / per_sample];
+  if (class_weight)
+    for (std::size_t r = 0; r < rows; ++r) {
+      const auto it = class_weight->find(static_cast<int>(row_class(y.data() + r * y_cols, classes, loss_->kind)));
+      if (it != class_weight->end()) out[r] *= static_cast<float>(it->second);
+    }
+  if (masked) {
+    // Masked rows are left out and the mean is over the rows that remain (Keras 3's masked
+    // losses): scale by rows / unmasked rows.
+    std::size_t valid = 0;
+    for (std::size_t r = 0; r < rows; ++r) valid += mask[r] != 0.0f;
+    const float scale = valid > 0 ? static_cast<float>(rows) / static_cast<float>(valid) : 0.0f;
+    for (std::size_t r = 0; r < rows; ++r) out[r] *= mask[r] != 0.0f ? scale : 0.0f;
+  }
+  return true;
+}
+
+void Sequential::update_metrics(std::vector<Metric>& metrics, const Tensor& pred, const Tensor& y,
+                                std::size_t rows, std::size_t classes, const Tensor& mask) const {
+  if (mask.empty() || mask.size() != rows) {
+    for (Metric& m : metrics) m.update(pred.data(), y.data(), rows, classes);
+    return;
+  }
+  std::vector<float> p, t;
+  keep_unmasked(pred, y, rows, classes, mask, p, t);
+  for (Metric& m : metrics) m.update(p.data(), t.data(), p.size() / classes, classes);
+}
 
 Sequential::Sequential(std::string name) : name_(std::move(name)) {}
 Sequential::Sequential(Sequential&&) noexcept = default;
@@ -285,6 +345,18 @@ void Sequential::zero_grad() {
   for (auto& l : layers_) l->zero_grad();
 }
 
+bool Sequential::has_stateful_layer() {
+  for (auto& l : layers_) {
+    std::vector<RNN*> rnns;
+    if (auto* r = dynamic_cast<RNN*>(l.get())) rnns.push_back(r);
+    if (auto* bi = dynamic_cast<Bidirectional*>(l.get()))
+      rnns = {&bi->forward_layer(), &bi->backward_layer()};
+    for (RNN* r : rnns)
+      if (r->rnn_options().stateful()) return true;
+  }
+  return false;
+}
+
 History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
   require_compiled("fit");
   if (o.epochs() < 1)
@@ -295,18 +367,62 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
     throw ValueError("fit: validation_split must be in [0, 1), got " +
                      std::to_string(o.validation_split()) + ". It is the fraction of samples "
                      "held out, e.g. 0.1.");
+  if (o.verbose() < 0 || o.verbose() > 2)
+    throw ValueError("fit: verbose must be 0, 1 or 2, got " + std::to_string(o.verbose()) + ".");
   if (!built_) build({x.shape().begin() + 1, x.shape().end()}, o.seed());
   check_data(x, &y, "fit");
   const std::size_t n = x.dim(0);
+  const std::size_t classes = output_shape().back();
+  // Sample and class weights are checked before anything trains.
+  const bool has_sw = !o.sample_weight().empty();
+  if (has_sw) {
+    if (o.sample_weight().size() != n || o.sample_weight().rank() != 1)
+      throw ShapeError("fit: sample_weight must be (samples,) = (" + std::to_string(n) +
+                       ",), one weight per sample of x, got " + o.sample_weight().shape_str() + ".");
+    for (std::size_t i = 0; i < n; ++i)
+      if (!(std::isfinite(o.sample_weight()[i]) && o.sample_weight()[i] >= 0))
+        throw ValueError("fit: sample_weight must be finite and >= 0; sample " +
+                         std::to_string(i) + " has " + std::to_string(o.sample_weight()[i]) + ".");
+  }
+  const bool has_cw = !o.class_weight().empty();
+  if (has_cw) {
+    const LossKind k = loss_->kind;
+    if (k != LossKind::kBinaryCrossentropy && k != LossKind::kCategoricalCrossentropy &&
+        k != LossKind::kSparseCategoricalCrossentropy)
+      throw ValueError("fit: class_weight applies to classification losses (binary, "
+                       "categorical or sparse_categorical_crossentropy), not " +
+                       loss_name(k) + "; use sample_weight to weight samples of a regression.");
+    const std::size_t n_classes = classes == 1 ? 2 : classes;
+    for (const auto& [c, w] : o.class_weight()) {
+      if (c < 0 || static_cast<std::size_t>(c) >= n_classes)
+        throw ValueError("fit: class_weight has class " + std::to_string(c) + ", but the model "
+                         "has " + std::to_string(n_classes) + " classes (ids 0 to " +
+                         std::to_string(n_classes - 1) + ").");
+      if (!(std::isfinite(w) && w >= 0))
+        throw ValueError("fit: class_weight for class " + std::to_string(c) +
+                         " must be finite and >= 0, got " + std::to_string(w) + ".");
+    }
+  }
+  const bool has_vd = !o.validation_x().empty() || !o.validation_y().empty();
+  if (has_vd) check_data(o.validation_x(), &o.validation_y(), "fit (validation_data)");
   const std::size_t n_train =
-      static_cast<std::size_t>(static_cast<double>(n) * (1.0 - o.validation_split()));
+      has_vd ? n : static_cast<std::size_t>(static_cast<double>(n) * (1.0 - o.validation_split()));
   if (n_train == 0)
     throw ValueError("fit: validation_split " + std::to_string(o.validation_split()) +
                      " leaves no training samples out of " + std::to_string(n) + ".");
+  const std::size_t bs = static_cast<std::size_t>(o.batch_size());
+  if (has_stateful_layer() && n_train % bs != 0)
+    throw ValueError("fit: the model has a stateful layer, so every batch must have the same "
+                     "size, but batch_size " + std::to_string(bs) + " does not divide the " +
+                     std::to_string(n_train) + " training samples. Choose a batch_size that "
+                     "divides it, or drop samples.");
   const Tensor y2 = y.reshape({n, y.size() / n});
   Tensor x_val, y_val;
-  const bool has_val = n_train < n;
-  if (has_val) {
+  const bool has_val = has_vd || n_train < n;
+  if (has_vd) {
+    x_val = o.validation_x();
+    y_val = o.validation_y().reshape({x_val.dim(0), o.validation_y().size() / x_val.dim(0)});
+  } else if (has_val) {
     std::vector<std::size_t> all(n);
     for (std::size_t i = 0; i < n; ++i) all[i] = i;
     x_val = gather_rows(x, all, n_train, n);
@@ -316,18 +432,20 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
   Rng rng(o.seed());
   History history;
   history.train_samples = n_train;
-  history.validation_samples = n - n_train;
-  const std::size_t bs = static_cast<std::size_t>(o.batch_size());
+  history.validation_samples = has_vd ? x_val.dim(0) : n - n_train;
   const int num_batches = static_cast<int>((n_train + bs - 1) / bs);
   std::vector<Weight*> weights = trainable_weights();
   std::vector<std::vector<float>> snapshot(weights.size());
   std::vector<Metric> metrics = make_metrics();
-  const std::size_t classes = output_shape().back();
+  std::vector<std::shared_ptr<Callback>> callbacks = o.callbacks();
+  if (o.verbose() > 0) callbacks.insert(callbacks.begin(), std::make_shared<ProgressBar>(o.verbose()));
   Tensor dy;
+  std::vector<float> row_w, sample_w;
   double last_finite_loss = NAN;
+  bool stop = false;
 
-  for (const auto& cb : o.callbacks()) cb->on_train_begin(*this);
-  for (int epoch = 1; epoch <= o.epochs(); ++epoch) {
+  for (const auto& cb : callbacks) cb->on_train_begin(*this);
+  for (int epoch = 1; epoch <= o.epochs() && !stop; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<std::size_t> order(n_train);
     if (o.shuffle()) order = rng.permutation(n_train);
@@ -335,7 +453,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
     for (Metric& m : metrics) m.reset();
     double loss_sum = 0.0;
     std::size_t seen = 0;
-    for (int b = 0; b < num_batches; ++b) {
+    for (int b = 0; b < num_batches && !stop; ++b) {
       const std::size_t begin = static_cast<std::size_t>(b) * bs;
       const std::size_t end = std::min(n_train, begin + bs);
       const Tensor xb = gather_rows(x, order, begin, end);
@@ -343,14 +461,35 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
       zero_grad();
       const Tensor pred = forward(xb, true);
       const std::size_t rows = pred.size() / classes;
-      const float loss = loss_value<float>(*loss_, pred.data(), yb.data(), rows, classes);
+      if (has_sw) {
+        sample_w.resize(end - begin);
+        for (std::size_t i = begin; i < end; ++i) sample_w[i - begin] = o.sample_weight()[order[i]];
+      }
+      const bool weighted = loss_row_weights(row_w, yb, rows, classes, has_sw ? &sample_w : nullptr,
+                                             has_cw ? &o.class_weight() : nullptr, output_mask_);
+      const float* rw = weighted ? row_w.data() : nullptr;
+      const float loss = loss_value<float>(*loss_, pred.data(), yb.data(), rows, classes, rw);
       if (dy.shape() != pred.shape()) dy = Tensor(pred.shape());
-      loss_gradient<float>(*loss_, dy.data(), pred.data(), yb.data(), rows, classes);
+      loss_gradient<float>(*loss_, dy.data(), pred.data(), yb.data(), rows, classes, rw);
       backward(dy);
       double grad_sq = 0.0;
       for (Weight* w : weights)
         for (float g : w->grad.values()) grad_sq += static_cast<double>(g) * g;
+      BatchLogs blogs;
+      blogs.epoch = epoch;
+      blogs.epochs = o.epochs();
+      blogs.batch = b + 1;
+      blogs.batches = num_batches;
+      blogs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (!std::isfinite(loss) || !std::isfinite(grad_sq)) {
+        blogs.values["loss"] = std::isfinite(loss) ? static_cast<double>(NAN) : loss;
+        bool keep_going = true;
+        for (const auto& cb : callbacks) keep_going = cb->on_batch_end(*this, blogs) && keep_going;
+        if (!keep_going) {
+          history.terminated_on_nan = true;
+          stop = true;
+          break;
+        }
         std::ostringstream msg;
         msg << "fit: the " << (std::isfinite(loss) ? "gradient" : "loss") << " became "
             << (std::isnan(loss) || std::isnan(grad_sq) ? "NaN" : "infinite") << " at epoch "
@@ -378,9 +517,13 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
       last_finite_loss = loss;
       loss_sum += static_cast<double>(loss) * static_cast<double>(end - begin);
       seen += end - begin;
-      for (Metric& m : metrics) m.update(pred.data(), yb.data(), rows, classes);
+      update_metrics(metrics, pred, yb, rows, classes, output_mask_);
       if (o.on_batch_end()) o.on_batch_end()(b + 1, num_batches, loss_sum / static_cast<double>(seen));
+      blogs.values["loss"] = loss_sum / static_cast<double>(seen);
+      for (const Metric& m : metrics) blogs.values[m.name()] = m.result();
+      for (const auto& cb : callbacks) stop = !cb->on_batch_end(*this, blogs) || stop;
     }
+    if (seen == 0) break;  // terminated in the first batch of an epoch: nothing to log
     EpochLogs logs;
     logs.epoch = epoch;
     logs.epochs = o.epochs();
@@ -402,11 +545,11 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
     }
     logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     bool keep_going = true;
-    for (const auto& cb : o.callbacks()) keep_going = cb->on_epoch_end(*this, logs) && keep_going;
+    for (const auto& cb : callbacks) keep_going = cb->on_epoch_end(*this, logs) && keep_going;
     if (o.on_epoch_end()) keep_going = o.on_epoch_end()(logs) && keep_going;
     if (!keep_going) break;
   }
-  for (const auto& cb : o.callbacks()) cb->on_train_end(*this);
+  for (const auto& cb : callbacks) cb->on_train_end(*this);
   return history;
 }
 
@@ -423,25 +566,34 @@ std::map<std::string, double> Sequential::evaluate(const Tensor& x, const Tensor
 std::map<std::string, double> Sequential::evaluate_checked(const Tensor& x, const Tensor& y,
                                                            int batch_size) {
   const std::size_t n = x.dim(0);
-  const Tensor pred = predict_checked(x, batch_size);
+  Tensor masks;
+  const Tensor pred = predict_checked(x, batch_size, &masks);
   std::map<std::string, double> out;
   // Keras's evaluate: mean over batches of the per-batch loss, weighted by batch size.
   double loss_sum = 0.0;
   const std::size_t classes = output_shape().back();
   const std::size_t pred_row = pred.size() / n, y_row = y.size() / n;
   const std::size_t rows_per_sample = pred_row / classes, bs = static_cast<std::size_t>(batch_size);
+  std::vector<float> row_w;
   for (std::size_t begin = 0; begin < n; begin += bs) {
-    const std::size_t end = std::min(n, begin + bs);
+    const std::size_t end = std::min(n, begin + bs), rows = (end - begin) * rows_per_sample;
+    Tensor mask;
+    if (!masks.empty()) {
+      mask = Tensor({end - begin, rows_per_sample});
+      std::copy_n(masks.data() + begin * rows_per_sample, rows, mask.data());
+    }
+    const Tensor yb({end - begin, y_row},
+                    std::vector<float>(y.data() + begin * y_row, y.data() + end * y_row));
+    const bool weighted = loss_row_weights(row_w, yb, rows, classes, nullptr, nullptr, mask);
     loss_sum += static_cast<double>(loss_value<float>(*loss_, pred.data() + begin * pred_row,
-                                                      y.data() + begin * y_row,
-                                                      (end - begin) * rows_per_sample, classes)) *
+                                                      yb.data(), rows, classes,
+                                                      weighted ? row_w.data() : nullptr)) *
                 static_cast<double>(end - begin);
   }
   out["loss"] = loss_sum / static_cast<double>(n);
-  for (Metric& m : make_metrics()) {
-    m.update(pred.data(), y.data(), n * rows_per_sample, classes);
-    out[m.name()] = m.result();
-  }
+  std::vector<Metric> metrics = make_metrics();
+  update_metrics(metrics, pred, y, n * rows_per_sample, classes, masks);
+  for (const Metric& m : metrics) out[m.name()] = m.result();
   return out;
 }
 
@@ -455,7 +607,7 @@ Tensor Sequential::predict(const Tensor& x, int batch_size) {
   return predict_checked(x, batch_size);
 }
 
-Tensor Sequential::predict_checked(const Tensor& x, int batch_size) {
+Tensor Sequential::predict_checked(const Tensor& x, int batch_size, Tensor* masks) {
   const std::size_t n = x.dim(0), bs = static_cast<std::size_t>(batch_size);
   const Shape out_shape = output_shape();
   Shape s{n};
@@ -468,6 +620,11 @@ Tensor Sequential::predict_checked(const Tensor& x, int batch_size) {
     const std::size_t end = std::min(n, begin + bs);
     const Tensor yb = forward(gather_rows(x, idx, begin, end), false);
     std::copy_n(yb.data(), yb.size(), out.data() + begin * row);
+    if (masks && !output_mask_.empty()) {
+      const std::size_t steps = output_mask_.size() / (end - begin);
+      if (masks->empty()) *masks = Tensor({n, steps});
+      std::copy_n(output_mask_.data(), output_mask_.size(), masks->data() + begin * steps);
+    }
   }
   return out;
 }

@@ -51,6 +51,18 @@ TEST_P(LossGradcheck, MatchesCentralDifferences) {
   std::vector<double> g(pred.size());
   recur::loss_gradient<double>(loss, g.data(), pred.data(), target.data(), rows, cols);
   expect_gradient(GetParam().name, g, value, pred);
+  // With per-row weights (sample_weight, class_weight, masked timesteps): the weighted mean.
+  const std::vector<double> w{0.5, 2.0, 0.0, 1.0};
+  auto weighted = [&] {
+    return recur::loss_value<double>(loss, pred.data(), target.data(), rows, cols, w.data());
+  };
+  recur::loss_gradient<double>(loss, g.data(), pred.data(), target.data(), rows, cols, w.data());
+  expect_gradient(std::string(GetParam().name) + " weighted", g, weighted, pred);
+  double by_rows = 0;
+  for (std::size_t r = 0; r < rows; ++r)
+    by_rows += w[r] * recur::loss_value<double>(loss, pred.data() + r * cols,
+                                                target.data() + r * loss.target_cols(cols), 1, cols);
+  EXPECT_NEAR(weighted(), by_rows / rows, 1e-12);
 }
 
 INSTANTIATE_TEST_SUITE_P(

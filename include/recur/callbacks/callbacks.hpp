@@ -2,6 +2,7 @@
 // Training callbacks with Keras's names, defaults and rules (keras.io/api/callbacks). Subclass
 // Callback to write your own; pass them to FitOptions::callbacks.
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -23,15 +24,62 @@ struct EpochLogs {
   std::map<std::string, double> values;  // "loss", "accuracy", "val_loss", ...
 };
 
-/// Base class of callbacks. fit() calls on_train_begin once, on_epoch_end after every epoch
-/// (training stops after the epoch when any callback returns false, like Keras's
-/// model.stop_training = True) and on_train_end once when training ends normally or is stopped.
+/// What callbacks receive after each batch.
+struct BatchLogs {
+  int epoch = 0;    // 1-based
+  int epochs = 0;   // total requested
+  int batch = 0;    // 1-based within the epoch
+  int batches = 0;  // per epoch
+  double seconds = 0;  // since the epoch began
+  /// "loss" (this batch's; NaN or infinite when it diverged) and the running epoch averages of
+  /// the metrics, e.g. "accuracy".
+  std::map<std::string, double> values;
+};
+
+/// Base class of callbacks. fit() calls on_train_begin once, on_batch_end after every batch,
+/// on_epoch_end after every epoch and on_train_end once when training ends normally or is
+/// stopped. Returning false from on_epoch_end stops training after that epoch (Keras's
+/// model.stop_training = True); from on_batch_end, right after that batch.
+///
+/// When a batch's loss is not finite, fit calls on_batch_end BEFORE the update (the weights are
+/// still the last finite ones): a callback that returns false (TerminateOnNaN) ends training
+/// there; if none does, fit throws its divergence ValueError.
 class Callback {
  public:
   virtual ~Callback() = default;
   virtual void on_train_begin(Sequential& /*model*/) {}
+  virtual bool on_batch_end(Sequential& /*model*/, const BatchLogs& /*logs*/) { return true; }
   virtual bool on_epoch_end(Sequential& /*model*/, const EpochLogs& /*logs*/) { return true; }
   virtual void on_train_end(Sequential& /*model*/) {}
+};
+
+/// Stops training when a batch loss is NaN or infinite (Keras TerminateOnNaN), leaving the
+/// weights at their last finite values and History::terminated_on_nan set, instead of fit's
+/// default divergence error. Prints "Batch N: Invalid loss, terminating training" to stderr.
+class TerminateOnNaN : public Callback {
+ public:
+  bool on_batch_end(Sequential& model, const BatchLogs& logs) override;
+};
+
+/// Keras's progress display: "Epoch 3/20" then
+/// "40/40 [==============================] - 1s 25ms/step - loss: 0.4100 - accuracy: 0.8700 -
+/// val_loss: ..." - redrawn in place on a terminal, written once per epoch otherwise (and with
+/// verbose 2). FitOptions::verbose adds one writing to stdout; the CLI writes to stderr.
+class ProgressBar : public Callback {
+ public:
+  /// verbose 1: a live bar on a terminal; 2: one line per epoch. `stream` e.g. stdout.
+  explicit ProgressBar(int verbose = 1, std::FILE* stream = stdout);
+  bool on_batch_end(Sequential& model, const BatchLogs& logs) override;
+  bool on_epoch_end(Sequential& model, const EpochLogs& logs) override;
+
+ private:
+  std::string line(int batch, int batches, double seconds,
+                   const std::map<std::string, double>& values) const;
+  int verbose_;
+  std::FILE* stream_;
+  bool tty_;
+  int batches_ = 0;
+  int header_for_epoch_ = 0;
 };
 
 /// Which way a monitored value improves. kAuto: max when the name contains "acc", else min.

@@ -42,7 +42,9 @@ class Bidirectional : public Layer {
 
   const std::string& merge_mode() const noexcept { return merge_mode_; }
   RNN& forward_layer() { return *forward_; }
+  const RNN& forward_layer() const { return *forward_; }
   RNN& backward_layer() { return *backward_; }
+  const RNN& backward_layer() const { return *backward_; }
 
  private:
   std::unique_ptr<RNN> forward_, backward_;

@@ -48,15 +48,17 @@ std::string loss_name(LossKind kind);
 /// Clip bound of probabilities in the cross-entropies (Keras's backend epsilon).
 inline constexpr double kProbabilityEpsilon = 1e-7;
 
-/// Loss value. y_pred: (rows, cols); y_true: (rows, loss.target_cols(cols)).
+/// Loss value. y_pred: (rows, cols); y_true: (rows, loss.target_cols(cols)). row_weights
+/// (rows,), optional: each row's loss is multiplied by its weight and the sum divided by rows
+/// (Keras's sum_over_batch_size reduction of sample weights; a weight 0 leaves a row out).
 template <typename T>
 T loss_value(const Loss& loss, const T* y_pred, const T* y_true, std::size_t rows,
-             std::size_t cols);
+             std::size_t cols, const T* row_weights = nullptr);
 
 /// d(loss)/d(y_pred), written to dy_pred (rows, cols). Where a probability was clipped the
 /// gradient is 0, as for the clip in Keras; |x| has subgradient 0 at 0.
 template <typename T>
 void loss_gradient(const Loss& loss, T* dy_pred, const T* y_pred, const T* y_true,
-                   std::size_t rows, std::size_t cols);
+                   std::size_t rows, std::size_t cols, const T* row_weights = nullptr);
 
 }  // namespace recur

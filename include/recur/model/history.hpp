@@ -14,6 +14,8 @@ struct History {
   /// (validation_split, taken before shuffling) validated.
   std::size_t train_samples = 0;
   std::size_t validation_samples = 0;
+  /// A TerminateOnNaN callback ended training on a non-finite loss.
+  bool terminated_on_nan = false;
   /// Appends `value` to `key`, registering the key on first use.
   void record(const std::string& key, double value) {
     auto [it, inserted] = history.try_emplace(key);

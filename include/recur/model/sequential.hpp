@@ -22,6 +22,9 @@
 namespace recur {
 
 
+/// Loss weight per class id (FitOptions::class_weight).
+using ClassWeights = std::map<int, double>;
+
 /// Options of Sequential::fit; defaults are Keras's (epochs 1, batch_size 32, shuffle true).
 struct FitOptions {
   /// Passes over the training data; must be >= 1.
@@ -39,9 +42,33 @@ struct FitOptions {
   RECUR_ARG(std::function<bool(const EpochLogs&)>, on_epoch_end);
   /// Called after each batch with (batch index from 1, batches per epoch, running loss).
   RECUR_ARG(std::function<void(int, int, double)>, on_batch_end);
-  /// Callbacks (EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger or your own),
-  /// called in order after each epoch, before on_epoch_end.
+  /// Callbacks (EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger, TerminateOnNaN,
+  /// ProgressBar or your own), called in order after each batch and epoch, before on_epoch_end.
   RECUR_ARG(std::vector<std::shared_ptr<Callback>>, callbacks);
+  /// Per-class loss weights {class id: weight} (Keras's class_weight), for the classification
+  /// losses: each row's loss is multiplied by the weight of its true class (1 for classes not
+  /// listed). Weights must be finite and >= 0, class ids in [0, classes).
+  RECUR_ARG(ClassWeights, class_weight);
+  /// Per-sample loss weights (samples,) (Keras's sample_weight), finite and >= 0; multiplied
+  /// with class_weight. Empty: all 1.
+  RECUR_ARG(Tensor, sample_weight);
+  /// 0 silent (recur's default: a library does not print unasked), 1 Keras's progress bar on
+  /// stdout, 2 one line per epoch.
+  RECUR_ARG(int, verbose) = 0;
+
+ public:
+  /// Validation data (x_val, y_val) evaluated after every epoch, instead of validation_split
+  /// (Keras's validation_data takes precedence the same way). Checked like x and y.
+  FitOptions& validation_data(Tensor x, Tensor y) {
+    validation_x_ = std::move(x);
+    validation_y_ = std::move(y);
+    return *this;
+  }
+  const Tensor& validation_x() const noexcept { return validation_x_; }
+  const Tensor& validation_y() const noexcept { return validation_y_; }
+
+ private:
+  Tensor validation_x_, validation_y_;
 };
 
 /// A linear stack of layers (Keras's keras.Sequential).
@@ -105,7 +132,11 @@ class Sequential {
                const std::vector<std::string>& metrics = {});
 
   /// Trains on (x, y). Returns the per-epoch history. On a non-finite loss it throws ValueError
-  /// naming the epoch and batch and leaves the weights as they were before that batch.
+  /// naming the epoch and batch and leaves the weights as they were before that batch (unless a
+  /// TerminateOnNaN callback ends training there instead). Masked timesteps (an output mask
+  /// from Masking / Embedding(mask_zero) with return_sequences) are left out of the loss and the
+  /// metrics, as in Keras. A model with a stateful layer needs a training sample count that
+  /// batch_size divides (ValueError otherwise).
   History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
   /// Loss and metrics on (x, y), by name ("loss", "mae", ...).
   std::map<std::string, double> evaluate(const Tensor& x, const Tensor& y, int batch_size = 32);
@@ -154,8 +185,18 @@ class Sequential {
   void check_data(const Tensor& x, const Tensor* y, const std::string& caller) const;
   // predict / evaluate on data that check_data has already accepted (fit's validation rows are
   // checked once with the training data, not again every epoch).
-  Tensor predict_checked(const Tensor& x, int batch_size);
+  // `masks`, when given, receives the output mask of every sample (empty if the output has none).
+  Tensor predict_checked(const Tensor& x, int batch_size, Tensor* masks = nullptr);
   std::map<std::string, double> evaluate_checked(const Tensor& x, const Tensor& y, int batch_size);
+  bool has_stateful_layer();
+  // Per-row loss weights of a batch from sample weights (per sample), class weights and the
+  // output mask; false (and `out` unused) when every weight is 1.
+  bool loss_row_weights(std::vector<float>& out, const Tensor& y, std::size_t rows,
+                        std::size_t classes, const std::vector<float>* sample_weight,
+                        const std::map<int, double>* class_weight, const Tensor& mask) const;
+  // Metrics on the rows the mask keeps (all rows when it is empty).
+  void update_metrics(std::vector<Metric>& metrics, const Tensor& pred, const Tensor& y,
+                      std::size_t rows, std::size_t classes, const Tensor& mask) const;
   void require_compiled(const std::string& caller) const;
   std::string name_;
   std::vector<std::unique_ptr<Layer>> layers_;
