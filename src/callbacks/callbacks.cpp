@@ -99,7 +99,10 @@ ReduceLROnPlateau::ReduceLROnPlateau(const ReduceLROnPlateauOptions& o)
                      ". They count epochs, e.g. patience 10, cooldown 0.");
 }
 
-void ReduceLROnPlateau::on_train_begin(Sequential&) {
+void ReduceLROnPlateau::on_train_begin(Sequential& model) {
+  if (model.optimizer() && model.optimizer()->schedule())
+    throw ValueError("ReduceLROnPlateau: the optimizer follows a learning-rate schedule, which "
+                     "would overwrite every reduction; use one or the other (as Keras requires).");
   wait_ = cooldown_counter_ = reductions_ = 0;
   monitor_.reset();
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "recur/core/error.hpp"
@@ -56,7 +57,43 @@ void Optimizer::set_clipping(const GradientClipping& c) {
   clipping_ = c;
 }
 
+void LearningRateSchedule::check() const {
+  if (!(initial_learning_rate > 0 && std::isfinite(initial_learning_rate)) ||
+      !(decay_steps > 0 && std::isfinite(decay_steps)) || !(decay_rate > 0 && decay_rate <= 1))
+    throw ValueError("learning-rate schedule: needs initial_learning_rate > 0, decay_steps > 0 "
+                     "and decay_rate in (0, 1]; got " + std::to_string(initial_learning_rate) +
+                     ", " + std::to_string(decay_steps) + ", " + std::to_string(decay_rate) + ".");
+}
+
+double LearningRateSchedule::operator()(std::int64_t step) const {
+  double p = static_cast<double>(step) / decay_steps;
+  if (staircase) p = std::floor(p);
+  return initial_learning_rate * std::pow(decay_rate, p);
+}
+
+LearningRateSchedule exponential_decay(double initial_learning_rate, double decay_steps,
+                                       double decay_rate, bool staircase) {
+  LearningRateSchedule s{initial_learning_rate, decay_steps, decay_rate, staircase};
+  s.check();
+  return s;
+}
+
+LearningRateSchedule step_decay(double initial_learning_rate, double drop, double steps_per_drop) {
+  return exponential_decay(initial_learning_rate, steps_per_drop, drop, true);
+}
+
+void Optimizer::set_schedule(const LearningRateSchedule& schedule) {
+  schedule.check();
+  schedule_ = schedule;
+  set_learning_rate(static_cast<float>(schedule(iterations_)));
+}
+
 void Optimizer::step(const std::vector<Weight*>& weights) {
+  if (schedule_) {
+    const float lr = static_cast<float>((*schedule_)(iterations_));
+    // A rate that underflows to 0 stays at the smallest positive float.
+    set_learning_rate(std::max(lr, std::numeric_limits<float>::min()));
+  }
   const GradientClipping& c = clipping_;
   auto scale_to = [](Weight* w, double norm, double limit) {
     if (norm > limit) {
@@ -159,6 +196,68 @@ nlohmann::json Adam::get_config() const {
           {"epsilon", o_.epsilon()}};
 }
 
+AdamW::AdamW(const AdamWOptions& o)
+    : Adam(AdamOptions()
+               .learning_rate(o.learning_rate())
+               .beta_1(o.beta_1())
+               .beta_2(o.beta_2())
+               .epsilon(o.epsilon())),
+      weight_decay_(o.weight_decay()) {
+  if (!(o.weight_decay() >= 0.0f && std::isfinite(o.weight_decay())))
+    throw ValueError("AdamW: weight_decay must be a finite number >= 0, got " +
+                     std::to_string(o.weight_decay()) + ". Keras's default is 0.004.");
+}
+
+void AdamW::apply(const std::vector<Weight*>& weights) {
+  const float decay = learning_rate() * weight_decay_;
+  for (Weight* w : weights)
+    for (float& v : w->value.values()) v -= decay * v;
+  Adam::apply(weights);
+}
+
+nlohmann::json AdamW::get_config() const {
+  nlohmann::json c = Adam::get_config();
+  c["weight_decay"] = weight_decay_;
+  return c;
+}
+
+Adagrad::Adagrad(const AdagradOptions& o) : o_(o) {
+  check_learning_rate("Adagrad", o.learning_rate());
+  check_epsilon("Adagrad", o.epsilon());
+  if (!(o.initial_accumulator_value() >= 0.0f))
+    throw ValueError("Adagrad: initial_accumulator_value must be >= 0, got " +
+                     std::to_string(o.initial_accumulator_value()) + ".");
+}
+
+void Adagrad::set_learning_rate(float lr) {
+  check_learning_rate("Adagrad", lr);
+  o_.learning_rate(lr);
+}
+
+void Adagrad::apply(const std::vector<Weight*>& weights) {
+  const bool fresh = accumulators_.empty();
+  ensure_slots(accumulators_, weights);
+  if (fresh)
+    for (auto& a : accumulators_) std::fill(a.begin(), a.end(), o_.initial_accumulator_value());
+  ++iterations_;
+  const float lr = o_.learning_rate(), eps = o_.epsilon();
+  for (std::size_t k = 0; k < weights.size(); ++k) {
+    Weight* w = weights[k];
+    float* a = accumulators_[k].data();
+    for (std::size_t i = 0; i < w->value.size(); ++i) {
+      const float g = w->grad[i];
+      a[i] += g * g;
+      w->value[i] -= lr * g / std::sqrt(a[i] + eps);
+    }
+  }
+}
+
+nlohmann::json Adagrad::get_config() const {
+  return {{"learning_rate", o_.learning_rate()},
+          {"initial_accumulator_value", o_.initial_accumulator_value()},
+          {"epsilon", o_.epsilon()}};
+}
+
 RMSprop::RMSprop(const RmspropOptions& o) : o_(o) {
   check_learning_rate("RMSprop", o.learning_rate());
   check_unit_interval("RMSprop", "rho", o.rho());
@@ -209,9 +308,11 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& name,
   if (n == "sgd") opt = std::make_unique<SGD>();
   else if (n == "adam") opt = std::make_unique<Adam>();
   else if (n == "rmsprop") opt = std::make_unique<RMSprop>();
+  else if (n == "adamw") opt = std::make_unique<AdamW>();
+  else if (n == "adagrad") opt = std::make_unique<Adagrad>();
   else
     throw ValueError("compile: unknown optimizer \"" + name +
-                     "\"; expected one of sgd, adam, rmsprop.");
+                     "\"; expected one of sgd, adam, adamw, rmsprop, adagrad.");
   if (learning_rate) opt->set_learning_rate(*learning_rate);
   return opt;
 }
@@ -228,6 +329,13 @@ std::unique_ptr<Optimizer> optimizer_from_config(const std::string& type,
   if (c.contains("clipvalue")) clip.clipvalue = c.at("clipvalue").get<float>();
   if (c.contains("global_clipnorm")) clip.global_clipnorm = c.at("global_clipnorm").get<float>();
   opt->set_clipping(clip);
+  if (c.contains("schedule")) {
+    const nlohmann::json& s = c.at("schedule");
+    opt->set_schedule(exponential_decay(s.at("initial_learning_rate").get<double>(),
+                                        s.at("decay_steps").get<double>(),
+                                        s.at("decay_rate").get<double>(),
+                                        s.at("staircase").get<bool>()));
+  }
   return opt;
 }
 
@@ -237,6 +345,12 @@ nlohmann::json optimizer_config(const Optimizer& optimizer) {
   if (clip.clipnorm) c["clipnorm"] = *clip.clipnorm;
   if (clip.clipvalue) c["clipvalue"] = *clip.clipvalue;
   if (clip.global_clipnorm) c["global_clipnorm"] = *clip.global_clipnorm;
+  if (const auto& s = optimizer.schedule())
+    c["schedule"] = {{"class_name", "ExponentialDecay"},
+                     {"initial_learning_rate", s->initial_learning_rate},
+                     {"decay_steps", s->decay_steps},
+                     {"decay_rate", s->decay_rate},
+                     {"staircase", s->staircase}};
   return c;
 }
 
@@ -259,8 +373,21 @@ std::unique_ptr<Optimizer> base_from_config(const std::string& type, const nlohm
                                          .rho(c.at("rho").get<float>())
                                          .momentum(c.at("momentum").get<float>())
                                          .epsilon(c.at("epsilon").get<float>()));
+  if (type == "AdamW")
+    return std::make_unique<AdamW>(AdamWOptions()
+                                       .learning_rate(c.at("learning_rate").get<float>())
+                                       .weight_decay(c.at("weight_decay").get<float>())
+                                       .beta_1(c.at("beta_1").get<float>())
+                                       .beta_2(c.at("beta_2").get<float>())
+                                       .epsilon(c.at("epsilon").get<float>()));
+  if (type == "Adagrad")
+    return std::make_unique<Adagrad>(
+        AdagradOptions()
+            .learning_rate(c.at("learning_rate").get<float>())
+            .initial_accumulator_value(c.at("initial_accumulator_value").get<float>())
+            .epsilon(c.at("epsilon").get<float>()));
   throw ValueError("optimizer_from_config: unknown optimizer type \"" + type +
-                   "\"; expected SGD, Adam or RMSprop.");
+                   "\"; expected SGD, Adam, AdamW, RMSprop or Adagrad.");
 }
 }  // namespace
 

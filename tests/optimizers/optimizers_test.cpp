@@ -48,7 +48,7 @@ TEST(Optimizers, BadHyperparametersAreValueErrors) {
   EXPECT_THROW(recur::Adam(recur::AdamOptions().learning_rate(-1.0f)), recur::ValueError);
   EXPECT_THROW(recur::Adam(recur::AdamOptions().beta_1(1.0f)), recur::ValueError);
   EXPECT_THROW(recur::RMSprop(recur::RmspropOptions().rho(1.5f)), recur::ValueError);
-  EXPECT_THROW(recur::make_optimizer("adamw"), recur::ValueError);
+  EXPECT_THROW(recur::make_optimizer("adamax"), recur::ValueError);
   EXPECT_EQ(recur::make_optimizer("Adam", 0.01f)->learning_rate(), 0.01f);
   EXPECT_THROW(recur::make_optimizer("adam", 0.0f), recur::ValueError);
 }
@@ -96,6 +96,58 @@ TEST(Clipping, SurvivesTheModelFile) {
   EXPECT_EQ(*back->clipping().clipnorm, 1.5f);
   EXPECT_EQ(*back->clipping().clipvalue, 0.5f);
   EXPECT_FALSE(back->clipping().global_clipnorm.has_value());
+}
+
+}  // namespace
+
+namespace {
+
+// One weight, one step, by hand from the Keras update rules.
+recur::Weight one_weight(float value, float grad) {
+  return recur::Weight{"w", recur::Tensor({1}, {value}), recur::Tensor({1}, {grad})};
+}
+
+TEST(Optimizers, AdamWDecaysThenTakesTheAdamStep) {
+  recur::Weight w = one_weight(2.0f, 0.5f);
+  recur::AdamW opt(recur::AdamWOptions().learning_rate(0.1f).weight_decay(0.01f));
+  opt.step({&w});
+  // decay: 2 - 0.1*0.01*2 = 1.998; Adam's first step moves by lr * g/|g| (bias-corrected) = 0.1
+  EXPECT_NEAR(w.value[0], 1.998f - 0.1f, 1e-5);
+  EXPECT_THROW(recur::AdamW(recur::AdamWOptions().weight_decay(-1.0f)), recur::ValueError);
+  EXPECT_EQ(recur::make_optimizer("AdamW")->type(), "AdamW");
+}
+
+TEST(Optimizers, AdagradAccumulatesSquaredGradients) {
+  recur::Weight w = one_weight(1.0f, 2.0f);
+  recur::Adagrad opt(recur::AdagradOptions().learning_rate(0.5f));
+  opt.step({&w});  // a = 0.1 + 4
+  const float a1 = 4.1f;
+  EXPECT_NEAR(w.value[0], 1.0f - 0.5f * 2.0f / std::sqrt(a1 + 1e-7f), 1e-6);
+  const float after1 = w.value[0];
+  opt.step({&w});  // a = 8.1
+  EXPECT_NEAR(w.value[0], after1 - 0.5f * 2.0f / std::sqrt(8.1f + 1e-7f), 1e-6);
+}
+
+TEST(Optimizers, ScheduleSetsTheRateBeforeEveryStep) {
+  recur::Weight w = one_weight(0.0f, 1.0f);
+  recur::SGD opt;
+  opt.set_schedule(recur::step_decay(0.1, 0.5, 2));  // 0.1, 0.1, 0.05, 0.05, 0.025
+  std::vector<float> rates;
+  for (int i = 0; i < 5; ++i) {
+    opt.step({&w});
+    rates.push_back(opt.learning_rate());
+  }
+  EXPECT_EQ(rates, (std::vector<float>{0.1f, 0.1f, 0.05f, 0.05f, 0.025f}));
+  EXPECT_NEAR(w.value[0], -(0.1f + 0.1f + 0.05f + 0.05f + 0.025f), 1e-6);
+  const recur::LearningRateSchedule smooth = recur::exponential_decay(1.0, 10, 0.5);
+  EXPECT_NEAR(smooth(5), std::sqrt(0.5), 1e-12);
+  EXPECT_THROW(recur::exponential_decay(1.0, 0, 0.5), recur::ValueError);
+  // The schedule survives a save: optimizer_config -> optimizer_from_config.
+  auto back = recur::optimizer_from_config(opt.type(), recur::optimizer_config(opt));
+  ASSERT_TRUE(back->schedule().has_value());
+  EXPECT_EQ(back->schedule()->decay_steps, 2);
+  auto adagrad = recur::optimizer_from_config("Adagrad", recur::optimizer_config(recur::Adagrad()));
+  EXPECT_EQ(adagrad->type(), "Adagrad");
 }
 
 }  // namespace
