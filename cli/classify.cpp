@@ -111,7 +111,7 @@ Tensor encode(const CsvTable& table, const InputSpec& spec) {
 
 }  // namespace
 
-ClassifyResult run_classify(const ClassifyConfig& cfg, const ForecastCallbacks& callbacks) {
+ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& callbacks) {
   require_positive("--units", static_cast<double>(cfg.units), "Typical values are 16 to 256.");
   require_positive("--epochs", cfg.epochs, "E.g. 30.");
   require_positive("--batch-size", cfg.batch_size, "E.g. 32.");
@@ -260,13 +260,12 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const ForecastCallbacks& 
   const auto start = std::chrono::steady_clock::now();
   const History h = model.fit(x_train, y_train,
                               FitOptions()
-                                  .callbacks({plateau, early})
+                                  .callbacks(with_progress({plateau, early}, callbacks))
                                   .epochs(cfg.epochs)
                                   .batch_size(cfg.batch_size)
                                   .validation_split(cfg.validation_split)
                                   .seed(cfg.seed)
-                                  .on_epoch_end(callbacks.on_epoch_end)
-                                  .on_batch_end(callbacks.on_batch_end));
+                                  .on_epoch_end(callbacks.on_epoch_end));
   res.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   res.epochs_run = static_cast<int>(h.epochs());
   res.stopped_early = early->stopped_epoch() > 0;

@@ -17,8 +17,8 @@ struct ClassifyConfig {
   std::size_t timesteps = 0, features = 0;  // numeric form: shape of the columns (0: derive)
   std::size_t units = 64;
   std::string layer = "lstm";  // lstm, gru or simple_rnn
-  bool bidirectional = true;
-  float dropout = 0.0f, recurrent_dropout = 0.0f;  // of the recurrent layer    // read each sequence both ways (Bidirectional, concat)
+  bool bidirectional = false;  // read each sequence both ways (Bidirectional, concat)
+  float dropout = 0.0f, recurrent_dropout = 0.0f;  // of the recurrent layer
   int patience = 12;  // EarlyStopping patience on the validation loss
   int epochs = 60;
   int batch_size = 32;
@@ -47,7 +47,7 @@ struct ClassifyResult {
 };
 
 /// Runs the whole classification job. Throws recur::Error subclasses on bad data or options.
-ClassifyResult run_classify(const ClassifyConfig& config, const ForecastCallbacks& callbacks);
+ClassifyResult run_classify(const ClassifyConfig& config, const TrainingCallbacks& callbacks);
 
 /// `recur predict` for a model written by run_classify: the predicted class and the class
 /// probabilities for every row of `data_path`, written as CSV to `output_path`.

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "forecast.hpp"
 #include "recur/core/error.hpp"
 #include "recur/layers/recurrent.hpp"
 #include "recur/layers/wrappers.hpp"
@@ -64,6 +65,12 @@ std::unique_ptr<Layer> make_recurrent_layer(const std::string& layer, std::size_
     throw ValueError("--layer must be lstm, gru or simple_rnn, got \"" + layer + "\".");
   if (bidirectional) return std::make_unique<Bidirectional>(std::move(rnn));
   return rnn;
+}
+
+std::vector<std::shared_ptr<Callback>> with_progress(std::vector<std::shared_ptr<Callback>> callbacks,
+                                                     const TrainingCallbacks& training) {
+  if (training.progress) callbacks.insert(callbacks.begin(), training.progress);
+  return callbacks;
 }
 
 }  // namespace recur::cli

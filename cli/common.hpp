@@ -3,9 +3,14 @@
 #include <memory>
 #include <string>
 
+#include <vector>
+
+#include "recur/callbacks/callbacks.hpp"
 #include "recur/layers/layer.hpp"
 
 namespace recur::cli {
+
+struct TrainingCallbacks;  // forecast.hpp
 
 /// Writes `text` to "<path>.tmp.<pid>" and renames it over `path`, so a reader never sees a
 /// partial file. Throws IoError naming the path and the OS reason.
@@ -19,6 +24,10 @@ void require_positive(const char* flag, double v, const char* hint);
 
 /// Creates `dir` and its parents; throws IoError naming the folder and the reason.
 void ensure_folder(const std::string& dir);
+
+/// `callbacks` with the job's progress display (if any) in front.
+std::vector<std::shared_ptr<Callback>> with_progress(std::vector<std::shared_ptr<Callback>> callbacks,
+                                                     const TrainingCallbacks& training);
 
 /// The recurrent layer named by a CLI --layer value: "lstm", "gru" or "simple_rnn" with `units`,
 /// wrapped in Bidirectional (concat) when asked, with the given dropout and recurrent_dropout.

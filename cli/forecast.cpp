@@ -191,7 +191,7 @@ std::vector<std::string> row_labels(const CsvTable& table, const NumericColumns&
 
 }  // namespace
 
-ForecastResult run_forecast(const ForecastConfig& cfg, const ForecastCallbacks& callbacks) {
+ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& callbacks) {
   require_positive("--lookback", static_cast<double>(cfg.lookback), "It is the number of past steps the LSTM sees, e.g. 12.");
   require_positive("--horizon", static_cast<double>(cfg.horizon), "1 forecasts the next step.");
   require_positive("--units", static_cast<double>(cfg.units), "Typical values are 16 to 256.");
@@ -285,8 +285,8 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const ForecastCallbacks& 
                                   .validation_split(cfg.validation_split)
                                   .shuffle(true)
                                   .seed(cfg.seed)
-                                  .on_epoch_end(callbacks.on_epoch_end)
-                                  .on_batch_end(callbacks.on_batch_end));
+                                  .callbacks(with_progress({}, callbacks))
+                                  .on_epoch_end(callbacks.on_epoch_end));
   res.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   res.train_samples = h.train_samples;
   res.validation_samples = h.validation_samples;

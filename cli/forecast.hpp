@@ -3,6 +3,7 @@
 // Nothing here prints; progress goes through the callbacks, results are returned.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -52,13 +53,15 @@ struct ForecastResult {
   std::string summary;
 };
 
-struct ForecastCallbacks {
+/// What the CLI hooks into a training job: an epoch-end function (return false to stop, e.g. on
+/// Ctrl-C) and the progress display (null: none).
+struct TrainingCallbacks {
   std::function<bool(const EpochLogs&)> on_epoch_end;
-  std::function<void(int, int, double)> on_batch_end;
+  std::shared_ptr<Callback> progress;
 };
 
 /// Runs the whole forecast job. Throws recur::Error subclasses on bad data or options.
-ForecastResult run_forecast(const ForecastConfig& config, const ForecastCallbacks& callbacks);
+ForecastResult run_forecast(const ForecastConfig& config, const TrainingCallbacks& callbacks);
 
 struct PredictResult {
   std::size_t predictions = 0;

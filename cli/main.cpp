@@ -13,7 +13,6 @@
 
 #include "classify.hpp"
 #include "forecast.hpp"
-#include "progress.hpp"
 #include "recur/core/error.hpp"
 
 namespace {
@@ -235,16 +234,15 @@ int main(int argc, char** argv) {
 
   try {
     if (forecast->parsed() || classify->parsed()) {
-      recur::cli::Progress progress(!quiet && !json_out);
-      recur::cli::ForecastCallbacks cb;
+      recur::cli::TrainingCallbacks cb;
+      // Keras's progress display on stderr (stdout may carry --json).
+      if (!quiet && !json_out) cb.progress = std::make_shared<recur::ProgressBar>(1, stderr);
       std::signal(SIGINT, on_sigint);
       cb.on_epoch_end = [&](const recur::EpochLogs& l) {
-        progress.on_epoch_end(l);
         if (g_interrupted)
           std::fprintf(stderr, "interrupted: stopping after epoch %d and saving the model\n", l.epoch);
         return g_interrupted == 0;
       };
-      cb.on_batch_end = [&](int b, int n, double loss) { progress.on_batch_end(b, n, loss); };
       if (forecast->parsed()) {
         const auto r = recur::cli::run_forecast(cfg, cb);
         if (json_out) std::cout << to_json(r).dump(2) << std::endl;

@@ -225,8 +225,9 @@ std::string ProgressBar::line(int batch, int batches, double seconds,
     const double eta = batch > 0 ? seconds / batch * (batches - batch) : 0.0;
     std::snprintf(buf, sizeof buf, " - ETA: %.0fs", eta);
   } else {
-    std::snprintf(buf, sizeof buf, " - %.0fs %.0fms/step", seconds,
-                  batches > 0 ? 1000.0 * seconds / batches : 0.0);
+    const double per_step = batches > 0 ? seconds / batches : 0.0;
+    if (per_step >= 1e-3) std::snprintf(buf, sizeof buf, " - %.0fs %.0fms/step", seconds, 1e3 * per_step);
+    else std::snprintf(buf, sizeof buf, " - %.0fs %.0fus/step", seconds, 1e6 * per_step);
   }
   s += buf;
   // Keras's order: loss, the metrics, val_loss, the validation metrics.
