@@ -31,11 +31,12 @@ struct InputSpec {
   std::string alphabet;              // sequence form: symbol k is one-hot feature k
   std::size_t timesteps = 0, features = 0;
   bool padded = false;  // sequence form: shorter sequences are pre-padded and masked
+  std::size_t embed = 0;  // sequence form: 0 one-hot; > 0 ids 1..K (0 = padding) for an Embedding
   Scaler scaler;  // columns form: per column, fitted on the training rows
 
   json to_json() const {
     return {{"form", form}, {"columns", columns}, {"sequence", sequence}, {"alphabet", alphabet},
-            {"timesteps", timesteps}, {"features", features}, {"padded", padded}, {"scaler", scaler_name(scaler.kind)},
+            {"timesteps", timesteps}, {"features", features}, {"padded", padded}, {"embed", embed}, {"scaler", scaler_name(scaler.kind)},
             {"offset", scaler.offset}, {"scale", scaler.scale}};
   }
   static InputSpec from_json(const json& j) {
@@ -47,6 +48,7 @@ struct InputSpec {
     s.timesteps = j.at("timesteps").get<std::size_t>();
     s.features = j.at("features").get<std::size_t>();
     s.padded = j.value("padded", false);
+    s.embed = j.value("embed", std::size_t{0});
     s.scaler.kind = parse_scaler(j.at("scaler").get<std::string>());
     s.scaler.offset = j.at("offset").get<std::vector<double>>();
     s.scaler.scale = j.at("scale").get<std::vector<double>>();
@@ -82,7 +84,8 @@ Tensor encode_columns(const NumericColumns& nc, const InputSpec& spec) {
 Tensor encode(const CsvTable& table, const InputSpec& spec) {
   if (spec.form == "columns") return encode_columns(select_numeric(table, spec.columns), spec);
   const std::size_t n = table.rows.size(), T = spec.timesteps, F = spec.features;
-  Tensor x({n, T, F});
+  // One-hot (n, T, F), or ids (n, T) with symbol k as id k + 1 for an Embedding.
+  Tensor x = spec.embed > 0 ? Tensor({n, T}) : Tensor({n, T, F});
   const std::size_t col = column_index(table, spec.sequence);
   for (std::size_t r = 0; r < n; ++r) {
     const std::string s = trim_cell(table.rows[r][col]);
@@ -103,7 +106,8 @@ Tensor encode(const CsvTable& table, const InputSpec& spec) {
                          "(column \"" + spec.sequence + "\"): unknown symbol '" +
                              std::string(1, s[t]) + "' at position " + std::to_string(t + 1) +
                              "; the model knows the symbols \"" + spec.alphabet + "\".");
-      x[(r * T + pad + t) * F + k] = 1.0f;
+      if (spec.embed > 0) x[r * T + pad + t] = static_cast<float>(k + 1);
+      else x[(r * T + pad + t) * F + k] = 1.0f;
     }
   }
   return x;
@@ -182,8 +186,12 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
     spec.timesteps = longest;
     spec.padded = shortest != longest;
     spec.features = symbols.size();
+    spec.embed = cfg.embed;
   } else {
     spec.form = "columns";
+    if (cfg.embed > 0)
+      throw ValueError("--embed applies to symbol sequences (--sequence); numeric columns are "
+                       "fed to the recurrent layer as they are.");
     spec.columns = cfg.columns;
     if (spec.columns.empty())
       for (std::size_t c = 0; c < table.header.size(); ++c)
@@ -226,8 +234,14 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
   } else {
     all = encode(table, spec);
   }
-  const std::size_t row = spec.timesteps * spec.features;
-  Tensor x_train({n_train, spec.timesteps, spec.features}), x_test({n_test, spec.timesteps, spec.features});
+  const Shape sample = spec.embed > 0 ? Shape{spec.timesteps} : Shape{spec.timesteps, spec.features};
+  const std::size_t row = shape_size(sample);
+  auto batch_of = [&](std::size_t count) {
+    Shape s{count};
+    s.insert(s.end(), sample.begin(), sample.end());
+    return s;
+  };
+  Tensor x_train(batch_of(n_train)), x_test(batch_of(n_test));
   Tensor y_train({n_train}), y_test({n_test});
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t r = order[i];
@@ -238,17 +252,20 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
   }
 
   Sequential model("classifier");
-  if (spec.padded) model.add(Masking(0.0f));
+  if (spec.embed > 0)
+    model.add(Embedding(EmbeddingOptions(spec.features + 1, spec.embed).mask_zero(spec.padded)));
+  else if (spec.padded)
+    model.add(Masking(0.0f));
   model.add(make_recurrent_layer(cfg.layer, cfg.units, cfg.bidirectional, cfg.dropout,
                                  cfg.recurrent_dropout));
   model.add(Dense(C, "softmax"));
   {
-    const Layer& rec = model.layer(spec.padded ? 1 : 0);
+    const Layer& rec = model.layer(spec.padded || spec.embed > 0 ? 1 : 0);
     const Layer& inner = cfg.bidirectional ? static_cast<const Bidirectional&>(rec).forward_layer() : rec;
     res.architecture = inner.type() + "(" + std::to_string(cfg.units) + ")";
     if (cfg.bidirectional) res.architecture = "Bidirectional(" + res.architecture + ")";
   }
-  model.build({spec.timesteps, spec.features}, cfg.seed);
+  model.build(sample, cfg.seed);
   model.compile(make_optimizer("adam", cfg.learning_rate), "sparse_categorical_crossentropy", {"accuracy"});
   // Halve the learning rate when the validation loss stalls, and stop when it has not improved
   // for --patience epochs, going back to the best epoch's weights.
@@ -375,7 +392,8 @@ std::string describe_classifier(const std::string& metadata_json) {
   for (const auto& c : meta.at("classes")) out << " " << c.get<std::string>();
   out << "\n  input: " << spec.timesteps << " timesteps x " << spec.features << " features";
   if (spec.form == "sequence")
-    out << ", one-hot symbols \"" << spec.alphabet << "\" of column \"" << spec.sequence << "\""
+    out << (spec.embed > 0 ? ", embedded (" + std::to_string(spec.embed) + " dims)" : ", one-hot")
+        << " symbols \"" << spec.alphabet << "\" of column \"" << spec.sequence << "\""
         << (spec.padded ? " (shorter sequences pre-padded and masked)" : "");
   else
     out << " from " << spec.columns.size() << " numeric columns, scaler " << scaler_name(spec.scaler.kind);

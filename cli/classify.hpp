@@ -17,6 +17,7 @@ struct ClassifyConfig {
   std::size_t timesteps = 0, features = 0;  // numeric form: shape of the columns (0: derive)
   std::size_t units = 64;
   std::string layer = "lstm";  // lstm, gru or simple_rnn
+  std::size_t embed = 0;        // symbol form: 0 one-hot, else an Embedding of this size
   bool bidirectional = false;  // read each sequence both ways (Bidirectional, concat)
   float dropout = 0.0f, recurrent_dropout = 0.0f;  // of the recurrent layer
   int patience = 12;  // EarlyStopping patience on the validation loss

@@ -198,3 +198,55 @@ TEST(CliClassify, BadShapesAndUnknownSymbolsAreClearErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+// Symbol sequences of lengths 2 to 9: class "more_a" when 'a' outnumbers 'b'. The input must be
+// padded and masked; --embed uses Embedding(mask_zero) instead of one-hot + Masking.
+TEST(CliClassify, SequencesOfDifferentLengthsArePaddedAndMasked) {
+  const fs::path dir = fresh_dir("padded");
+  fs::create_directories(dir);
+  const fs::path csv = dir / "ab.csv";
+  {
+    std::ofstream out(csv);
+    out << "id,seq,label\n";
+    unsigned s = 7;
+    for (int i = 0; i < 160; ++i) {
+      s = s * 1103515245u + 12345u;
+      const int len = 2 + static_cast<int>((s >> 16) % 8);
+      std::string seq;
+      int a = 0;
+      for (int k = 0; k < len; ++k) {
+        s = s * 1103515245u + 12345u;
+        const bool is_a = ((s >> 16) & 1) != 0;
+        seq += is_a ? 'a' : 'b';
+        a += is_a ? 1 : -1;
+      }
+      out << i << "," << seq << "," << (a > 0 ? "more_a" : "not_more_a") << "\n";
+    }
+  }
+  for (const std::string extra : {"", " --embed 4 --layer gru"}) {
+    SCOPED_TRACE(extra);
+    const CliRun r = run("classify --json --data " + csv.string() + " --label label --sequence seq"
+                         " --units 16 --epochs 40 --output " + dir.string() + extra);
+    ASSERT_EQ(r.code, 0) << r.out;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["timesteps"], 9);
+    EXPECT_GT(j["accuracy"].get<double>(), j["majority_accuracy"].get<double>() + 0.1) << r.out;
+    const CliRun s = run("summary --model " + (dir / "model.recur").string());
+    EXPECT_NE(s.out.find("pre-padded and masked"), std::string::npos) << s.out;
+    EXPECT_NE(s.out.find(extra.empty() ? "Masking" : "Embedding"), std::string::npos) << s.out;
+    // predict pads new rows the same way; a row longer than the longest trained on is refused.
+    std::ofstream(dir / "new.csv") << "seq\naaab\nb\n";
+    const CliRun p = run("predict --model " + (dir / "model.recur").string() + " --data " +
+                         (dir / "new.csv").string() + " --output " + (dir / "p.csv").string());
+    EXPECT_EQ(p.code, 0) << p.out;
+    std::ofstream(dir / "long.csv") << "seq\naaaaabbbbb\n";
+    const CliRun bad = run("predict --model " + (dir / "model.recur").string() + " --data " +
+                           (dir / "long.csv").string() + " --output " + (dir / "q.csv").string());
+    EXPECT_EQ(bad.code, 3) << bad.out;
+    EXPECT_NE(bad.out.find("1 to 9 symbols"), std::string::npos) << bad.out;
+  }
+}
+
+}  // namespace
