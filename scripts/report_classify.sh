@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs `recur classify` on the bundled digits and DNA splice data with the default settings (and
-# DNA with seeds 1-4, to show the spread) and prints one table row per run.
+# DNA with seeds 1-4, to show the spread, and with other recurrent layers) and prints one table row per run.
 #   scripts/report_classify.sh [path/to/recur]
 set -eu
 . "$(dirname "$0")/report_common.sh"
@@ -20,3 +20,7 @@ run dna_splice --data data/dna_splice.csv --label class --sequence sequence
 for seed in 1 2 3 4; do
   run dna_splice --data data/dna_splice.csv --label class --sequence sequence --seed $seed
 done
+# Other recurrent layers on DNA with the default seed (issue 3 asked whether Bidirectional helps).
+run dna_splice --data data/dna_splice.csv --label class --sequence sequence --bidirectional
+run dna_splice --data data/dna_splice.csv --label class --sequence sequence --layer gru
+run dna_splice --data data/dna_splice.csv --label class --sequence sequence --embed 8

@@ -394,7 +394,11 @@ void RNN::add_layer_config(json& c) const {
 }
 
 json RNN::get_config() const {
-  json c = {{"cell", {{"class_name", cell_->type()}, {"config", cell_->get_config()}}}};
+  // LSTM, GRU and SimpleRNN store their cell's arguments flat, as Keras does; RNN(cell) nests
+  // the cell's class and config.
+  json c = type() == "RNN"
+               ? json{{"cell", {{"class_name", cell_->type()}, {"config", cell_->get_config()}}}}
+               : cell_->get_config();
   add_layer_config(c);
   return c;
 }
@@ -404,12 +408,6 @@ json RNN::get_config() const {
 LSTM::LSTM(const LstmOptions& o)
     : RNN(std::make_shared<RecurrentCell>(spec_of(CellKind::kLstm, o)), layer_options_of(o)),
       options_(o) {}
-
-json LSTM::get_config() const {
-  json c = cell().get_config();
-  add_layer_config(c);
-  return c;
-}
 
 LstmOutput LSTM::call(const Tensor& x, const LstmState* initial_state) {
   std::vector<Tensor> init;
@@ -427,21 +425,9 @@ GRU::GRU(const GruOptions& o)
     : RNN(std::make_shared<RecurrentCell>(spec_of(CellKind::kGru, o)), layer_options_of(o)),
       options_(o) {}
 
-json GRU::get_config() const {
-  json c = cell().get_config();
-  add_layer_config(c);
-  return c;
-}
-
 SimpleRNN::SimpleRNN(const SimpleRnnOptions& o)
     : RNN(std::make_shared<RecurrentCell>(spec_of(CellKind::kSimpleRnn, o)), layer_options_of(o)),
       options_(o) {}
-
-json SimpleRNN::get_config() const {
-  json c = cell().get_config();
-  add_layer_config(c);
-  return c;
-}
 
 // Used by the layer registry (layer_from_config).
 std::unique_ptr<Layer> recurrent_layer_from_config(const std::string& type, const json& c) {

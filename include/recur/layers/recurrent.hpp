@@ -309,7 +309,6 @@ class LSTM : public RNN {
   explicit LSTM(const LstmOptions& options);
   explicit LSTM(std::size_t units) : LSTM(LstmOptions(units)) {}
   std::string type() const override { return "LSTM"; }
-  nlohmann::json get_config() const override;
   const LstmOptions& options() const noexcept { return options_; }
   Weight& kernel() { return cell().kernel(); }
   Weight& recurrent_kernel() { return cell().recurrent_kernel(); }
@@ -338,7 +337,6 @@ class GRU : public RNN {
   explicit GRU(const GruOptions& options);
   explicit GRU(std::size_t units) : GRU(GruOptions(units)) {}
   std::string type() const override { return "GRU"; }
-  nlohmann::json get_config() const override;
   const GruOptions& options() const noexcept { return options_; }
 
  private:
@@ -354,7 +352,6 @@ class SimpleRNN : public RNN {
   explicit SimpleRNN(const SimpleRnnOptions& options);
   explicit SimpleRNN(std::size_t units) : SimpleRNN(SimpleRnnOptions(units)) {}
   std::string type() const override { return "SimpleRNN"; }
-  nlohmann::json get_config() const override;
   const SimpleRnnOptions& options() const noexcept { return options_; }
 
  private:
