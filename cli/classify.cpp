@@ -256,14 +256,19 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
     model.add(Embedding(EmbeddingOptions(spec.features + 1, spec.embed).mask_zero(spec.padded)));
   else if (spec.padded)
     model.add(Masking(0.0f));
+  if (cfg.pooling != "none" && cfg.pooling != "max" && cfg.pooling != "average")
+    throw ValueError("--pooling must be none, max or average, got \"" + cfg.pooling + "\".");
   model.add(make_recurrent_layer(cfg.layer, cfg.units, cfg.bidirectional, cfg.dropout,
-                                 cfg.recurrent_dropout));
+                                 cfg.recurrent_dropout, cfg.pooling != "none"));
+  if (cfg.pooling == "max") model.add(GlobalMaxPooling1D());
+  if (cfg.pooling == "average") model.add(GlobalAveragePooling1D());
   model.add(Dense(C, "softmax"));
   {
     const Layer& rec = model.layer(spec.padded || spec.embed > 0 ? 1 : 0);
     const Layer& inner = cfg.bidirectional ? static_cast<const Bidirectional&>(rec).forward_layer() : rec;
     res.architecture = inner.type() + "(" + std::to_string(cfg.units) + ")";
     if (cfg.bidirectional) res.architecture = "Bidirectional(" + res.architecture + ")";
+    if (cfg.pooling != "none") res.architecture += " + " + cfg.pooling + " pooling";
   }
   model.build(sample, cfg.seed);
   model.compile(make_optimizer("adam", cfg.learning_rate), "sparse_categorical_crossentropy", {"accuracy"});

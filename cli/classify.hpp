@@ -18,6 +18,7 @@ struct ClassifyConfig {
   std::size_t units = 64;
   std::string layer = "lstm";  // lstm, gru or simple_rnn
   std::size_t embed = 0;        // symbol form: 0 one-hot, else an Embedding of this size
+  std::string pooling = "average";  // none (last output), max or average over all timesteps
   bool bidirectional = false;  // read each sequence both ways (Bidirectional, concat)
   float dropout = 0.0f, recurrent_dropout = 0.0f;  // of the recurrent layer
   int patience = 12;  // EarlyStopping patience on the validation loss

@@ -51,16 +51,17 @@ void ensure_folder(const std::string& dir) {
 
 std::unique_ptr<Layer> make_recurrent_layer(const std::string& layer, std::size_t units,
                                             bool bidirectional, float dropout,
-                                            float recurrent_dropout) {
+                                            float recurrent_dropout, bool return_sequences) {
   std::unique_ptr<RNN> rnn;
   if (layer == "lstm")
-    rnn = std::make_unique<LSTM>(
-        LstmOptions(units).dropout(dropout).recurrent_dropout(recurrent_dropout));
+    rnn = std::make_unique<LSTM>(LstmOptions(units).dropout(dropout).recurrent_dropout(
+        recurrent_dropout).return_sequences(return_sequences));
   else if (layer == "gru")
-    rnn = std::make_unique<GRU>(GruOptions(units).dropout(dropout).recurrent_dropout(recurrent_dropout));
+    rnn = std::make_unique<GRU>(GruOptions(units).dropout(dropout).recurrent_dropout(
+        recurrent_dropout).return_sequences(return_sequences));
   else if (layer == "simple_rnn")
-    rnn = std::make_unique<SimpleRNN>(
-        SimpleRnnOptions(units).dropout(dropout).recurrent_dropout(recurrent_dropout));
+    rnn = std::make_unique<SimpleRNN>(SimpleRnnOptions(units).dropout(dropout).recurrent_dropout(
+        recurrent_dropout).return_sequences(return_sequences));
   else
     throw ValueError("--layer must be lstm, gru or simple_rnn, got \"" + layer + "\".");
   if (bidirectional) return std::make_unique<Bidirectional>(std::move(rnn));

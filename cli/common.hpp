@@ -34,5 +34,6 @@ std::vector<std::shared_ptr<Callback>> with_progress(std::vector<std::shared_ptr
 /// Throws ValueError naming the accepted values.
 std::unique_ptr<Layer> make_recurrent_layer(const std::string& layer, std::size_t units,
                                             bool bidirectional, float dropout = 0.0f,
-                                            float recurrent_dropout = 0.0f);
+                                            float recurrent_dropout = 0.0f,
+                                            bool return_sequences = false);
 }  // namespace recur::cli

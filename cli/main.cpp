@@ -195,6 +195,9 @@ int main(int argc, char** argv) {
   classify->add_option("--layer", ccfg.layer, "Recurrent layer: lstm, gru or simple_rnn")->capture_default_str();
   classify->add_flag("--bidirectional,!--no-bidirectional", ccfg.bidirectional,
                      "Read each sequence in both directions (Bidirectional, concat); default off");
+  classify->add_option("--pooling", ccfg.pooling,
+                       "Classify from the last output (none) or from the max or average of every "
+                       "timestep's output")->capture_default_str();
   classify->add_option("--embed", ccfg.embed,
                        "With --sequence: learn an Embedding of this size per symbol instead of one-hot (0)")
       ->capture_default_str();

@@ -20,7 +20,12 @@ run dna_splice --data data/dna_splice.csv --label class --sequence sequence
 for seed in 1 2 3 4; do
   run dna_splice --data data/dna_splice.csv --label class --sequence sequence --seed $seed
 done
-# Other recurrent layers on DNA with the default seed (issue 3 asked whether Bidirectional helps).
+# Other heads and layers on DNA: the last output only (the default until average pooling
+# replaced it), over the same seeds; then Bidirectional, GRU and an Embedding.
+for seed in 42 1 2 3 4; do
+  run dna_splice --data data/dna_splice.csv --label class --sequence sequence --pooling none --seed $seed
+done
+run dna_splice --data data/dna_splice.csv --label class --sequence sequence --pooling max
 run dna_splice --data data/dna_splice.csv --label class --sequence sequence --bidirectional
 run dna_splice --data data/dna_splice.csv --label class --sequence sequence --layer gru
 run dna_splice --data data/dna_splice.csv --label class --sequence sequence --embed 8

@@ -125,6 +125,75 @@ nlohmann::json Masking::get_config() const {
   return {{"name", name()}, {"mask_value", mask_value_}};
 }
 
+// --- GlobalPooling1D ---------------------------------------------------------------------------
+
+GlobalPooling1D::GlobalPooling1D(bool max, std::string name) : max_(max) {
+  set_name(std::move(name));
+}
+
+void GlobalPooling1D::build(const Shape& input_shape, Rng& /*rng*/) {
+  if (input_shape.size() != 2)
+    throw ShapeError(label() + " expects input (batch, timesteps, features), got " +
+                     shape_str(with_batch(input_shape)) + "; give the recurrent layer before it "
+                     "return_sequences=true.");
+  mark_built(input_shape);
+}
+
+Tensor GlobalPooling1D::forward(const Tensor& x, bool training) {
+  return forward_masked(x, {}, training);
+}
+
+Tensor GlobalPooling1D::forward_masked(const Tensor& x, const Tensor& mask, bool /*training*/) {
+  check_input(x);
+  x_shape_ = x.shape();
+  mask_ = mask;
+  const std::size_t B = x.dim(0), T = x.dim(1), F = x.dim(2);
+  auto kept = [&](std::size_t b, std::size_t t) { return mask.empty() || mask[b * T + t] != 0.0f; };
+  Tensor y({B, F});
+  if (max_) {
+    argmax_.assign(B * F, T);  // T: no kept step
+    for (std::size_t b = 0; b < B; ++b)
+      for (std::size_t t = 0; t < T; ++t) {
+        if (!kept(b, t)) continue;
+        for (std::size_t f = 0; f < F; ++f) {
+          std::size_t& best = argmax_[b * F + f];
+          if (best == T || x[(b * T + t) * F + f] > x[(b * T + best) * F + f]) best = t;
+        }
+      }
+    for (std::size_t k = 0; k < B * F; ++k)
+      if (argmax_[k] < T) y[k] = x[((k / F) * T + argmax_[k]) * F + k % F];
+  } else {
+    weight_.assign(B * T, 0.0f);
+    for (std::size_t b = 0; b < B; ++b) {
+      std::size_t n = 0;
+      for (std::size_t t = 0; t < T; ++t) n += kept(b, t);
+      for (std::size_t t = 0; t < T; ++t)
+        if (kept(b, t)) weight_[b * T + t] = 1.0f / static_cast<float>(n);
+      for (std::size_t t = 0; t < T; ++t)
+        for (std::size_t f = 0; f < F; ++f) y[b * F + f] += weight_[b * T + t] * x[(b * T + t) * F + f];
+    }
+  }
+  return y;
+}
+
+Tensor GlobalPooling1D::backward(const Tensor& dy) {
+  if (x_shape_.size() != 3 || dy.shape() != Shape{x_shape_[0], x_shape_[2]})
+    throw ShapeError(label() + ": gradient " + dy.shape_str() + " does not fit the last output.");
+  const std::size_t B = x_shape_[0], T = x_shape_[1], F = x_shape_[2];
+  Tensor dx(x_shape_);
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t f = 0; f < F; ++f) {
+      if (max_) {
+        if (argmax_[b * F + f] < T) dx[(b * T + argmax_[b * F + f]) * F + f] = dy[b * F + f];
+      } else {
+        for (std::size_t t = 0; t < T; ++t) dx[(b * T + t) * F + f] = weight_[b * T + t] * dy[b * F + f];
+      }
+    }
+  return dx;
+}
+
+nlohmann::json GlobalPooling1D::get_config() const { return {{"name", name()}}; }
+
 // --- Embedding ---------------------------------------------------------------------------------
 
 Embedding::Embedding(const EmbeddingOptions& options) : options_(options) {

@@ -45,6 +45,8 @@ std::unique_ptr<Layer> layer_from_config(const std::string& class_name, const nl
   if (class_name == "Activation")
     return std::make_unique<Activation>(c.at("activation").get<std::string>(), name);
   if (class_name == "Flatten") return std::make_unique<Flatten>(name);
+  if (class_name == "GlobalMaxPooling1D") return std::make_unique<GlobalMaxPooling1D>(name);
+  if (class_name == "GlobalAveragePooling1D") return std::make_unique<GlobalAveragePooling1D>(name);
   if (class_name == "Masking") return std::make_unique<Masking>(c.at("mask_value").get<float>(), name);
   if (class_name == "Embedding")
     return std::make_unique<Embedding>(
@@ -66,7 +68,7 @@ std::unique_ptr<Layer> layer_from_config(const std::string& class_name, const nl
   }
   throw ValueError("unknown layer class \"" + class_name + "\"; this recur knows LSTM, GRU, "
                    "SimpleRNN, RNN, Bidirectional, TimeDistributed, Dense, Dropout, Activation, "
-                   "Flatten, Masking, Embedding.");
+                   "Flatten, GlobalMaxPooling1D, GlobalAveragePooling1D, Masking, Embedding.");
 }
 
 }  // namespace recur

@@ -60,8 +60,9 @@ std::string format_int(std::size_t n) {
   return s;
 }
 
+// Pads to `width`; a longer cell keeps one space before the next column.
 std::string pad(std::string s, std::size_t width) {
-  if (s.size() < width) s.append(width - s.size(), ' ');
+  s.append(s.size() < width ? width - s.size() : 1, ' ');
   return s;
 }
 

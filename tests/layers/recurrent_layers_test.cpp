@@ -354,3 +354,38 @@ TEST(SaveLoad, EveryLayerRoundTrips) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(GlobalPooling, MaxAndMeanOverKeptTimesteps) {
+  const Tensor x({1, 3, 2}, {1, -5, 7, 2, 3, 4});
+  const Tensor mask({1, 3}, {1, 0, 1});
+  recur::Rng rng(0);
+  recur::GlobalMaxPooling1D mx;
+  recur::GlobalAveragePooling1D avg;
+  mx.build({3, 2}, rng);
+  avg.build({3, 2}, rng);
+  EXPECT_EQ(mx.forward(x, false).values(), (std::vector<float>{7, 4}));
+  EXPECT_EQ(mx.forward_masked(x, mask, false).values(), (std::vector<float>{3, 4}));
+  const Tensor mean = avg.forward(x, false);
+  EXPECT_NEAR(mean[0], 11.0f / 3, 1e-6);
+  EXPECT_NEAR(mean[1], 1.0f / 3, 1e-6);
+  EXPECT_EQ(avg.forward_masked(x, mask, false).values(), (std::vector<float>{2, -0.5f}));
+  // Values 0.2 apart along time (plus small noise), so a +-0.01 probe never swaps the maximum.
+  Tensor big = random_tensor({3, 5, 4}, 12, 0.01);
+  for (std::size_t b = 0; b < 3; ++b)
+    for (std::size_t t = 0; t < 5; ++t)
+      for (std::size_t f = 0; f < 4; ++f)
+        big[(b * 5 + t) * 4 + f] += 0.2f * static_cast<float>((b + 7 * t + 3 * f) % 5);
+  const Tensor big_mask({3, 5}, {1, 1, 0, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  for (recur::Layer* l : std::vector<recur::Layer*>{&mx, &avg}) {
+    recur::Rng r(1);
+    l->build({5, 4}, r);
+    recur::test::expect_layer_gradient(*l, big);
+    recur::test::expect_layer_gradient(*l, big, big_mask);
+  }
+  recur::Rng r(2);
+  EXPECT_THROW(mx.build({4}, r), recur::ShapeError);
+}
+
+}  // namespace

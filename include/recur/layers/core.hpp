@@ -65,6 +65,43 @@ class Masking : public Layer {
   Tensor keep_;  // (batch, timesteps) of the last forward
 };
 
+/// Pools over the timestep axis (Keras GlobalMaxPooling1D / GlobalAveragePooling1D): input
+/// (batch, timesteps, features), output (batch, features). Masked timesteps are left out (a
+/// sequence whose steps are all masked gives zeros). Throws ShapeError for input that is not
+/// rank 3.
+class GlobalPooling1D : public Layer {
+ public:
+  /// `max`: true for the maximum, false for the mean.
+  GlobalPooling1D(bool max, std::string name);
+  std::string type() const override {
+    return max_ ? "GlobalMaxPooling1D" : "GlobalAveragePooling1D";
+  }
+  void build(const Shape& input_shape, Rng& rng) override;
+  Shape output_shape() const override { return {input_shape().at(1)}; }
+  Tensor forward(const Tensor& x, bool training) override;
+  Tensor forward_masked(const Tensor& x, const Tensor& mask, bool training) override;
+  Tensor backward(const Tensor& dy) override;
+  nlohmann::json get_config() const override;
+
+ private:
+  bool max_;
+  Shape x_shape_;
+  std::vector<std::size_t> argmax_;  // max: the timestep chosen per (batch, feature)
+  std::vector<float> weight_;        // mean: 1 / kept steps per batch row, 0 for masked steps
+  Tensor mask_;
+};
+
+/// Maximum over timesteps (Keras GlobalMaxPooling1D).
+class GlobalMaxPooling1D : public GlobalPooling1D {
+ public:
+  explicit GlobalMaxPooling1D(std::string name = "") : GlobalPooling1D(true, std::move(name)) {}
+};
+/// Mean over timesteps (Keras GlobalAveragePooling1D).
+class GlobalAveragePooling1D : public GlobalPooling1D {
+ public:
+  explicit GlobalAveragePooling1D(std::string name = "") : GlobalPooling1D(false, std::move(name)) {}
+};
+
 /// Options of an Embedding; input_dim (vocabulary size) and output_dim are required.
 struct EmbeddingOptions {
   EmbeddingOptions(std::size_t input_dim, std::size_t output_dim)
