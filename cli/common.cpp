@@ -40,7 +40,8 @@ std::string csv_number(double v) {
 
 void require_positive(const char* flag, double v, const char* hint) {
   if (!(v > 0))
-    throw ValueError(std::string(flag) + " must be > 0, got " + csv_number(v) + ". " + hint);
+    throw ValueError(std::string(flag) + " must be > 0, got " + csv_number(v) + ". " + hint,
+                     codes::kBadHyperparameter);
 }
 
 void ensure_folder(const std::string& dir) {

@@ -172,7 +172,7 @@ std::size_t column_index(const CsvTable& table, const std::string& name) {
   std::string msg = table.source + ": no column named \"" + name + "\". The columns are: " + list + ".";
   if (!best.empty() && best_d <= std::max<std::size_t>(2, name.size() / 2))
     msg += " Did you mean \"" + best + "\"?";
-  throw ValueError(msg);
+  throw ValueError(msg, codes::kUnknownColumn);
 }
 
 bool is_numeric_column(const CsvTable& table, std::size_t column) {
@@ -207,7 +207,8 @@ NumericColumns select_numeric(const CsvTable& table, const std::vector<std::stri
                                 : " Fix the cell, or choose other columns.";
       throw ParseError(table.source, table.line_numbers[r], table.cell_columns[r][idx[k]],
                        "(column \"" + table.header[idx[k]] + "\"): expected a number, got " +
-                           got + "." + fix);
+                           got + "." + fix,
+                       codes::kNonNumericCell);
     }
   }
   for (std::size_t k = 0; k < idx.size(); ++k) {

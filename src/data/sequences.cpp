@@ -31,7 +31,7 @@ PaddedSequences pad_sequences(const std::vector<std::vector<std::vector<float>>>
         if (!std::isfinite(v))
           throw ValueError("pad_sequences: sequence " + std::to_string(i) + ", step " +
                            std::to_string(t) + " holds a non-finite value (" + std::to_string(v) +
-                           "); clean or impute it first.");
+                           "); clean or impute it first.", codes::kNonFiniteData);
     }
   }
   const std::size_t maxlen = o.maxlen() > 0 ? o.maxlen() : longest;

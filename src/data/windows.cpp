@@ -23,7 +23,7 @@ Windows make_windows(const Tensor& inputs, const std::vector<float>& target, std
                      std::to_string(horizon) + " needs " + std::to_string(lookback + horizon) +
                      " points before the first target, but the series has " + std::to_string(n) +
                      " rows and the first target is at index " + std::to_string(t_begin) +
-                     ". Use a shorter lookback or a longer series.");
+                     ". Use a shorter lookback or a longer series.", codes::kBadHyperparameter);
   const std::size_t s = t_end - t_begin;
   Windows w{Tensor({s, lookback, f}), Tensor({s, 1}), {}};
   for (std::size_t i = 0; i < s; ++i) {

@@ -11,7 +11,8 @@ namespace recur {
 Dense::Dense(const DenseOptions& options) : options_(options) {
   set_name(options.name());
   const std::string who = "Dense" + (options.name().empty() ? "" : " '" + options.name() + "'");
-  if (options.units() == 0) throw ValueError(who + ": units must be a positive integer, got 0.");
+  if (options.units() == 0)
+    throw ValueError(who + ": units must be a positive integer, got 0.", codes::kBadHyperparameter);
   activation_ = ops::parse_activation(options.activation(), who + " activation");
 }
 

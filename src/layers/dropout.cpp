@@ -11,7 +11,7 @@ Dropout::Dropout(float rate, std::string name) : rate_(rate) {
   set_name(std::move(name));
   if (!(rate >= 0.0f && rate < 1.0f))
     throw ValueError("Dropout: rate must be in [0, 1), got " + std::to_string(rate) +
-                     ". It is the fraction of inputs dropped, e.g. 0.2.");
+                     ". It is the fraction of inputs dropped, e.g. 0.2.", codes::kBadHyperparameter);
 }
 
 void Dropout::build(const Shape& input_shape, Rng& rng) {

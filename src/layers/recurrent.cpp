@@ -84,7 +84,8 @@ O layer_options_from(const json& c) {
 void check_rate(float rate, const std::string& who, const char* what) {
   if (!(rate >= 0.0f && rate < 1.0f))
     throw ValueError(who + ": " + what + " must be in [0, 1), got " + std::to_string(rate) +
-                     ". It is the fraction of values dropped in training, e.g. 0.2.");
+                     ". It is the fraction of values dropped in training, e.g. 0.2.",
+                     codes::kBadHyperparameter);
 }
 
 // A (rows, cols) keep-mask scaled by 1/(1-rate) (inverted dropout, as Keras).
@@ -103,7 +104,7 @@ RecurrentCell::RecurrentCell(const CellSpec& spec) : spec_(spec) {
   const std::string who = type();
   if (spec.units == 0)
     throw ValueError(who + ": units must be a positive integer, got 0. Typical values are 16 "
-                     "to 512.");
+                     "to 512.", codes::kBadHyperparameter);
   config_.kind = spec.kind;
   config_.activation = ops::parse_activation(spec.activation, who + " activation");
   config_.recurrent_activation =
@@ -242,7 +243,8 @@ void RNN::build(const Shape& input_shape, Rng& rng) {
             std::to_string(input_shape[0]) + " features, to (batch, 1, " +
             std::to_string(input_shape[0]) + ").";
     throw ShapeError(label() + " expects input of rank 3 (batch, timesteps, features), got rank " +
-                     std::to_string(got.size()) + " with shape " + shape_str(got) + fix);
+                     std::to_string(got.size()) + " with shape " + shape_str(got) + fix,
+                     codes::kInputRank);
   }
   if (input_shape[0] == 0 || input_shape[1] == 0)
     throw ShapeError(label() + " expects at least one timestep and one feature, got input shape " +
@@ -272,7 +274,8 @@ RecurrentOutput RNN::call(const Tensor& x, const std::vector<Tensor>& initial_st
                                     : "";
     throw ShapeError(label() + " expects input of rank 3 (batch, timesteps, features) = " +
                      shape_str({kAnyDim, kAnyDim, input_shape()[1]}) + ", got rank " +
-                     std::to_string(x.rank()) + " with shape " + x.shape_str() + "." + fix);
+                     std::to_string(x.rank()) + " with shape " + x.shape_str() + "." + fix,
+                     x.rank() == 3 ? codes::kFeatureCount : codes::kInputRank);
   }
   const std::size_t B = x.dim(0), T = x.dim(1), F = x.dim(2), U = cell_->units();
   if (T == 0 || B == 0)
@@ -291,7 +294,8 @@ RecurrentOutput RNN::call(const Tensor& x, const std::vector<Tensor>& initial_st
       throw ShapeError(label() + " is stateful with batch size " +
                        std::to_string(states_[0].dim(0)) + " (fixed by its first batch), got a "
                        "batch of " + std::to_string(B) + ". Use the same batch_size for every "
-                       "batch (a sample count divisible by it), or call reset_states() first.");
+                       "batch (a sample count divisible by it), or call reset_states() first.",
+                       codes::kStatefulBatch);
     init = states_;
   }
   for (const Tensor& s : init)

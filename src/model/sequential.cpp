@@ -152,7 +152,8 @@ void Sequential::build_layer(Layer& layer, const Layer* previous, const Shape& i
   } catch (const ShapeError& e) {
     if (!previous) throw;
     throw ShapeError(e.message() + " It receives the output of " + previous->type() + " '" +
-                     previous->name() + "', of shape " + shape_str(with_batch(input_shape)) + ".");
+                     previous->name() + "', of shape " + shape_str(with_batch(input_shape)) + ".",
+                     codes::kLayerMisfit);
   }
 }
 
@@ -261,7 +262,7 @@ void Sequential::check_data(const Tensor& x, const Tensor* y, const std::string&
       msg += " The model was built for " + std::to_string(want[2]) + " features per step; the "
              "data has " + std::to_string(x.dim(2)) + ". Rebuild the model for the data or "
              "select the same columns.";
-    throw ShapeError(msg);
+    throw ShapeError(msg, x.rank() == want.size() ? codes::kFeatureCount : codes::kInputRank);
   }
   if (x.dim(0) == 0) throw ValueError(caller + ": x has no samples (shape " + x.shape_str() + ").");
   for (std::size_t i = 0; i < x.size(); ++i)
@@ -270,7 +271,7 @@ void Sequential::check_data(const Tensor& x, const Tensor* y, const std::string&
       throw ValueError(caller + ": x holds a non-finite value (" + std::to_string(x[i]) +
                        ") at sample " + std::to_string(i / row) + ", flat offset " +
                        std::to_string(i % row) + " within the sample. Clean or impute the data "
-                       "before fit.");
+                       "before fit.", codes::kNonFiniteData);
     }
   if (!y) return;
   const Shape out = output_shape();
@@ -293,24 +294,26 @@ void Sequential::check_data(const Tensor& x, const Tensor* y, const std::string&
     if (loss_ && loss_->kind == LossKind::kCategoricalCrossentropy && y->size() * classes == x.dim(0) * shape_size(out))
       msg += " y looks like integer class ids: use sparse_categorical_crossentropy, or one-hot "
              "encode y.";
-    throw ShapeError(msg);
+    throw ShapeError(msg, codes::kLabelsDoNotFit);
   }
   const std::size_t per_sample = y->size() / y->dim(0);
   for (std::size_t i = 0; i < y->size(); ++i) {
     const float v = (*y)[i];
     if (!std::isfinite(v))
       throw ValueError(caller + ": y holds a non-finite value (" + std::to_string(v) +
-                       ") at sample " + std::to_string(i / per_sample) + ".");
+                       ") at sample " + std::to_string(i / per_sample) + ".",
+                       codes::kNonFiniteData);
     if (sparse && (v < 0 || v != std::floor(v) || v >= static_cast<float>(classes)))
       throw ValueError(caller + ": sparse_categorical_crossentropy needs integer class ids in "
                        "[0, " + std::to_string(classes) + ") for the " + std::to_string(classes) +
                        "-unit output of " + who + "; sample " + std::to_string(i / per_sample) +
-                       " has " + std::to_string(v) + ". Give the output one unit per class.");
+                       " has " + std::to_string(v) + ". Give the output one unit per class.",
+                       codes::kLabelsDoNotFit);
     if (loss_ && loss_->kind == LossKind::kBinaryCrossentropy && (v < 0 || v > 1))
       throw ValueError(caller + ": binary_crossentropy needs labels in [0, 1]; sample " +
                        std::to_string(i / per_sample) + " has " + std::to_string(v) +
                        ". For more than two classes use sparse_categorical_crossentropy with a "
-                       "softmax output.");
+                       "softmax output.", codes::kLabelsDoNotFit);
   }
 }
 
@@ -361,13 +364,15 @@ bool Sequential::has_stateful_layer() {
 History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
   require_compiled("fit");
   if (o.epochs() < 1)
-    throw ValueError("fit: epochs must be >= 1, got " + std::to_string(o.epochs()) + ".");
+    throw ValueError("fit: epochs must be >= 1, got " + std::to_string(o.epochs()) + ".",
+                     codes::kBadHyperparameter);
   if (o.batch_size() < 1)
-    throw ValueError("fit: batch_size must be >= 1, got " + std::to_string(o.batch_size()) + ".");
+    throw ValueError("fit: batch_size must be >= 1, got " + std::to_string(o.batch_size()) + ".",
+                     codes::kBadHyperparameter);
   if (!(o.validation_split() >= 0.0 && o.validation_split() < 1.0))
     throw ValueError("fit: validation_split must be in [0, 1), got " +
                      std::to_string(o.validation_split()) + ". It is the fraction of samples "
-                     "held out, e.g. 0.1.");
+                     "held out, e.g. 0.1.", codes::kBadHyperparameter);
   if (o.verbose() < 0 || o.verbose() > 2)
     throw ValueError("fit: verbose must be 0, 1 or 2, got " + std::to_string(o.verbose()) + ".");
   if (!built_) build({x.shape().begin() + 1, x.shape().end()}, o.seed());
@@ -416,7 +421,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
     throw ValueError("fit: the model has a stateful layer, so every batch must have the same "
                      "size, but batch_size " + std::to_string(bs) + " does not divide the " +
                      std::to_string(n_train) + " training samples. Choose a batch_size that "
-                     "divides it, or drop samples.");
+                     "divides it, or drop samples.", codes::kStatefulBatch);
   const Tensor y2 = y.reshape({n, y.size() / n});
   Tensor x_val, y_val;
   const bool has_val = has_vd || n_train < n;
@@ -499,7 +504,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
             << "). The weights are left at their last finite values. Lower the learning_rate "
             << "(now " << optimizer_->learning_rate() << "), e.g. to "
             << optimizer_->learning_rate() / 10 << ", or scale the data.";
-        throw ValueError(msg.str());
+        throw ValueError(msg.str(), codes::kDivergence);
       }
       for (std::size_t k = 0; k < weights.size(); ++k) snapshot[k] = weights[k]->value.values();
       optimizer_->step(weights);
@@ -513,7 +518,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
             << " made a weight non-finite (loss " << loss << ", gradient norm "
             << std::sqrt(grad_sq) << "). The weights are restored to their values before that "
             << "update. Lower the learning_rate (now " << optimizer_->learning_rate() << ").";
-        throw ValueError(msg.str());
+        throw ValueError(msg.str(), codes::kDivergence);
       }
       last_finite_loss = loss;
       loss_sum += static_cast<double>(loss) * static_cast<double>(end - begin);
@@ -651,7 +656,7 @@ void Sequential::set_weights(const std::vector<Tensor>& weights) {
                   w->value.shape_str();
     throw ValueError("set_weights: the model expects " + std::to_string(targets.size()) +
                      " arrays in this order: " + expected + "; got " +
-                     std::to_string(weights.size()) + " arrays.");
+                     std::to_string(weights.size()) + " arrays.", codes::kWeightCount);
   }
   for (std::size_t i = 0; i < targets.size(); ++i) {
     const auto& [l, w] = targets[i];
@@ -665,7 +670,7 @@ void Sequential::set_weights(const std::vector<Tensor>& weights) {
       msg += " The array is the transpose of the expected one: it looks like PyTorch's layout "
              "(weight_ih is (4*units, features)); pass its transpose. Keras's layout is "
              "kernel (features, 4*units), recurrent_kernel (units, 4*units).";
-    throw ShapeError(msg);
+    throw ShapeError(msg, codes::kWeightShape);
   }
   for (std::size_t i = 0; i < targets.size(); ++i) targets[i].second->value = weights[i];
 }
@@ -745,23 +750,24 @@ Sequential Sequential::load(const std::string& path, std::string* metadata_json)
       if (i >= contents.tensors.size())
         throw ModelFormatError(path + ": the file has " + std::to_string(contents.tensors.size()) +
                                " tensors, but the architecture needs more: '" + want +
-                               "' is missing.");
+                               "' is missing.", codes::kArchitectureMismatch);
       const NamedTensor& nt = contents.tensors[i++];
       if (nt.name != want)
         throw ModelFormatError(path + ": tensor " + std::to_string(i - 1) + " is named '" +
                                nt.name + "', expected '" + want + "' for layer " + l->type() +
-                               " '" + l->name() + "'.");
+                               " '" + l->name() + "'.", codes::kArchitectureMismatch);
       if (nt.tensor.shape() != w->value.shape())
         throw ModelFormatError(path + ": tensor '" + want + "' has shape " +
                                nt.tensor.shape_str() + ", but layer " + l->type() + " '" +
-                               l->name() + "' needs " + w->value.shape_str() + ".");
+                               l->name() + "' needs " + w->value.shape_str() + ".",
+                               codes::kArchitectureMismatch);
       w->value = nt.tensor;
     }
   }
   if (i != contents.tensors.size())
     throw ModelFormatError(path + ": the file has " + std::to_string(contents.tensors.size() - i) +
                            " tensors more than the architecture uses (first extra: '" +
-                           contents.tensors[i].name + "').");
+                           contents.tensors[i].name + "').", codes::kArchitectureMismatch);
   return model;
 }
 

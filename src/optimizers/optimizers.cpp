@@ -14,7 +14,8 @@ namespace {
 void check_learning_rate(const std::string& who, float lr) {
   if (!(lr > 0.0f) || !std::isfinite(lr))
     throw ValueError(who + ": learning_rate must be a finite number > 0, got " +
-                     std::to_string(lr) + ". Typical values are 1e-4 to 1e-2.");
+                     std::to_string(lr) + ". Typical values are 1e-4 to 1e-2.",
+                     codes::kBadHyperparameter);
 }
 
 void check_unit_interval(const std::string& who, const std::string& what, float v) {

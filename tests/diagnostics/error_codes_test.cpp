@@ -1,0 +1,169 @@
+// Issue 4's catalogue of classic mistakes: each case is caught with the right error type, its
+// stable code (docs/errors.md) and the key words of its message (what was expected, what was
+// received, the fix).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <initializer_list>
+#include <string>
+
+#include "recur/core/error.hpp"
+#include "recur/data/csv.hpp"
+#include "recur/data/windows.hpp"
+#include "recur/io/model_file.hpp"
+#include "recur/layers/dense.hpp"
+#include "recur/layers/dropout.hpp"
+#include "recur/layers/recurrent.hpp"
+#include "recur/model/sequential.hpp"
+#include "recur/optimizers/optimizers.hpp"
+
+namespace {
+
+using recur::Tensor;
+
+template <typename E>
+void expect_error(const std::function<void()>& f, const char* code,
+                  std::initializer_list<const char*> words) {
+  try {
+    f();
+    ADD_FAILURE() << "expected " << code;
+  } catch (const E& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    const std::string what = e.what();
+    EXPECT_NE(what.find(std::string("[") + code + "]"), std::string::npos) << what;
+    for (const char* w : words) EXPECT_NE(what.find(w), std::string::npos) << "missing \"" << w << "\" in " << what;
+  } catch (const recur::Error& e) {
+    ADD_FAILURE() << "wrong error type: " << e.what();
+  }
+}
+
+recur::Sequential lstm_model(std::size_t timesteps = 5, std::size_t features = 1) {
+  recur::Sequential m;
+  m.add(recur::LSTM(4));
+  m.add(recur::Dense(1));
+  m.build({timesteps, features}, 1);
+  m.compile("adam", "mse");
+  return m;
+}
+
+TEST(ErrorCodes, Case1RankTwoInputNamesTheAxesAndTheReshape) {
+  recur::Sequential m = lstm_model();
+  expect_error<recur::ShapeError>([&] { m.predict(Tensor({10, 5})); }, recur::codes::kInputRank,
+                                  {"(batch, timesteps, features)", "(10, 5, 1)"});
+  recur::LSTM lstm(3);
+  expect_error<recur::ShapeError>([&] { lstm.call(Tensor({10, 5})); }, recur::codes::kInputRank,
+                                  {"rank 3", "(batch, 5, 1)"});
+}
+
+TEST(ErrorCodes, Case2FeatureCountDiffersFromTheModel) {
+  recur::Sequential m = lstm_model(5, 1);
+  expect_error<recur::ShapeError>([&] { m.fit(Tensor({10, 5, 3}), Tensor({10, 1})); },
+                                  recur::codes::kFeatureCount, {"1 features", "has 3"});
+}
+
+TEST(ErrorCodes, Case4NonNumericCellsAndNonFiniteValues) {
+  const recur::CsvTable t = recur::parse_csv("a,b\n1,2\n3,N/A\n", "data.csv");
+  expect_error<recur::ParseError>([&] { recur::select_numeric(t, {"a", "b"}); },
+                                  recur::codes::kNonNumericCell,
+                                  {"data.csv:3:3", "column \"b\"", "N/A"});
+  recur::Sequential m = lstm_model();
+  Tensor x({4, 5, 1});
+  x[7] = NAN;
+  expect_error<recur::ValueError>([&] { m.fit(x, Tensor({4, 1})); }, recur::codes::kNonFiniteData,
+                                  {"non-finite", "sample 1"});
+}
+
+TEST(ErrorCodes, Case6LayerOutputDoesNotFitTheNextLayer) {
+  recur::Sequential m;
+  m.add(recur::LSTM(4));
+  m.add(recur::Dense(3));
+  m.add(recur::LSTM(2));
+  expect_error<recur::ShapeError>([&] { m.build({5, 1}); }, recur::codes::kLayerMisfit,
+                                  {"LSTM 'lstm_1'", "Dense 'dense'", "(None, 3)"});
+}
+
+TEST(ErrorCodes, Case7SetWeightsCountShapeAndPyTorchLayout) {
+  recur::Sequential m = lstm_model(5, 2);
+  auto w = m.get_weights();
+  expect_error<recur::ValueError>([&] { m.set_weights({w[0]}); }, recur::codes::kWeightCount,
+                                  {"expects 5 arrays", "got 1"});
+  w[0] = Tensor({16, 2});  // PyTorch's weight_ih layout (4*units, features)
+  expect_error<recur::ShapeError>([&] { m.set_weights(w); }, recur::codes::kWeightShape,
+                                  {"'kernel'", "(2, 16)", "(16, 2)", "transpose"});
+}
+
+TEST(ErrorCodes, Case8ModelFileOfAnotherArchitecture) {
+  // A file whose architecture says LSTM(8) but whose tensors are those of LSTM(4): load names the
+  // layer, the weight and both shapes.
+  const std::string path = (std::filesystem::temp_directory_path() / "recur_codes_case8.recur").string();
+  lstm_model().save(path);
+  recur::ModelFileContents c = recur::read_model_file(path);
+  const std::string from = "\"units\":4";
+  ASSERT_NE(c.json.find(from), std::string::npos) << c.json;
+  c.json.replace(c.json.find(from), from.size(), "\"units\":8");
+  recur::write_model_file(path, c);
+  expect_error<recur::ModelFormatError>([&] { recur::Sequential::load(path); },
+                                        recur::codes::kArchitectureMismatch,
+                                        {"'lstm/kernel'", "(1, 16)", "needs (1, 32)"});
+  std::filesystem::remove(path);
+  // The same mismatch through set_weights (Keras's set_weights / load_weights case).
+  recur::Sequential wide;
+  wide.add(recur::LSTM(8));
+  wide.add(recur::Dense(1));
+  wide.build({5, 1});
+  expect_error<recur::ShapeError>([&] { wide.set_weights(lstm_model().get_weights()); },
+                                  recur::codes::kWeightShape, {"lstm", "(1, 32)", "(1, 16)"});
+}
+
+TEST(ErrorCodes, Case9OutputLossAndLabelsThatDoNotFit) {
+  recur::Sequential m;
+  m.add(recur::LSTM(4));
+  m.add(recur::Dense(1, "sigmoid"));
+  m.build({5, 1});
+  m.compile("adam", "sparse_categorical_crossentropy");
+  Tensor y({3}, {0, 1, 2});
+  expect_error<recur::ValueError>([&] { m.fit(Tensor({3, 5, 1}), y); }, recur::codes::kLabelsDoNotFit,
+                                  {"[0, 1)", "one unit per class"});
+  m.compile("adam", "binary_crossentropy");
+  expect_error<recur::ValueError>([&] { m.fit(Tensor({3, 5, 1}), y); }, recur::codes::kLabelsDoNotFit,
+                                  {"[0, 1]", "sparse_categorical_crossentropy"});
+}
+
+TEST(ErrorCodes, Case10DivergenceNamesEpochBatchAndFix) {
+  recur::Sequential m = lstm_model(3, 1);
+  m.compile(recur::make_optimizer("sgd", 1e6f), "mse");
+  Tensor x = Tensor::full({8, 3, 1}, 50.0f), y = Tensor::full({8, 1}, 1e6f);
+  expect_error<recur::ValueError>([&] { m.fit(x, y, recur::FitOptions().epochs(50).batch_size(2)); },
+                                  recur::codes::kDivergence, {"epoch", "batch", "learning_rate"});
+}
+
+TEST(ErrorCodes, Case11StatefulBatchSize) {
+  recur::LSTM lstm(recur::LstmOptions(2).stateful(true));
+  lstm.call(Tensor({4, 3, 1}));
+  expect_error<recur::ShapeError>([&] { lstm.call(Tensor({3, 3, 1})); }, recur::codes::kStatefulBatch,
+                                  {"batch size 4", "got a batch of 3", "reset_states()"});
+}
+
+TEST(ErrorCodes, Case12BadHyperparameters) {
+  using recur::codes::kBadHyperparameter;
+  expect_error<recur::ValueError>([] { recur::LSTM(0); }, kBadHyperparameter, {"units", "got 0"});
+  expect_error<recur::ValueError>([] { recur::GRU(recur::GruOptions(4).dropout(1.0f)); },
+                                  kBadHyperparameter, {"dropout", "[0, 1)"});
+  expect_error<recur::ValueError>([] { recur::Dropout(-0.1f); }, kBadHyperparameter, {"rate"});
+  expect_error<recur::ValueError>([] { recur::make_optimizer("adam", 0.0f); }, kBadHyperparameter,
+                                  {"learning_rate", "> 0"});
+  recur::Sequential m = lstm_model();
+  expect_error<recur::ValueError>([&] { m.fit(Tensor({4, 5, 1}), Tensor({4, 1}), recur::FitOptions().epochs(0)); },
+                                  kBadHyperparameter, {"epochs", ">= 1"});
+  expect_error<recur::ValueError>([&] { m.fit(Tensor({4, 5, 1}), Tensor({4, 1}), recur::FitOptions().batch_size(0)); },
+                                  kBadHyperparameter, {"batch_size"});
+  expect_error<recur::ValueError>([] { recur::make_windows(Tensor({5, 1}), std::vector<float>(5, 0.0f), 10, 1, 1, 5); },
+                                  kBadHyperparameter, {"lookback 10", "shorter lookback"});
+  const recur::CsvTable t = recur::parse_csv("passengers,month\n1,2\n", "air.csv");
+  expect_error<recur::ValueError>([&] { recur::column_index(t, "pasengers"); },
+                                  recur::codes::kUnknownColumn,
+                                  {"no column named \"pasengers\"", "passengers, month", "Did you mean \"passengers\""});
+}
+
+}  // namespace
