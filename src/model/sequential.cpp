@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -273,6 +274,7 @@ void Sequential::check_data(const Tensor& x, const Tensor* y, const std::string&
                        std::to_string(i % row) + " within the sample. Clean or impute the data "
                        "before fit.", codes::kNonFiniteData);
     }
+  layers_.front()->check_input_values(x, caller);
   if (!y) return;
   const Shape out = output_shape();
   const std::size_t classes = out.back();
@@ -361,8 +363,7 @@ bool Sequential::has_stateful_layer() {
   return false;
 }
 
-History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
-  require_compiled("fit");
+void Sequential::check_fit_options(const FitOptions& o) const {
   if (o.epochs() < 1)
     throw ValueError("fit: epochs must be >= 1, got " + std::to_string(o.epochs()) + ".",
                      codes::kBadHyperparameter);
@@ -375,23 +376,22 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
                      "held out, e.g. 0.1.", codes::kBadHyperparameter);
   if (o.verbose() < 0 || o.verbose() > 2)
     throw ValueError("fit: verbose must be 0, 1 or 2, got " + std::to_string(o.verbose()) + ".");
-  if (!built_) build({x.shape().begin() + 1, x.shape().end()}, o.seed());
-  check_data(x, &y, "fit");
+}
+
+std::size_t Sequential::check_fit_extras(const Tensor& x, const FitOptions& o) {
   const std::size_t n = x.dim(0);
   const std::size_t classes = output_shape().back();
-  // Sample and class weights are checked before anything trains.
-  const bool has_sw = !o.sample_weight().empty();
-  if (has_sw) {
+  if (!o.sample_weight().empty()) {
     if (o.sample_weight().size() != n || o.sample_weight().rank() != 1)
       throw ShapeError("fit: sample_weight must be (samples,) = (" + std::to_string(n) +
                        ",), one weight per sample of x, got " + o.sample_weight().shape_str() + ".");
     for (std::size_t i = 0; i < n; ++i)
       if (!(std::isfinite(o.sample_weight()[i]) && o.sample_weight()[i] >= 0))
         throw ValueError("fit: sample_weight must be finite and >= 0; sample " +
-                         std::to_string(i) + " has " + std::to_string(o.sample_weight()[i]) + ".");
+                         std::to_string(i) + " has " + std::to_string(o.sample_weight()[i]) + ".",
+                         codes::kNonFiniteData);
   }
-  const bool has_cw = !o.class_weight().empty();
-  if (has_cw) {
+  if (!o.class_weight().empty()) {
     const LossKind k = loss_->kind;
     if (k != LossKind::kBinaryCrossentropy && k != LossKind::kCategoricalCrossentropy &&
         k != LossKind::kSparseCategoricalCrossentropy)
@@ -403,7 +403,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
       if (c < 0 || static_cast<std::size_t>(c) >= n_classes)
         throw ValueError("fit: class_weight has class " + std::to_string(c) + ", but the model "
                          "has " + std::to_string(n_classes) + " classes (ids 0 to " +
-                         std::to_string(n_classes - 1) + ").");
+                         std::to_string(n_classes - 1) + ").", codes::kLabelsDoNotFit);
       if (!(std::isfinite(w) && w >= 0))
         throw ValueError("fit: class_weight for class " + std::to_string(c) +
                          " must be finite and >= 0, got " + std::to_string(w) + ".");
@@ -415,13 +415,53 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
       has_vd ? n : static_cast<std::size_t>(static_cast<double>(n) * (1.0 - o.validation_split()));
   if (n_train == 0)
     throw ValueError("fit: validation_split " + std::to_string(o.validation_split()) +
-                     " leaves no training samples out of " + std::to_string(n) + ".");
+                     " leaves no training samples out of " + std::to_string(n) + ".",
+                     codes::kBadHyperparameter);
   const std::size_t bs = static_cast<std::size_t>(o.batch_size());
   if (has_stateful_layer() && n_train % bs != 0)
     throw ValueError("fit: the model has a stateful layer, so every batch must have the same "
                      "size, but batch_size " + std::to_string(bs) + " does not divide the " +
                      std::to_string(n_train) + " training samples. Choose a batch_size that "
                      "divides it, or drop samples.", codes::kStatefulBatch);
+  return n_train;
+}
+
+std::vector<Problem> Sequential::check(const Tensor& x, const Tensor& y, const FitOptions& o) {
+  std::vector<Problem> problems;
+  auto run = [&](const std::function<void()>& f) {
+    try {
+      f();
+      return true;
+    } catch (const Error& e) {
+      problems.push_back({e.code(), e.type(), e.message()});
+      return false;
+    }
+  };
+  const bool compiled = run([&] { require_compiled("check"); });
+  const bool options_ok = run([&] { check_fit_options(o); });
+  bool ready = built_;
+  if (!built_ && x.rank() >= 2)
+    ready = run([&] { build({x.shape().begin() + 1, x.shape().end()}, o.seed()); });
+  if (!ready) return problems;
+  const bool x_ok = run([&] { check_data(x, nullptr, "check"); });
+  if (!x_ok || !compiled) return problems;
+  const bool y_ok = run([&] { check_data(x, &y, "check"); });
+  if (y_ok && options_ok) run([&] { check_fit_extras(x, o); });
+  return problems;
+}
+
+History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
+  require_compiled("fit");
+  check_fit_options(o);
+  if (!built_) build({x.shape().begin() + 1, x.shape().end()}, o.seed());
+  check_data(x, &y, "fit");
+  const std::size_t n_train = check_fit_extras(x, o);
+  const std::size_t n = x.dim(0);
+  const std::size_t classes = output_shape().back();
+  const bool has_sw = !o.sample_weight().empty();
+  const bool has_cw = !o.class_weight().empty();
+  const bool has_vd = !o.validation_x().empty() || !o.validation_y().empty();
+  const std::size_t bs = static_cast<std::size_t>(o.batch_size());
   const Tensor y2 = y.reshape({n, y.size() / n});
   Tensor x_val, y_val;
   const bool has_val = has_vd || n_train < n;

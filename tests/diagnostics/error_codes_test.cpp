@@ -167,3 +167,35 @@ TEST(ErrorCodes, Case12BadHyperparameters) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ModelCheck, ReportsEveryProblemWithoutTraining) {
+  recur::Sequential m;
+  m.add(recur::LSTM(4));
+  m.add(recur::Dense(1, "sigmoid"));
+  m.build({5, 1}, 1);
+  m.compile("adam", "binary_crossentropy");
+  const auto before = m.get_weights();
+  Tensor y({4, 1}, {0, 1, 2, 0});  // a label outside [0, 1]
+  const auto problems = m.check(Tensor({4, 5, 1}), y, recur::FitOptions().epochs(0));
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0].code, recur::codes::kBadHyperparameter);
+  EXPECT_NE(problems[0].message.find("epochs"), std::string::npos);
+  EXPECT_EQ(problems[1].code, recur::codes::kLabelsDoNotFit);
+  EXPECT_EQ(m.get_weights()[0].values(), before[0].values());  // nothing trained
+  // A wrong x shape skips the label checks that depend on it; clean data gives no problems.
+  const auto shape = m.check(Tensor({4, 5, 3}), y);
+  ASSERT_EQ(shape.size(), 1u);
+  EXPECT_EQ(shape[0].code, recur::codes::kFeatureCount);
+  EXPECT_TRUE(m.check(Tensor({4, 5, 1}), Tensor({4, 1}, {0, 1, 1, 0})).empty());
+  // An uncompiled model is a problem too.
+  recur::Sequential raw;
+  raw.add(recur::LSTM(2));
+  raw.build({3, 1});
+  const auto unc = raw.check(Tensor({2, 3, 1}), Tensor({2, 2}));
+  ASSERT_EQ(unc.size(), 1u);
+  EXPECT_NE(unc[0].message.find("not compiled"), std::string::npos);
+}
+
+}  // namespace

@@ -25,6 +25,13 @@ namespace recur {
 /// Loss weight per class id (FitOptions::class_weight).
 using ClassWeights = std::map<int, double>;
 
+/// One problem found by Sequential::check: the error that fit would throw for it.
+struct Problem {
+  std::string code;     // e.g. "RECUR-E0002" (docs/errors.md)
+  std::string type;     // e.g. "recur::ShapeError"
+  std::string message;  // the message without type and code
+};
+
 /// Options of Sequential::fit; defaults are Keras's (epochs 1, batch_size 32, shuffle true).
 struct FitOptions {
   /// Passes over the training data; must be >= 1.
@@ -138,6 +145,13 @@ class Sequential {
   /// metrics, as in Keras. A model with a stateful layer needs a training sample count that
   /// batch_size divides (ValueError otherwise).
   History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  /// The pre-flight of fit without training: every check fit makes before the first batch (the
+  /// model is compiled; the options; x's shape and values; y's shape and labels against the
+  /// output and loss; sample/class weights, validation_data, stateful batches), each problem
+  /// reported instead of only the first. Checks that depend on a failed one are skipped (no
+  /// label check when x has the wrong shape). Builds the model from x if it is not built, as
+  /// fit would. Returns an empty list when fit would start.
+  std::vector<Problem> check(const Tensor& x, const Tensor& y, const FitOptions& options = {});
   /// Loss and metrics on (x, y), by name ("loss", "mae", ...).
   std::map<std::string, double> evaluate(const Tensor& x, const Tensor& y, int batch_size = 32);
   /// Outputs (samples, *output_shape) for x (samples, *input_shape), in inference mode.
@@ -189,6 +203,10 @@ class Sequential {
   Tensor predict_checked(const Tensor& x, int batch_size, Tensor* masks = nullptr);
   std::map<std::string, double> evaluate_checked(const Tensor& x, const Tensor& y, int batch_size);
   bool has_stateful_layer();
+  // fit's checks of its options alone, then of the options against x (weights, validation
+  // data, stateful batches); the second returns the number of training samples.
+  void check_fit_options(const FitOptions& options) const;
+  std::size_t check_fit_extras(const Tensor& x, const FitOptions& options);
   // Per-row loss weights of a batch from sample weights (per sample), class weights and the
   // output mask; false (and `out` unused) when every weight is 1.
   bool loss_row_weights(std::vector<float>& out, const Tensor& y, std::size_t rows,
