@@ -116,17 +116,37 @@ Tensor encode(const CsvTable& table, const InputSpec& spec) {
 }  // namespace
 
 ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& callbacks) {
-  require_positive("--units", static_cast<double>(cfg.units), "Typical values are 16 to 256.");
-  require_positive("--epochs", cfg.epochs, "E.g. 30.");
-  require_positive("--batch-size", cfg.batch_size, "E.g. 32.");
-  require_positive("--learning-rate", cfg.learning_rate, "Typical values are 1e-4 to 1e-2.");
-  if (!(cfg.test_split > 0 && cfg.test_split < 1))
-    throw ValueError("--test-split must be in (0, 1), got " + csv_number(cfg.test_split) +
-                     ". It is the fraction of rows held out for the test, e.g. 0.2.");
-  if (!(cfg.validation_split >= 0 && cfg.validation_split < 1))
-    throw ValueError("--validation-split must be in [0, 1), got " + csv_number(cfg.validation_split) + ".");
-  if (cfg.data_path.empty())
-    throw ValueError("--data is required: a CSV file with one sequence per row and a label column.");
+  Preflight pf(cfg.check_only);
+  pf.run([&] { require_positive("--units", static_cast<double>(cfg.units), "Typical values are 16 to 256."); });
+  pf.run([&] { require_positive("--epochs", cfg.epochs, "E.g. 30."); });
+  pf.run([&] { require_positive("--batch-size", cfg.batch_size, "E.g. 32."); });
+  pf.run([&] { require_positive("--learning-rate", cfg.learning_rate, "Typical values are 1e-4 to 1e-2."); });
+  pf.run([&] {
+    if (!(cfg.test_split > 0 && cfg.test_split < 1))
+      throw ValueError("--test-split must be in (0, 1), got " + csv_number(cfg.test_split) +
+                       ". It is the fraction of rows held out for the test, e.g. 0.2.",
+                       codes::kBadHyperparameter);
+  });
+  pf.run([&] {
+    if (!(cfg.validation_split >= 0 && cfg.validation_split < 1))
+      throw ValueError("--validation-split must be in [0, 1), got " + csv_number(cfg.validation_split) + ".",
+                       codes::kBadHyperparameter);
+  });
+  pf.run([&] {
+    if (cfg.data_path.empty())
+      throw ValueError("--data is required: a CSV file with one sequence per row and a label column.");
+  });
+  pf.run([&] {
+    if (cfg.pooling != "none" && cfg.pooling != "max" && cfg.pooling != "average")
+      throw ValueError("--pooling must be none, max or average, got \"" + cfg.pooling + "\".");
+  });
+  pf.run([&] { make_recurrent_layer(cfg.layer, 1, false, cfg.dropout, cfg.recurrent_dropout); });
+  pf.run([&] { parse_scaler(cfg.scaler); });
+  if (!pf.problems.empty()) {
+    ClassifyResult res;
+    res.problems = pf.problems;
+    return res;
+  }
 
   const CsvTable table = read_csv(cfg.data_path);
   ClassifyResult res;
@@ -256,8 +276,6 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
     model.add(Embedding(EmbeddingOptions(spec.features + 1, spec.embed).mask_zero(spec.padded)));
   else if (spec.padded)
     model.add(Masking(0.0f));
-  if (cfg.pooling != "none" && cfg.pooling != "max" && cfg.pooling != "average")
-    throw ValueError("--pooling must be none, max or average, got \"" + cfg.pooling + "\".");
   model.add(make_recurrent_layer(cfg.layer, cfg.units, cfg.bidirectional, cfg.dropout,
                                  cfg.recurrent_dropout, cfg.pooling != "none"));
   if (cfg.pooling == "max") model.add(GlobalMaxPooling1D());
@@ -272,6 +290,12 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
   }
   model.build(sample, cfg.seed);
   model.compile(make_optimizer("adam", cfg.learning_rate), "sparse_categorical_crossentropy", {"accuracy"});
+  if (cfg.check_only) {
+    res.problems = model.check(x_train, y_train,
+                               FitOptions().epochs(cfg.epochs).batch_size(cfg.batch_size)
+                                   .validation_split(cfg.validation_split));
+    return res;
+  }
   // Halve the learning rate when the validation loss stalls, and stop when it has not improved
   // for --patience epochs, going back to the best epoch's weights.
   const std::string monitor = cfg.validation_split > 0 ? "val_loss" : "loss";

@@ -10,6 +10,7 @@
 namespace recur::cli {
 
 struct ClassifyConfig {
+  bool check_only = false;  // `recur check classify`: run every check, report, do not train
   std::string data_path;
   std::string label;                 // the class column (strings or numbers)
   std::vector<std::string> columns;  // numeric form: the cells of one sequence (default: all numeric but the label)
@@ -34,6 +35,8 @@ struct ClassifyConfig {
 };
 
 struct ClassifyResult {
+  /// `recur check classify`: every problem found (empty: training would start).
+  std::vector<Problem> problems;
   std::string data_name, label, form;
   std::string architecture;  // e.g. "Bidirectional(LSTM(64))"
   std::vector<std::string> classes;

@@ -75,4 +75,15 @@ std::vector<std::shared_ptr<Callback>> with_progress(std::vector<std::shared_ptr
   return callbacks;
 }
 
+bool Preflight::run(const std::function<void()>& check) {
+  try {
+    check();
+    return true;
+  } catch (const Error& e) {
+    if (!collect_) throw;
+    problems.push_back({e.code(), e.type(), e.message()});
+    return false;
+  }
+}
+
 }  // namespace recur::cli

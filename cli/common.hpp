@@ -3,10 +3,12 @@
 #include <memory>
 #include <string>
 
+#include <functional>
 #include <vector>
 
 #include "recur/callbacks/callbacks.hpp"
 #include "recur/layers/layer.hpp"
+#include "recur/model/sequential.hpp"
 
 namespace recur::cli {
 
@@ -24,6 +26,20 @@ void require_positive(const char* flag, double v, const char* hint);
 
 /// Creates `dir` and its parents; throws IoError naming the folder and the reason.
 void ensure_folder(const std::string& dir);
+
+/// The option checks of a job. Normally the first failing check throws, as any error does; in
+/// `recur check` mode (collect) every failing check is recorded and the others still run, so all
+/// option problems are reported at once.
+class Preflight {
+ public:
+  explicit Preflight(bool collect) : collect_(collect) {}
+  /// Runs `check`; false if it threw a recur::Error (recorded when collecting, else rethrown).
+  bool run(const std::function<void()>& check);
+  std::vector<Problem> problems;
+
+ private:
+  bool collect_;
+};
 
 /// `callbacks` with the job's progress display (if any) in front.
 std::vector<std::shared_ptr<Callback>> with_progress(std::vector<std::shared_ptr<Callback>> callbacks,

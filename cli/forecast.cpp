@@ -192,19 +192,33 @@ std::vector<std::string> row_labels(const CsvTable& table, const NumericColumns&
 }  // namespace
 
 ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& callbacks) {
-  require_positive("--lookback", static_cast<double>(cfg.lookback), "It is the number of past steps the LSTM sees, e.g. 12.");
-  require_positive("--horizon", static_cast<double>(cfg.horizon), "1 forecasts the next step.");
-  require_positive("--units", static_cast<double>(cfg.units), "Typical values are 16 to 256.");
-  require_positive("--epochs", cfg.epochs, "E.g. 100.");
-  require_positive("--batch-size", cfg.batch_size, "E.g. 16.");
-  require_positive("--learning-rate", cfg.learning_rate, "Typical values are 1e-4 to 1e-2.");
-  require_positive("--test-size", static_cast<double>(cfg.test_size), "E.g. 24.");
-  if (!(cfg.validation_split >= 0 && cfg.validation_split < 1))
-    throw ValueError("--validation-split must be in [0, 1), got " + csv_number(cfg.validation_split) + ".");
-  if (cfg.transform != "auto" && cfg.transform != "none" && cfg.transform != "diff" &&
-      cfg.transform != "log-diff")
-    throw ValueError("--transform: unknown value \"" + cfg.transform +
-                     "\"; expected auto, none, diff or log-diff.");
+  Preflight pf(cfg.check_only);
+  pf.run([&] { require_positive("--lookback", static_cast<double>(cfg.lookback), "It is the number of past steps the LSTM sees, e.g. 12."); });
+  pf.run([&] { require_positive("--horizon", static_cast<double>(cfg.horizon), "1 forecasts the next step."); });
+  pf.run([&] { require_positive("--units", static_cast<double>(cfg.units), "Typical values are 16 to 256."); });
+  pf.run([&] { require_positive("--epochs", cfg.epochs, "E.g. 100."); });
+  pf.run([&] { require_positive("--batch-size", cfg.batch_size, "E.g. 16."); });
+  pf.run([&] { require_positive("--learning-rate", cfg.learning_rate, "Typical values are 1e-4 to 1e-2."); });
+  pf.run([&] { require_positive("--test-size", static_cast<double>(cfg.test_size), "E.g. 24."); });
+  pf.run([&] {
+    if (!(cfg.validation_split >= 0 && cfg.validation_split < 1))
+      throw ValueError("--validation-split must be in [0, 1), got " + csv_number(cfg.validation_split) + ".",
+                       codes::kBadHyperparameter);
+  });
+  pf.run([&] {
+    if (cfg.transform != "auto" && cfg.transform != "none" && cfg.transform != "diff" &&
+        cfg.transform != "log-diff")
+      throw ValueError("--transform: unknown value \"" + cfg.transform +
+                       "\"; expected auto, none, diff or log-diff.");
+  });
+  pf.run([&] { parse_missing_policy(cfg.missing); });
+  pf.run([&] { parse_scaler(cfg.scaler); });
+  pf.run([&] { make_recurrent_layer(cfg.layer, 1, false); });
+  if (!pf.problems.empty()) {
+    ForecastResult res;
+    res.problems = pf.problems;
+    return res;
+  }
   const MissingPolicy policy = parse_missing_policy(cfg.missing);
 
   ForecastResult res;
@@ -277,6 +291,12 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   model.add(Dense(1));
   model.build({cfg.lookback, f}, cfg.seed);
   model.compile(make_optimizer("adam", cfg.learning_rate), "mse", {"mae"});
+  if (cfg.check_only) {
+    res.problems = model.check(train.x, train.y,
+                               FitOptions().epochs(cfg.epochs).batch_size(cfg.batch_size)
+                                   .validation_split(cfg.validation_split));
+    return res;
+  }
   const auto start = std::chrono::steady_clock::now();
   const History h = model.fit(train.x, train.y,
                               FitOptions()

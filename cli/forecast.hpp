@@ -12,6 +12,7 @@
 namespace recur::cli {
 
 struct ForecastConfig {
+  bool check_only = false;  // `recur check forecast`: run every check, report, do not train
   std::string data_path;  // empty: the bundled airline passengers series
   std::string target;     // empty: "passengers" for the bundled data, else required
   std::vector<std::string> features;  // empty: the target only; {"all"}: every numeric column
@@ -39,6 +40,9 @@ struct ErrorPair {
 };
 
 struct ForecastResult {
+  /// `recur check forecast`: every problem found (empty: training would start); nothing else
+  /// below is filled in then, except data_name.
+  std::vector<Problem> problems;
   std::string data_name, target;
   std::vector<std::string> features;
   std::size_t rows = 0, train_samples = 0, validation_samples = 0, test_points = 0;

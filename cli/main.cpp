@@ -139,6 +139,98 @@ nlohmann::json to_json(const recur::cli::ForecastResult& r) {
 
 }  // namespace
 
+void add_forecast_options(CLI::App* sub, recur::cli::ForecastConfig& cfg) {
+  sub->add_option("--data", cfg.data_path, "CSV file with a header row (default: bundled airpassengers)");
+  sub->add_option("--target", cfg.target, "Column to forecast");
+  sub->add_option("--features", cfg.features,
+                       "Input columns besides the target (comma separated), or 'all' for every "
+                       "numeric column (default: the target only)")->delimiter(',');
+  sub->add_option("--lookback", cfg.lookback, "Past steps in each input window")->capture_default_str();
+  sub->add_option("--horizon", cfg.horizon, "Steps ahead to forecast")->capture_default_str();
+  sub->add_option("--units", cfg.units, "Units of the recurrent layer")->capture_default_str();
+  sub->add_option("--layer", cfg.layer, "Recurrent layer: lstm, gru or simple_rnn")->capture_default_str();
+  sub->add_option("--epochs", cfg.epochs, "Training epochs")->capture_default_str();
+  sub->add_option("--batch-size", cfg.batch_size, "Samples per gradient step")->capture_default_str();
+  sub->add_option("--learning-rate", cfg.learning_rate, "Adam learning rate")->capture_default_str();
+  sub->add_option("--seed", cfg.seed, "Seed of weights and shuffling")->capture_default_str();
+  sub->add_option("--test-size", cfg.test_size, "Points at the end held out as the test set")->capture_default_str();
+  sub->add_option("--validation-split", cfg.validation_split,
+                       "Fraction of the training windows (the latest) used for validation")->capture_default_str();
+  sub->add_option("--transform", cfg.transform,
+                       "auto (log-diff for positive columns, else diff), none, diff, log-diff")
+      ->capture_default_str();
+  sub->add_option("--scaler", cfg.scaler, "standard, minmax or none")->capture_default_str();
+  sub->add_option("--missing", cfg.missing, "Missing cells: error, interpolate or drop")->capture_default_str();
+  sub->add_option("--season", cfg.season, "Season length for the seasonal naive baseline (default: guessed)");
+  sub->add_option("--model", cfg.model_path, "Model file to write (default: OUTPUT/model.recur)");
+  sub->add_option("--output", cfg.output_dir, "Folder for the forecast CSV and plot")->capture_default_str();
+}
+
+void add_classify_options(CLI::App* sub, recur::cli::ClassifyConfig& cfg) {
+  sub->add_option("--data", cfg.data_path, "CSV file with a header row")->required();
+  sub->add_option("--label", cfg.label, "Column holding the class (text or numbers)")->required();
+  sub->add_option("--columns", cfg.columns,
+                       "Numeric columns forming one sequence, step by step (default: every numeric column but the label)")
+      ->delimiter(',');
+  sub->add_option("--timesteps", cfg.timesteps, "Timesteps the columns are split into (default: one per column)");
+  sub->add_option("--features", cfg.features, "Features per timestep (default: columns / timesteps)");
+  sub->add_option("--sequence", cfg.sequence,
+                       "A text column of symbols, one per timestep, one-hot encoded (instead of --columns); "
+                       "sequences of different lengths are padded and masked");
+  sub->add_option("--units", cfg.units, "Units of the recurrent layer (per direction)")->capture_default_str();
+  sub->add_option("--layer", cfg.layer, "Recurrent layer: lstm, gru or simple_rnn")->capture_default_str();
+  sub->add_flag("--bidirectional,!--no-bidirectional", cfg.bidirectional,
+                     "Read each sequence in both directions (Bidirectional, concat); default off");
+  sub->add_option("--pooling", cfg.pooling,
+                       "Classify from the last output (none) or from the max or average of every "
+                       "timestep's output")->capture_default_str();
+  sub->add_option("--embed", cfg.embed,
+                       "With --sequence: learn an Embedding of this size per symbol instead of one-hot (0)")
+      ->capture_default_str();
+  sub->add_option("--dropout", cfg.dropout,
+                       "Fraction of input features dropped in training (one mask per sequence)")
+      ->capture_default_str();
+  sub->add_option("--recurrent-dropout", cfg.recurrent_dropout,
+                       "Fraction of the recurrent state dropped in training")->capture_default_str();
+  sub->add_option("--epochs", cfg.epochs, "Most training epochs")->capture_default_str();
+  sub->add_option("--patience", cfg.patience,
+                       "Stop after this many epochs without a better validation loss, keeping the best weights")
+      ->capture_default_str();
+  sub->add_option("--batch-size", cfg.batch_size, "Samples per gradient step")->capture_default_str();
+  sub->add_option("--learning-rate", cfg.learning_rate, "Adam learning rate")->capture_default_str();
+  sub->add_option("--seed", cfg.seed, "Seed of the split, weights and shuffling")->capture_default_str();
+  sub->add_option("--test-split", cfg.test_split, "Fraction of rows held out as the test set")->capture_default_str();
+  sub->add_option("--validation-split", cfg.validation_split,
+                       "Fraction of the training rows used for validation")->capture_default_str();
+  sub->add_option("--scaler", cfg.scaler, "Numeric columns: standard, minmax or none")->capture_default_str();
+  sub->add_option("--model", cfg.model_path, "Model file to write (default: OUTPUT/model.recur)");
+  sub->add_option("--output", cfg.output_dir, "Folder for the test predictions and plot")->capture_default_str();
+}
+
+// `recur check`: every problem found, one per line (or as JSON); exit 0 when there is none, else
+// the exit code of the first problem's family.
+int report_problems(const std::vector<recur::Problem>& problems, bool json_out) {
+  if (json_out) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& p : problems) j.push_back({{"code", p.code}, {"type", p.type}, {"message", p.message}});
+    std::cout << nlohmann::json{{"problems", j}}.dump(2) << std::endl;
+  } else if (problems.empty()) {
+    std::printf("No problems found: training would start with these data and options.\n");
+  } else {
+    std::printf("%zu problem%s found:\n", problems.size(), problems.size() == 1 ? "" : "s");
+    for (const auto& p : problems)
+      std::printf("  %s [%s]: %s\n", p.type.c_str(), p.code.c_str(), p.message.c_str());
+  }
+  if (problems.empty()) return 0;
+  const std::string& t = problems.front().type;
+  if (t == "recur::ParseError") return 3;
+  if (t == "recur::IoError") return 4;
+  if (t == "recur::ModelFormatError") return 5;
+  if (t == "recur::ValueError") return 6;
+  if (t == "recur::ShapeError") return 7;
+  return 1;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"recur: train and run LSTM recurrent neural networks from CSV files"};
   app.require_subcommand(1);
@@ -150,30 +242,7 @@ int main(int argc, char** argv) {
       "forecast", "Train an LSTM forecaster on a CSV time series and compare it with naive "
                   "baselines on the last points. With no options: the bundled airline "
                   "passengers series.");
-  forecast->add_option("--data", cfg.data_path, "CSV file with a header row (default: bundled airpassengers)");
-  forecast->add_option("--target", cfg.target, "Column to forecast");
-  forecast->add_option("--features", cfg.features,
-                       "Input columns besides the target (comma separated), or 'all' for every "
-                       "numeric column (default: the target only)")->delimiter(',');
-  forecast->add_option("--lookback", cfg.lookback, "Past steps in each input window")->capture_default_str();
-  forecast->add_option("--horizon", cfg.horizon, "Steps ahead to forecast")->capture_default_str();
-  forecast->add_option("--units", cfg.units, "Units of the recurrent layer")->capture_default_str();
-  forecast->add_option("--layer", cfg.layer, "Recurrent layer: lstm, gru or simple_rnn")->capture_default_str();
-  forecast->add_option("--epochs", cfg.epochs, "Training epochs")->capture_default_str();
-  forecast->add_option("--batch-size", cfg.batch_size, "Samples per gradient step")->capture_default_str();
-  forecast->add_option("--learning-rate", cfg.learning_rate, "Adam learning rate")->capture_default_str();
-  forecast->add_option("--seed", cfg.seed, "Seed of weights and shuffling")->capture_default_str();
-  forecast->add_option("--test-size", cfg.test_size, "Points at the end held out as the test set")->capture_default_str();
-  forecast->add_option("--validation-split", cfg.validation_split,
-                       "Fraction of the training windows (the latest) used for validation")->capture_default_str();
-  forecast->add_option("--transform", cfg.transform,
-                       "auto (log-diff for positive columns, else diff), none, diff, log-diff")
-      ->capture_default_str();
-  forecast->add_option("--scaler", cfg.scaler, "standard, minmax or none")->capture_default_str();
-  forecast->add_option("--missing", cfg.missing, "Missing cells: error, interpolate or drop")->capture_default_str();
-  forecast->add_option("--season", cfg.season, "Season length for the seasonal naive baseline (default: guessed)");
-  forecast->add_option("--model", cfg.model_path, "Model file to write (default: OUTPUT/model.recur)");
-  forecast->add_option("--output", cfg.output_dir, "Folder for the forecast CSV and plot")->capture_default_str();
+  add_forecast_options(forecast, cfg);
   forecast->add_flag("--json", json_out, "Print the final metrics as one JSON object on stdout");
   forecast->add_flag("--quiet", quiet, "No per-epoch progress");
 
@@ -181,44 +250,7 @@ int main(int argc, char** argv) {
   auto* classify = app.add_subcommand(
       "classify", "Train an LSTM sequence classifier on a CSV file (one sequence per row) and "
                   "report test accuracy, a confusion matrix and a majority-class baseline.");
-  classify->add_option("--data", ccfg.data_path, "CSV file with a header row")->required();
-  classify->add_option("--label", ccfg.label, "Column holding the class (text or numbers)")->required();
-  classify->add_option("--columns", ccfg.columns,
-                       "Numeric columns forming one sequence, step by step (default: every numeric column but the label)")
-      ->delimiter(',');
-  classify->add_option("--timesteps", ccfg.timesteps, "Timesteps the columns are split into (default: one per column)");
-  classify->add_option("--features", ccfg.features, "Features per timestep (default: columns / timesteps)");
-  classify->add_option("--sequence", ccfg.sequence,
-                       "A text column of symbols, one per timestep, one-hot encoded (instead of --columns); "
-                       "sequences of different lengths are padded and masked");
-  classify->add_option("--units", ccfg.units, "Units of the recurrent layer (per direction)")->capture_default_str();
-  classify->add_option("--layer", ccfg.layer, "Recurrent layer: lstm, gru or simple_rnn")->capture_default_str();
-  classify->add_flag("--bidirectional,!--no-bidirectional", ccfg.bidirectional,
-                     "Read each sequence in both directions (Bidirectional, concat); default off");
-  classify->add_option("--pooling", ccfg.pooling,
-                       "Classify from the last output (none) or from the max or average of every "
-                       "timestep's output")->capture_default_str();
-  classify->add_option("--embed", ccfg.embed,
-                       "With --sequence: learn an Embedding of this size per symbol instead of one-hot (0)")
-      ->capture_default_str();
-  classify->add_option("--dropout", ccfg.dropout,
-                       "Fraction of input features dropped in training (one mask per sequence)")
-      ->capture_default_str();
-  classify->add_option("--recurrent-dropout", ccfg.recurrent_dropout,
-                       "Fraction of the recurrent state dropped in training")->capture_default_str();
-  classify->add_option("--epochs", ccfg.epochs, "Most training epochs")->capture_default_str();
-  classify->add_option("--patience", ccfg.patience,
-                       "Stop after this many epochs without a better validation loss, keeping the best weights")
-      ->capture_default_str();
-  classify->add_option("--batch-size", ccfg.batch_size, "Samples per gradient step")->capture_default_str();
-  classify->add_option("--learning-rate", ccfg.learning_rate, "Adam learning rate")->capture_default_str();
-  classify->add_option("--seed", ccfg.seed, "Seed of the split, weights and shuffling")->capture_default_str();
-  classify->add_option("--test-split", ccfg.test_split, "Fraction of rows held out as the test set")->capture_default_str();
-  classify->add_option("--validation-split", ccfg.validation_split,
-                       "Fraction of the training rows used for validation")->capture_default_str();
-  classify->add_option("--scaler", ccfg.scaler, "Numeric columns: standard, minmax or none")->capture_default_str();
-  classify->add_option("--model", ccfg.model_path, "Model file to write (default: OUTPUT/model.recur)");
-  classify->add_option("--output", ccfg.output_dir, "Folder for the test predictions and plot")->capture_default_str();
+  add_classify_options(classify, ccfg);
   classify->add_flag("--json", json_out, "Print the final metrics as one JSON object on stdout");
   classify->add_flag("--quiet", quiet, "No per-epoch progress");
 
@@ -228,6 +260,17 @@ int main(int argc, char** argv) {
   predict->add_option("--data", data_path,
                       "CSV with the model's columns (a forecaster defaults to the bundled airpassengers)");
   predict->add_option("--output", out_path, "CSV file to write")->capture_default_str();
+
+  auto* check = app.add_subcommand(
+      "check", "Run every data and configuration check of forecast or classify without "
+               "training, and report all problems found (not only the first)");
+  check->require_subcommand(1);
+  auto* check_forecast = check->add_subcommand("forecast", "Check a forecast run (same options)");
+  add_forecast_options(check_forecast, cfg);
+  check_forecast->add_flag("--json", json_out, "Print the problems as JSON");
+  auto* check_classify = check->add_subcommand("classify", "Check a classify run (same options)");
+  add_classify_options(check_classify, ccfg);
+  check_classify->add_flag("--json", json_out, "Print the problems as JSON");
 
   auto* summary = app.add_subcommand("summary", "Print a saved model's architecture");
   summary->add_option("--model", model_path, "Model file")->required();
@@ -239,6 +282,23 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (check->parsed()) {
+      // Problems that stop the data preparation itself (an unreadable file, a bad cell) are
+      // reported as the one problem found at that stage.
+      std::vector<recur::Problem> problems;
+      try {
+        if (check_forecast->parsed()) {
+          cfg.check_only = true;
+          problems = recur::cli::run_forecast(cfg, {}).problems;
+        } else {
+          ccfg.check_only = true;
+          problems = recur::cli::run_classify(ccfg, {}).problems;
+        }
+      } catch (const recur::Error& e) {
+        problems.push_back({e.code(), e.type(), e.message()});
+      }
+      return report_problems(problems, json_out);
+    }
     if (forecast->parsed() || classify->parsed()) {
       recur::cli::TrainingCallbacks cb;
       // Keras's progress display on stderr (stdout may carry --json).

@@ -250,3 +250,28 @@ TEST(CliClassify, SequencesOfDifferentLengthsArePaddedAndMasked) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliCheck, ReportsEveryOptionProblemAndTrainsNothing) {
+  const CliRun ok = run("check forecast");
+  EXPECT_EQ(ok.code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("No problems found"), std::string::npos) << ok.out;
+  const CliRun bad = run("check forecast --units 0 --epochs 0 --transform x");
+  EXPECT_EQ(bad.code, 6) << bad.out;
+  EXPECT_NE(bad.out.find("3 problems found"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("[RECUR-E0013]: --units must be > 0"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("--epochs must be > 0"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("--transform: unknown value"), std::string::npos) << bad.out;
+  // Data problems: an unknown column, with the closest match, as JSON.
+  const CliRun col = run("check classify --json --data " + std::string(RECUR_DATA_DIR) +
+                         "/dna_splice.csv --label clas --sequence sequence");
+  EXPECT_EQ(col.code, 6) << col.out;
+  const auto j = nlohmann::json::parse(col.out.substr(col.out.find('{')));
+  ASSERT_EQ(j["problems"].size(), 1u);
+  EXPECT_EQ(j["problems"][0]["code"], "RECUR-E0014");
+  EXPECT_NE(j["problems"][0]["message"].get<std::string>().find("Did you mean \"class\""),
+            std::string::npos);
+}
+
+}  // namespace
