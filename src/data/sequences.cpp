@@ -65,4 +65,31 @@ PaddedSequences pad_sequences(const std::vector<std::vector<float>>& sequences,
   return out;
 }
 
+Tensor to_tensor(const Sequences& sequences, const std::string& caller) {
+  if (sequences.empty() || sequences[0].empty() || sequences[0][0].empty())
+    throw ValueError(caller + ": expected at least one sample with at least one step of at least "
+                     "one feature.");
+  const std::size_t n = sequences.size(), T = sequences[0].size(), F = sequences[0][0].size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (sequences[i].size() != T)
+      throw ShapeError(caller + ": the sequences have different lengths: sample " +
+                       std::to_string(i) + " has " + std::to_string(sequences[i].size()) +
+                       " timesteps, sample 0 has " + std::to_string(T) + ". A batch must be "
+                       "rectangular (batch, timesteps, features): pad them to one length with "
+                       "pad_sequences and add a Masking layer (or Embedding(mask_zero)) so the "
+                       "padding is skipped.", codes::kRaggedSequences);
+    for (std::size_t t = 0; t < T; ++t)
+      if (sequences[i][t].size() != F)
+        throw ShapeError(caller + ": sample " + std::to_string(i) + ", timestep " +
+                         std::to_string(t) + " has " + std::to_string(sequences[i][t].size()) +
+                         " features, the others " + std::to_string(F) + "; every step needs "
+                         "the same features.", codes::kRaggedSequences);
+  }
+  Tensor x({n, T, F});
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t t = 0; t < T; ++t)
+      std::copy(sequences[i][t].begin(), sequences[i][t].end(), x.data() + (i * T + t) * F);
+  return x;
+}
+
 }  // namespace recur

@@ -62,6 +62,18 @@ TEST(ErrorCodes, Case2FeatureCountDiffersFromTheModel) {
                                   recur::codes::kFeatureCount, {"1 features", "has 3"});
 }
 
+TEST(ErrorCodes, Case3RaggedSequencesNameTheSampleAndSuggestPadding) {
+  recur::Sequential m = lstm_model(3, 1);
+  const recur::Sequences ragged{{{1}, {2}, {3}}, {{1}, {2}, {3}}, {{1}, {2}}};
+  expect_error<recur::ShapeError>([&] { m.fit(ragged, Tensor({3, 1})); }, recur::codes::kRaggedSequences,
+                                  {"sample 2 has 2 timesteps", "sample 0 has 3", "pad_sequences", "Masking"});
+  expect_error<recur::ShapeError>([&] { m.predict(recur::Sequences{{{1}, {2}, {3}}, {{1}, {2, 5}, {3}}}); },
+                                  recur::codes::kRaggedSequences, {"sample 1, timestep 1 has 2 features"});
+  // Rectangular nested input trains as a tensor would.
+  const recur::Sequences ok{{{1}, {2}, {3}}, {{3}, {2}, {1}}};
+  EXPECT_EQ(m.predict(ok).values(), m.predict(recur::to_tensor(ok)).values());
+}
+
 TEST(ErrorCodes, Case4NonNumericCellsAndNonFiniteValues) {
   const recur::CsvTable t = recur::parse_csv("a,b\n1,2\n3,N/A\n", "data.csv");
   expect_error<recur::ParseError>([&] { recur::select_numeric(t, {"a", "b"}); },

@@ -15,6 +15,7 @@ namespace recur {
 namespace codes {
 inline constexpr const char* kInputRank = "RECUR-E0001";         // rank-2 input to an RNN
 inline constexpr const char* kFeatureCount = "RECUR-E0002";      // features differ from the model
+inline constexpr const char* kRaggedSequences = "RECUR-E0003";   // nested sequences of different lengths
 inline constexpr const char* kNonNumericCell = "RECUR-E0004";    // CSV cell that is not a number
 inline constexpr const char* kNonFiniteData = "RECUR-E0005";     // NaN / inf in x, y or weights
 inline constexpr const char* kLayerMisfit = "RECUR-E0006";       // output rank does not fit the next layer

@@ -43,4 +43,14 @@ PaddedSequences pad_sequences(const std::vector<std::vector<float>>& sequences,
 PaddedSequences pad_sequences(const std::vector<std::vector<std::vector<float>>>& sequences,
                               const PadOptions& options = {});
 
+/// Nested sequences as (samples, timesteps, features): sequences[i][t] holds the features of step
+/// t of sample i.
+using Sequences = std::vector<std::vector<std::vector<float>>>;
+
+/// The (samples, timesteps, features) tensor of nested sequences that all have the same length
+/// and feature count. Throws ShapeError RECUR-E0003 for ragged input, naming the first sample
+/// whose length differs from sample 0's (and suggesting pad_sequences and Masking), or the
+/// first step whose feature count differs; ValueError for no samples or empty sequences.
+Tensor to_tensor(const Sequences& sequences, const std::string& caller = "to_tensor");
+
 }  // namespace recur

@@ -12,6 +12,7 @@
 #include "recur/callbacks/callbacks.hpp"
 #include "recur/core/options.hpp"
 #include "recur/core/tensor.hpp"
+#include "recur/data/sequences.hpp"
 #include "recur/layers/layer.hpp"
 #include "recur/layers/recurrent.hpp"
 #include "recur/losses/losses.hpp"
@@ -152,6 +153,15 @@ class Sequential {
   /// label check when x has the wrong shape). Builds the model from x if it is not built, as
   /// fit would. Returns an empty list when fit would start.
   std::vector<Problem> check(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  /// fit and predict on nested sequences (samples, timesteps, features): converted by
+  /// to_tensor, which refuses ragged input (RECUR-E0003) naming the first sample whose length
+  /// differs and suggesting pad_sequences with Masking.
+  History fit(const Sequences& x, const Tensor& y, const FitOptions& options = {}) {
+    return fit(to_tensor(x, "fit"), y, options);
+  }
+  Tensor predict(const Sequences& x, int batch_size = 32) {
+    return predict(to_tensor(x, "predict"), batch_size);
+  }
   /// Loss and metrics on (x, y), by name ("loss", "mae", ...).
   std::map<std::string, double> evaluate(const Tensor& x, const Tensor& y, int batch_size = 32);
   /// Outputs (samples, *output_shape) for x (samples, *input_shape), in inference mode.
