@@ -3,13 +3,16 @@
 // received, the fix).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <initializer_list>
 #include <string>
 
 #include "recur/core/error.hpp"
 #include "recur/data/csv.hpp"
+#include "recur/data/npy.hpp"
 #include "recur/data/windows.hpp"
 #include "recur/io/model_file.hpp"
 #include "recur/layers/dense.hpp"
@@ -84,6 +87,42 @@ TEST(ErrorCodes, Case4NonNumericCellsAndNonFiniteValues) {
   x[7] = NAN;
   expect_error<recur::ValueError>([&] { m.fit(x, Tensor({4, 1})); }, recur::codes::kNonFiniteData,
                                   {"non-finite", "sample 1"});
+}
+
+// A .npy file (format 1.0) with the given dtype, shape text and data bytes, written by hand.
+std::string write_npy(const std::string& name, const std::string& descr, const std::string& shape,
+                      const std::string& data) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  header.append(64 - (10 + header.size() + 1) % 64, ' ');
+  header += '\n';
+  std::string bytes = "\x93NUMPY";
+  bytes += '\x01';
+  bytes += '\x00';
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  const std::string path = (std::filesystem::temp_directory_path() / name).string();
+  std::ofstream(path, std::ios::binary) << bytes << header << data;
+  return path;
+}
+
+TEST(ErrorCodes, Case4NpyFilesOfObjectsOrTextAreRefused) {
+  const float v[6] = {1, 2, 3, 4, 5, 6};
+  const std::string ok = write_npy("recur_ok.npy", "<f4", "(2, 3)", std::string(reinterpret_cast<const char*>(v), sizeof v));
+  const Tensor t = recur::load_npy(ok);
+  EXPECT_EQ(t.shape(), (recur::Shape{2, 3}));
+  EXPECT_EQ(t.values(), (std::vector<float>{1, 2, 3, 4, 5, 6}));
+  const std::string obj = write_npy("recur_obj.npy", "|O", "(2,)", std::string(16, '\0'));
+  expect_error<recur::ValueError>([&] { recur::load_npy(obj); }, recur::codes::kNonNumericCell,
+                                  {"dtype '|O'", "Python objects", "float32"});
+  const std::string text = write_npy("recur_str.npy", "<U3", "(2,)", std::string(24, '\0'));
+  expect_error<recur::ValueError>([&] { recur::load_npy(text); }, recur::codes::kNonNumericCell,
+                                  {"dtype '<U3'", "text"});
+  const double nan_data[2] = {1.0, NAN};
+  const std::string nan = write_npy("recur_nan.npy", "<f8", "(2,)", std::string(reinterpret_cast<const char*>(nan_data), sizeof nan_data));
+  expect_error<recur::ValueError>([&] { recur::load_npy(nan); }, recur::codes::kNonFiniteData, {"element 1"});
+  const std::string short_file = write_npy("recur_short.npy", "<f4", "(4,)", std::string(8, '\0'));
+  EXPECT_THROW(recur::load_npy(short_file), recur::ParseError);
+  for (const auto& p : {ok, obj, text, nan, short_file}) std::filesystem::remove(p);
 }
 
 TEST(ErrorCodes, Case6LayerOutputDoesNotFitTheNextLayer) {

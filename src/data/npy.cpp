@@ -1,0 +1,132 @@
+#include "recur/data/npy.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include "recur/core/error.hpp"
+
+namespace recur {
+namespace {
+
+// The value of 'key' in the header dict, as the raw text up to the next ',' at depth 0 or '}'.
+std::string dict_value(const std::string& header, const std::string& key, const std::string& path) {
+  const std::size_t k = header.find("'" + key + "'");
+  if (k == std::string::npos)
+    throw ParseError(path, 1, 1, "the .npy header has no '" + key + "' entry: " + header);
+  std::size_t i = header.find(':', k);
+  if (i == std::string::npos) throw ParseError(path, 1, 1, "damaged .npy header: " + header);
+  ++i;
+  int depth = 0;
+  std::string v;
+  for (; i < header.size(); ++i) {
+    const char c = header[i];
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if (depth == 0 && (c == ',' || c == '}')) break;
+    v += c;
+  }
+  const auto b = v.find_first_not_of(" \t"), e = v.find_last_not_of(" \t");
+  return b == std::string::npos ? "" : v.substr(b, e - b + 1);
+}
+
+template <typename T>
+T read_scalar(const unsigned char* p, bool swap) {
+  unsigned char buf[sizeof(T)];
+  for (std::size_t i = 0; i < sizeof(T); ++i) buf[i] = p[swap ? sizeof(T) - 1 - i : i];
+  T v;
+  std::memcpy(&v, buf, sizeof(T));
+  return v;
+}
+
+}  // namespace
+
+Tensor load_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError("cannot open \"" + path + "\": " + std::strerror(errno) + ".");
+  const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), {});
+  if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
+    throw ParseError(path, 1, 1, "not a .npy file (no \\x93NUMPY magic).");
+  const int major = bytes[6];
+  std::size_t header_len = 0, offset = 0;
+  if (major == 1) {
+    header_len = bytes[8] | (bytes[9] << 8);
+    offset = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) throw ParseError(path, 1, 1, "truncated .npy header.");
+    header_len = bytes[8] | (bytes[9] << 8) | (bytes[10] << 16) | (static_cast<std::size_t>(bytes[11]) << 24);
+    offset = 12;
+  } else {
+    throw ParseError(path, 1, 1, ".npy format version " + std::to_string(major) + " is not supported.");
+  }
+  if (offset + header_len > bytes.size()) throw ParseError(path, 1, 1, "truncated .npy header.");
+  const std::string header(bytes.begin() + static_cast<long>(offset),
+                           bytes.begin() + static_cast<long>(offset + header_len));
+  std::string descr = dict_value(header, "descr", path);
+  if (descr.size() >= 2 && (descr.front() == '\'' || descr.front() == '"')) descr = descr.substr(1, descr.size() - 2);
+  const std::string fortran = dict_value(header, "fortran_order", path);
+  const std::string shape_text = dict_value(header, "shape", path);
+
+  const char order = descr.empty() ? '?' : descr[0];
+  const char kind = descr.size() > 1 ? descr[1] : '?';
+  const std::size_t width = descr.size() > 2 ? static_cast<std::size_t>(std::atoi(descr.c_str() + 2)) : 0;
+  if (kind == 'O' || kind == 'U' || kind == 'S' || kind == 'V')
+    throw ValueError(path + ": the array has dtype '" + descr + "' (" +
+                     (kind == 'O' ? "Python objects" : "text") + "), not numbers. This happens "
+                     "when a column held text such as \"N/A\": convert it in NumPy first, e.g. "
+                     "np.asarray(a, dtype=np.float32) after replacing the missing values.",
+                     codes::kNonNumericCell);
+  if (!(kind == 'f' && (width == 4 || width == 8)) && !((kind == 'i' || kind == 'u') &&
+                                                        (width == 1 || width == 2 || width == 4 || width == 8)))
+    throw ValueError(path + ": dtype '" + descr + "' is not supported; save float32, float64 or "
+                     "integer arrays.");
+  if (fortran != "False")
+    throw ValueError(path + ": the array is in Fortran order; save np.ascontiguousarray(a).");
+  Shape shape;
+  for (std::size_t i = 0; i < shape_text.size();) {
+    if (std::isdigit(static_cast<unsigned char>(shape_text[i]))) {
+      std::size_t j = i;
+      while (j < shape_text.size() && std::isdigit(static_cast<unsigned char>(shape_text[j]))) ++j;
+      shape.push_back(static_cast<std::size_t>(std::stoull(shape_text.substr(i, j - i))));
+      i = j;
+    } else {
+      ++i;
+    }
+  }
+  if (shape.empty() || shape.size() > 4)
+    throw ValueError(path + ": the array has rank " + std::to_string(shape.size()) +
+                     "; recur takes rank 1 to 4.");
+  std::size_t count = 1;
+  for (std::size_t d : shape) count *= d;
+  const std::size_t data_at = offset + header_len;
+  if (bytes.size() - data_at < count * width)
+    throw ParseError(path, 1, 1, "the file holds " + std::to_string(bytes.size() - data_at) +
+                     " data bytes, but shape " + shape_text + " of '" + descr + "' needs " +
+                     std::to_string(count * width) + ".");
+  const std::uint16_t probe = 1;
+  const bool little_host = *reinterpret_cast<const unsigned char*>(&probe) == 1;
+  const bool swap = width > 1 && ((order == '<' && !little_host) || (order == '>' && little_host));
+  Tensor t(shape);
+  const unsigned char* p = bytes.data() + data_at;
+  for (std::size_t i = 0; i < count; ++i, p += width) {
+    double v = 0;
+    if (kind == 'f') v = width == 4 ? read_scalar<float>(p, swap) : read_scalar<double>(p, swap);
+    else if (kind == 'i')
+      v = width == 1 ? static_cast<std::int8_t>(*p) : width == 2 ? read_scalar<std::int16_t>(p, swap)
+          : width == 4 ? read_scalar<std::int32_t>(p, swap) : static_cast<double>(read_scalar<std::int64_t>(p, swap));
+    else
+      v = width == 1 ? *p : width == 2 ? read_scalar<std::uint16_t>(p, swap)
+          : width == 4 ? read_scalar<std::uint32_t>(p, swap) : static_cast<double>(read_scalar<std::uint64_t>(p, swap));
+    if (!std::isfinite(v))
+      throw ValueError(path + ": element " + std::to_string(i) + " (flat index) is " +
+                       std::to_string(v) + "; clean or impute the array first.", codes::kNonFiniteData);
+    t[i] = static_cast<float>(v);
+  }
+  return t;
+}
+
+}  // namespace recur
