@@ -269,10 +269,15 @@ void Sequential::check_data(const Tensor& x, const Tensor* y, const std::string&
   for (std::size_t i = 0; i < x.size(); ++i)
     if (!std::isfinite(x[i])) {
       const std::size_t row = x.size() / x.dim(0);
+      std::string where = "sample " + std::to_string(i / row);
+      if (x.rank() == 3)
+        where += ", timestep " + std::to_string((i % row) / x.dim(2)) + ", feature " +
+                 std::to_string(i % x.dim(2));
+      else
+        where += ", offset " + std::to_string(i % row);
       throw ValueError(caller + ": x holds a non-finite value (" + std::to_string(x[i]) +
-                       ") at sample " + std::to_string(i / row) + ", flat offset " +
-                       std::to_string(i % row) + " within the sample. Clean or impute the data "
-                       "before fit.", codes::kNonFiniteData);
+                       ") at " + where + ". Clean or impute the data before fit.",
+                       codes::kNonFiniteData);
     }
   layers_.front()->check_input_values(x, caller);
   if (!y) return;
@@ -543,7 +548,8 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
             << last_finite_loss << ", gradient norm " << std::sqrt(grad_sq)
             << "). The weights are left at their last finite values. Lower the learning_rate "
             << "(now " << optimizer_->learning_rate() << "), e.g. to "
-            << optimizer_->learning_rate() / 10 << ", or scale the data.";
+            << optimizer_->learning_rate() / 10 << ", scale the data, or clip the gradients "
+            << "(optimizer->set_clipping({.clipnorm = 1.0f}), Keras's clipnorm).";
         throw ValueError(msg.str(), codes::kDivergence);
       }
       for (std::size_t k = 0; k < weights.size(); ++k) snapshot[k] = weights[k]->value.values();
@@ -557,7 +563,9 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
         msg << "fit: the update at epoch " << epoch << ", batch " << b + 1 << "/" << num_batches
             << " made a weight non-finite (loss " << loss << ", gradient norm "
             << std::sqrt(grad_sq) << "). The weights are restored to their values before that "
-            << "update. Lower the learning_rate (now " << optimizer_->learning_rate() << ").";
+            << "update. Lower the learning_rate (now " << optimizer_->learning_rate() << "), "
+            << "e.g. to " << optimizer_->learning_rate() / 10 << ", or clip the gradients "
+            << "(optimizer->set_clipping({.clipnorm = 1.0f})).";
         throw ValueError(msg.str(), codes::kDivergence);
       }
       last_finite_loss = loss;
@@ -745,6 +753,64 @@ void Sequential::save(const std::string& path, const std::string& metadata_json)
   }
   contents.json = doc.dump();
   write_model_file(path, contents);
+}
+
+void Sequential::load_weights(const std::string& path) {
+  if (!built_)
+    throw ValueError("load_weights: the model is not built; build it with the architecture the "
+                     "file was saved from first.");
+  ModelFileContents contents = read_model_file(path);
+  json stored;
+  try {
+    stored = json::parse(contents.json).at("model").at("config");
+  } catch (const json::exception& e) {
+    throw ModelFormatError(path + ": the architecture JSON is missing or damaged: " + e.what());
+  }
+  const json& layers = stored.at("layers");
+  if (layers.size() != layers_.size())
+    throw ModelFormatError(path + ": the file's model has " + std::to_string(layers.size()) +
+                           " layers, this model " + std::to_string(layers_.size()) +
+                           "; load_weights needs the same architecture.",
+                           codes::kArchitectureMismatch);
+  // Layer by layer: the class, then every config field except the name.
+  std::function<void(const json&, const json&, const std::string&)> compare =
+      [&](const json& file, const json& mine, const std::string& where) {
+        for (const auto& [key, value] : mine.items()) {
+          if (key == "name") continue;
+          const std::string field = where.empty() ? key : where + "." + key;
+          if (!file.contains(key))
+            throw ModelFormatError(path + ": " + field + " is missing from the file's layer.",
+                                   codes::kArchitectureMismatch);
+          if (value.is_object()) compare(file.at(key), value, field);
+          else if (file.at(key) != value)
+            throw ModelFormatError(path + ": " + field + " is " + file.at(key).dump() +
+                                   " in the file but " + value.dump() + " in this model; "
+                                   "load_weights needs the same architecture.",
+                                   codes::kArchitectureMismatch);
+        }
+      };
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& l = *layers_[i];
+    const std::string where = "layer " + std::to_string(i) + " (" + l.type() + " '" + l.name() + "')";
+    const std::string file_class = layers[i].at("class_name").get<std::string>();
+    if (file_class != l.type())
+      throw ModelFormatError(path + ": " + where + " is a " + file_class + " in the file.",
+                             codes::kArchitectureMismatch);
+    compare(layers[i].at("config"), l.get_config(), where);
+  }
+  std::size_t k = 0;
+  std::vector<Tensor> values;
+  for (auto& l : layers_)
+    for (Weight* w : l->weights()) {
+      if (k >= contents.tensors.size() || contents.tensors[k].tensor.shape() != w->value.shape())
+        throw ModelFormatError(path + ": tensor " + std::to_string(k) + " does not fit " +
+                               l->name() + "/" + w->name + " " + w->value.shape_str() + ".",
+                               codes::kArchitectureMismatch);
+      values.push_back(contents.tensors[k++].tensor);
+    }
+  k = 0;
+  for (auto& l : layers_)
+    for (Weight* w : l->weights()) w->value = values[k++];
 }
 
 Sequential Sequential::load(const std::string& path, std::string* metadata_json) {

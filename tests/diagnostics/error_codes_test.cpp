@@ -86,7 +86,7 @@ TEST(ErrorCodes, Case4NonNumericCellsAndNonFiniteValues) {
   Tensor x({4, 5, 1});
   x[7] = NAN;
   expect_error<recur::ValueError>([&] { m.fit(x, Tensor({4, 1})); }, recur::codes::kNonFiniteData,
-                                  {"non-finite", "sample 1"});
+                                  {"non-finite", "sample 1, timestep 2, feature 0"});
 }
 
 // A .npy file (format 1.0) with the given dtype, shape text and data bytes, written by hand.
@@ -158,6 +158,38 @@ TEST(ErrorCodes, Case8ModelFileOfAnotherArchitecture) {
                                         recur::codes::kArchitectureMismatch,
                                         {"'lstm/kernel'", "(1, 16)", "needs (1, 32)"});
   std::filesystem::remove(path);
+  // load_weights into a model of another architecture names the first differing layer and field.
+  const std::string saved = (std::filesystem::temp_directory_path() / "recur_codes_case8b.recur").string();
+  lstm_model().save(saved);
+  recur::Sequential units8;
+  units8.add(recur::LSTM(8));
+  units8.add(recur::Dense(1));
+  units8.build({5, 1});
+  expect_error<recur::ModelFormatError>([&] { units8.load_weights(saved); },
+                                        recur::codes::kArchitectureMismatch,
+                                        {"layer 0 (LSTM 'lstm')", "units is 4 in the file but 8"});
+  recur::Sequential seqs;
+  seqs.add(recur::LSTM(recur::LstmOptions(4).return_sequences(true)));
+  seqs.add(recur::Dense(1));
+  seqs.build({5, 1});
+  expect_error<recur::ModelFormatError>([&] { seqs.load_weights(saved); },
+                                        recur::codes::kArchitectureMismatch,
+                                        {"return_sequences is false in the file but true"});
+  recur::Sequential three;
+  three.add(recur::LSTM(4));
+  three.add(recur::Dense(2));
+  three.add(recur::Dense(1));
+  three.build({5, 1});
+  expect_error<recur::ModelFormatError>([&] { three.load_weights(saved); },
+                                        recur::codes::kArchitectureMismatch, {"2 layers, this model 3"});
+  recur::Sequential same;
+  same.add(recur::LSTM(4));
+  same.add(recur::Dense(1));
+  same.build({5, 1}, /*seed=*/99);  // other initial weights, replaced by the file's
+  ASSERT_NE(same.get_weights()[0].values(), recur::Sequential::load(saved).get_weights()[0].values());
+  same.load_weights(saved);
+  EXPECT_EQ(same.get_weights()[0].values(), recur::Sequential::load(saved).get_weights()[0].values());
+  std::filesystem::remove(saved);
   // The same mismatch through set_weights (Keras's set_weights / load_weights case).
   recur::Sequential wide;
   wide.add(recur::LSTM(8));
@@ -179,6 +211,14 @@ TEST(ErrorCodes, Case9OutputLossAndLabelsThatDoNotFit) {
   m.compile("adam", "binary_crossentropy");
   expect_error<recur::ValueError>([&] { m.fit(Tensor({3, 5, 1}), y); }, recur::codes::kLabelsDoNotFit,
                                   {"[0, 1]", "sparse_categorical_crossentropy"});
+  // Per-sequence labels for a return_sequences output.
+  recur::Sequential seq;
+  seq.add(recur::LSTM(recur::LstmOptions(4).return_sequences(true)));
+  seq.add(recur::Dense(1));
+  seq.build({5, 1});
+  seq.compile("adam", "mse");
+  expect_error<recur::ShapeError>([&] { seq.fit(Tensor({3, 5, 1}), Tensor({3, 1})); },
+                                  recur::codes::kLabelsDoNotFit, {"y must be (3, 5", "got (3, 1)"});
 }
 
 TEST(ErrorCodes, Case10DivergenceNamesEpochBatchAndFix) {
@@ -186,7 +226,8 @@ TEST(ErrorCodes, Case10DivergenceNamesEpochBatchAndFix) {
   m.compile(recur::make_optimizer("sgd", 1e6f), "mse");
   Tensor x = Tensor::full({8, 3, 1}, 50.0f), y = Tensor::full({8, 1}, 1e6f);
   expect_error<recur::ValueError>([&] { m.fit(x, y, recur::FitOptions().epochs(50).batch_size(2)); },
-                                  recur::codes::kDivergence, {"epoch", "batch", "learning_rate"});
+                                  recur::codes::kDivergence,
+                                  {"epoch", "batch", "last finite loss", "gradient norm", "learning_rate", "clipnorm"});
 }
 
 TEST(ErrorCodes, Case11StatefulBatchSize) {

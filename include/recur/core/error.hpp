@@ -27,6 +27,7 @@ inline constexpr const char* kDivergence = "RECUR-E0011";        // loss/gradien
 inline constexpr const char* kStatefulBatch = "RECUR-E0012";     // stateful layer, wrong batch size
 inline constexpr const char* kBadHyperparameter = "RECUR-E0013"; // units, rates, epochs, ... out of range
 inline constexpr const char* kUnknownColumn = "RECUR-E0014";     // a CSV column name that does not exist
+// RECUR-E0015 is a compile-time error: a cell added to a Sequential model (static_assert).
 inline constexpr const char* kShape = "RECUR-E0100";             // other shape mismatches
 inline constexpr const char* kValue = "RECUR-E0200";             // other invalid values
 inline constexpr const char* kParse = "RECUR-E0300";             // other unparsable text

@@ -107,9 +107,9 @@ class Sequential {
   template <typename L>
   void add(L layer) {
     static_assert(!std::is_base_of_v<RecurrentCell, L>,
-                  "A recurrent cell (LSTMCell, GRUCell, SimpleRNNCell) processes ONE timestep "
-                  "and cannot be a layer of a Sequential model: add LSTM/GRU/SimpleRNN, or "
-                  "RNN(cell) to run the cell over the timesteps.");
+                  "[RECUR-E0015] A recurrent cell (LSTMCell, GRUCell, SimpleRNNCell) processes "
+                  "ONE timestep and cannot be a layer of a Sequential model: add "
+                  "LSTM/GRU/SimpleRNN, or RNN(cell) to run the cell over the timesteps.");
     add(std::unique_ptr<Layer>(new L(std::move(layer))));
   }
   void add(std::unique_ptr<Layer> layer);
@@ -177,6 +177,12 @@ class Sequential {
   /// Writes architecture, compile settings, `metadata_json` (any JSON object text, kept as-is
   /// for the application) and weights to `path` atomically. See docs/model-format.md.
   void save(const std::string& path, const std::string& metadata_json = "{}") const;
+  /// Loads only the weights of a model file into this built model (Keras's load_weights). The
+  /// file's architecture must be this model's: the layer count, each layer's class and its
+  /// config (units, return_sequences, ...) are compared first, and the first difference throws
+  /// ModelFormatError RECUR-E0009 naming the layer and the field with both values. Names may
+  /// differ. IoError / ModelFormatError as load() for a damaged file.
+  void load_weights(const std::string& path);
   /// Reads a model written by save(). The metadata text is returned through `metadata_json`
   /// when given. Throws IoError / ModelFormatError naming what is wrong.
   static Sequential load(const std::string& path, std::string* metadata_json = nullptr);
