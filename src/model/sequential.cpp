@@ -69,19 +69,20 @@ std::string pad(std::string s, std::size_t width) {
 
 }  // namespace
 
-bool Sequential::loss_row_weights(std::vector<float>& out, const Tensor& y, std::size_t rows,
-                                  std::size_t classes, const std::vector<float>* sample_weight,
+bool Sequential::loss_row_weights(std::vector<float>& out, const float* y, std::size_t samples,
+                                  std::size_t rows, std::size_t classes,
+                                  const std::vector<float>* sample_weight,
                                   const std::map<int, double>* class_weight,
                                   const Tensor& mask) const {
   const bool masked = !mask.empty() && mask.size() == rows;
   if (!sample_weight && !class_weight && !masked) return false;
   out.assign(rows, 1.0f);
-  const std::size_t per_sample = rows / y.dim(0), y_cols = y.size() / rows;
+  const std::size_t per_sample = rows / samples, y_cols = loss_->target_cols(classes);
   if (sample_weight)
     for (std::size_t r = 0; r < rows; ++r) out[r] *= (*sample_weight)[r / per_sample];
   if (class_weight)
     for (std::size_t r = 0; r < rows; ++r) {
-      const auto it = class_weight->find(static_cast<int>(row_class(y.data() + r * y_cols, classes, loss_->kind)));
+      const auto it = class_weight->find(static_cast<int>(row_class(y + r * y_cols, classes, loss_->kind)));
       if (it != class_weight->end()) out[r] *= static_cast<float>(it->second);
     }
   if (masked) {
@@ -249,6 +250,11 @@ void Sequential::require_compiled(const std::string& caller) const {
 }
 
 void Sequential::check_data(const Tensor& x, const Tensor* y, const std::string& caller) const {
+  check_x(x, caller);
+  if (y) check_y(x, *y, caller);
+}
+
+void Sequential::check_x(const Tensor& x, const std::string& caller) const {
   const Shape want = with_batch(input_shape_);
   bool ok = x.rank() == want.size();
   for (std::size_t i = 1; ok && i < want.size(); ++i) ok = x.dim(i) == want[i];
@@ -280,7 +286,10 @@ void Sequential::check_data(const Tensor& x, const Tensor* y, const std::string&
                        codes::kNonFiniteData);
     }
   layers_.front()->check_input_values(x, caller);
-  if (!y) return;
+}
+
+void Sequential::check_y(const Tensor& x, const Tensor& y_tensor, const std::string& caller) const {
+  const Tensor* y = &y_tensor;
   const Shape out = output_shape();
   const std::size_t classes = out.back();
   const bool sparse = loss_ && loss_->kind == LossKind::kSparseCategoricalCrossentropy;
@@ -448,9 +457,9 @@ std::vector<Problem> Sequential::check(const Tensor& x, const Tensor& y, const F
   if (!built_ && x.rank() >= 2)
     ready = run([&] { build({x.shape().begin() + 1, x.shape().end()}, o.seed()); });
   if (!ready) return problems;
-  const bool x_ok = run([&] { check_data(x, nullptr, "check"); });
+  const bool x_ok = run([&] { check_x(x, "check"); });
   if (!x_ok || !compiled) return problems;
-  const bool y_ok = run([&] { check_data(x, &y, "check"); });
+  const bool y_ok = run([&] { check_y(x, y, "check"); });
   if (y_ok && options_ok) run([&] { check_fit_extras(x, o); });
   return problems;
 }
@@ -516,7 +525,8 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
         sample_w.resize(end - begin);
         for (std::size_t i = begin; i < end; ++i) sample_w[i - begin] = o.sample_weight()[order[i]];
       }
-      const bool weighted = loss_row_weights(row_w, yb, rows, classes, has_sw ? &sample_w : nullptr,
+      const bool weighted = loss_row_weights(row_w, yb.data(), end - begin, rows, classes,
+                                             has_sw ? &sample_w : nullptr,
                                              has_cw ? &o.class_weight() : nullptr, output_mask_);
       const float* rw = weighted ? row_w.data() : nullptr;
       const float loss = loss_value<float>(*loss_, pred.data(), yb.data(), rows, classes, rw);
@@ -636,11 +646,10 @@ std::map<std::string, double> Sequential::evaluate_checked(const Tensor& x, cons
       mask = Tensor({end - begin, rows_per_sample});
       std::copy_n(masks.data() + begin * rows_per_sample, rows, mask.data());
     }
-    const Tensor yb({end - begin, y_row},
-                    std::vector<float>(y.data() + begin * y_row, y.data() + end * y_row));
-    const bool weighted = loss_row_weights(row_w, yb, rows, classes, nullptr, nullptr, mask);
+    const float* yb = y.data() + begin * y_row;
+    const bool weighted = loss_row_weights(row_w, yb, end - begin, rows, classes, nullptr, nullptr, mask);
     loss_sum += static_cast<double>(loss_value<float>(*loss_, pred.data() + begin * pred_row,
-                                                      yb.data(), rows, classes,
+                                                      yb, rows, classes,
                                                       weighted ? row_w.data() : nullptr)) *
                 static_cast<double>(end - begin);
   }

@@ -213,6 +213,10 @@ class Sequential {
   // output shape, so a misfit between two layers names both.
   static void build_layer(Layer& layer, const Layer* previous, const Shape& input_shape, Rng& rng);
   void check_data(const Tensor& x, const Tensor* y, const std::string& caller) const;
+  // The two halves of check_data: x's shape and values; y against x, the output and the loss
+  // (x already checked).
+  void check_x(const Tensor& x, const std::string& caller) const;
+  void check_y(const Tensor& x, const Tensor& y, const std::string& caller) const;
   // predict / evaluate on data that check_data has already accepted (fit's validation rows are
   // checked once with the training data, not again every epoch).
   // `masks`, when given, receives the output mask of every sample (empty if the output has none).
@@ -225,8 +229,10 @@ class Sequential {
   std::size_t check_fit_extras(const Tensor& x, const FitOptions& options);
   // Per-row loss weights of a batch from sample weights (per sample), class weights and the
   // output mask; false (and `out` unused) when every weight is 1.
-  bool loss_row_weights(std::vector<float>& out, const Tensor& y, std::size_t rows,
-                        std::size_t classes, const std::vector<float>* sample_weight,
+  // y: the batch's targets, `samples` samples of `rows` / samples rows each.
+  bool loss_row_weights(std::vector<float>& out, const float* y, std::size_t samples,
+                        std::size_t rows, std::size_t classes,
+                        const std::vector<float>* sample_weight,
                         const std::map<int, double>* class_weight, const Tensor& mask) const;
   // Metrics on the rows the mask keeps (all rows when it is empty).
   void update_metrics(std::vector<Metric>& metrics, const Tensor& pred, const Tensor& y,
