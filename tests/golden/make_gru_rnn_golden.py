@@ -19,10 +19,9 @@ Keras's go_backwards=True is PyTorch run on x.flip(1): outputs come in processin
 The scalar whose gradients are recorded is L = sum(output * g_output) + sum(h_n * g_h) with fixed
 random g_*.
 """
-import json
-import os
-
 import torch
+
+from make_lstm_golden import flat, write_golden
 
 CONFIGS = [
     # kind, name, batch, timesteps, features, units, return_sequences, go_backwards, initial_state
@@ -34,10 +33,6 @@ CONFIGS = [
     ("SimpleRNN", "rnn_last_state_4x6x11_u2", 4, 6, 11, 2, False, False, True),
     ("SimpleRNN", "rnn_backwards_seq_2x8x3_u5", 2, 8, 3, 5, True, True, True),
 ]
-
-
-def flat(t):
-    return [float(v) for v in t.detach().reshape(-1).tolist()]
 
 
 def reorder(w, U):
@@ -86,14 +81,7 @@ def make(kind, name, B, T, F, U, return_sequences, go_backwards, initial_state, 
 
 
 def main():
-    gen = torch.Generator().manual_seed(20261122)
-    out = {"generator": "tests/golden/make_gru_rnn_golden.py", "torch": torch.__version__,
-           "cases": [make(*c, gen) for c in CONFIGS]}
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gru_rnn_golden.json")
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
-        f.write("\n")
-    print("wrote", path, "with", len(out["cases"]), "cases, torch", torch.__version__)
+    write_golden("make_gru_rnn_golden.py", "gru_rnn_golden.json", make, CONFIGS)
 
 
 if __name__ == "__main__":

@@ -75,15 +75,21 @@ def make(name, B, T, F, U, return_sequences, go_backwards, initial_state, gen):
     return rec
 
 
-def main():
+def write_golden(script, json_name, make_case, configs):
+    """Runs make_case(*config, gen) for every config from one seeded generator and writes the
+    cases to json_name beside this script (shared with make_gru_rnn_golden.py)."""
     gen = torch.Generator().manual_seed(20261122)
-    out = {"generator": "tests/golden/make_lstm_golden.py", "torch": torch.__version__,
-           "cases": [make(*c, gen) for c in CONFIGS]}
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lstm_golden.json")
+    out = {"generator": "tests/golden/" + script, "torch": torch.__version__,
+           "cases": [make_case(*c, gen) for c in configs]}
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), json_name)
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
     print("wrote", path, "with", len(out["cases"]), "cases, torch", torch.__version__)
+
+
+def main():
+    write_golden("make_lstm_golden.py", "lstm_golden.json", make, CONFIGS)
 
 
 if __name__ == "__main__":
