@@ -81,6 +81,11 @@ O layer_options_from(const json& c) {
   return o;
 }
 
+// "LSTM" or "LSTM 'encoder'" for messages about a layer that has no name yet or has one.
+std::string layer_label(const std::string& type, const std::string& name) {
+  return name.empty() ? type : type + " '" + name + "'";
+}
+
 void check_rate(float rate, const std::string& who, const char* what) {
   if (!(rate >= 0.0f && rate < 1.0f))
     throw ValueError(who + ": " + what + " must be in [0, 1), got " + std::to_string(rate) +
@@ -100,8 +105,8 @@ Tensor dropout_mask(std::size_t rows, std::size_t cols, float rate, Rng& rng) {
 
 // --- RecurrentCell -----------------------------------------------------------------------------
 
-RecurrentCell::RecurrentCell(const CellSpec& spec) : spec_(spec) {
-  const std::string who = type();
+RecurrentCell::RecurrentCell(const CellSpec& spec, const std::string& owner) : spec_(spec) {
+  const std::string who = owner.empty() ? type() : owner;
   if (spec.units == 0)
     throw ValueError(who + ": units must be a positive integer, got 0. Typical values are 16 "
                      "to 512.", codes::kBadHyperparameter);
@@ -410,7 +415,8 @@ json RNN::get_config() const {
 // --- LSTM, GRU, SimpleRNN ----------------------------------------------------------------------
 
 LSTM::LSTM(const LstmOptions& o)
-    : RNN(std::make_shared<RecurrentCell>(spec_of(CellKind::kLstm, o)), layer_options_of(o)),
+    : RNN(std::make_shared<RecurrentCell>(spec_of(CellKind::kLstm, o), layer_label("LSTM", o.name())),
+          layer_options_of(o)),
       options_(o) {}
 
 LstmOutput LSTM::call(const Tensor& x, const LstmState* initial_state) {
@@ -426,11 +432,13 @@ LstmGradients LSTM::backward_with_state(const Tensor& dy, const Tensor* dh, cons
 }
 
 GRU::GRU(const GruOptions& o)
-    : RNN(std::make_shared<RecurrentCell>(spec_of(CellKind::kGru, o)), layer_options_of(o)),
+    : RNN(std::make_shared<RecurrentCell>(spec_of(CellKind::kGru, o), layer_label("GRU", o.name())),
+          layer_options_of(o)),
       options_(o) {}
 
 SimpleRNN::SimpleRNN(const SimpleRnnOptions& o)
-    : RNN(std::make_shared<RecurrentCell>(spec_of(CellKind::kSimpleRnn, o)), layer_options_of(o)),
+    : RNN(std::make_shared<RecurrentCell>(spec_of(CellKind::kSimpleRnn, o), layer_label("SimpleRNN", o.name())),
+          layer_options_of(o)),
       options_(o) {}
 
 // Used by the layer registry (layer_from_config).

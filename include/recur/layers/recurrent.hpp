@@ -128,7 +128,9 @@ struct CellSpec {
 /// activation, or dropout / recurrent_dropout outside [0, 1).
 class RecurrentCell {
  public:
-  explicit RecurrentCell(const CellSpec& spec);
+  /// `owner` names the layer that creates the cell in error messages ("LSTM 'encoder'"); empty:
+  /// the cell's own type.
+  explicit RecurrentCell(const CellSpec& spec, const std::string& owner = "");
   virtual ~RecurrentCell() = default;
 
   /// Keras class name: "LSTMCell", "GRUCell" or "SimpleRNNCell".
