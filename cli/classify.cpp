@@ -152,10 +152,8 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
   ClassifyResult res;
   res.data_name = table.source;
   if (cfg.label.empty()) {
-    std::string cols;
-    for (const auto& h : table.header) cols += (cols.empty() ? "" : ", ") + h;
     throw ValueError("--label is required: name the column with the classes. The columns of " +
-                     table.source + " are: " + cols + ".");
+                     table.source + " are: " + column_list(table) + ".");
   }
   const std::size_t label_col = column_index(table, cfg.label);
   const std::size_t n = table.rows.size();

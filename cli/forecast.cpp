@@ -228,10 +228,8 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   SeriesSpec spec;
   spec.target = cfg.target.empty() && bundled ? "passengers" : cfg.target;
   if (spec.target.empty()) {
-    std::string cols;
-    for (const auto& h : table.header) cols += (cols.empty() ? "" : ", ") + h;
     throw ValueError("--target is required with --data; name the column to forecast. The "
-                     "columns of " + table.source + " are: " + cols + ".");
+                     "columns of " + table.source + " are: " + column_list(table) + ".");
   }
   column_index(table, spec.target);  // a clear error for an unknown name
   spec.features = {spec.target};

@@ -159,13 +159,19 @@ CsvTable read_csv(const std::string& path) {
   return parse_csv(text, path);
 }
 
+std::string column_list(const CsvTable& table) {
+  std::string list;
+  for (const std::string& h : table.header) list += (list.empty() ? "" : ", ") + h;
+  return list;
+}
+
 std::size_t column_index(const CsvTable& table, const std::string& name) {
   for (std::size_t c = 0; c < table.header.size(); ++c)
     if (table.header[c] == name) return c;
-  std::string list, best;
+  const std::string list = column_list(table);
+  std::string best;
   std::size_t best_d = static_cast<std::size_t>(-1);
   for (const std::string& h : table.header) {
-    list += (list.empty() ? "" : ", ") + h;
     const std::size_t d = edit_distance(name, h);
     if (d < best_d) { best_d = d; best = h; }
   }

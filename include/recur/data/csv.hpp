@@ -35,6 +35,8 @@ MissingPolicy parse_missing_policy(const std::string& name);
 CsvTable parse_csv(const std::string& text, const std::string& source);
 /// Reads and parses a file. Throws IoError naming the path and the OS reason.
 CsvTable read_csv(const std::string& path);
+/// The header names joined with ", " (for messages that list the columns).
+std::string column_list(const CsvTable& table);
 
 /// The cell without leading and trailing spaces and tabs, as select_numeric and the label and
 /// sequence readers see it.
