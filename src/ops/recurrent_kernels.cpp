@@ -1,7 +1,9 @@
 #include "recur/ops/recurrent_kernels.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
+#include "lstm_fused.hpp"
 #include "recur/ops/gemm.hpp"
 
 namespace recur::ops {
@@ -55,6 +57,14 @@ void recurrent_forward(T* y, T* h_last, T* c_last, RecurrentCache<T>& cache, con
                        const T* kernel, const T* recurrent_kernel, const T* bias,
                        const RecurrentDims& dims, const RecurrentConfig& config,
                        const RecurrentExtras<T>& extras) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (const auto* fused = detail::fused_lstm_kernels(config)) {
+      detail::fused_lstm_forward(*fused, y, h_last, c_last, cache, x, kernel, recurrent_kernel,
+                                 bias, dims, config, extras);
+      return;
+    }
+  }
+  cache.fused = 0;
   const std::size_t B = dims.batch, TT = dims.timesteps, F = dims.features, U = dims.units;
   const std::size_t G = gate_count(config.kind) * U;
   const bool lstm = config.kind == CellKind::kLstm, gru = config.kind == CellKind::kGru;
@@ -194,6 +204,14 @@ template <typename T>
 void recurrent_backward(T* dx, T* dh0, T* dc0, T* dkernel, T* drecurrent_kernel, T* dbias,
                         RecurrentCache<T>& cache, const T* dy, const T* dh_last,
                         const T* dc_last, const T* kernel, const T* recurrent_kernel) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (cache.fused != 0) {
+      detail::fused_lstm_backward(*detail::fused_kernels_for_isa(cache.fused), dx, dh0, dc0,
+                                  dkernel, drecurrent_kernel, dbias, cache, dy, dh_last,
+                                  dc_last, kernel, recurrent_kernel);
+      return;
+    }
+  }
   const RecurrentDims& dims = cache.dims;
   const RecurrentConfig& config = cache.config;
   const std::size_t B = dims.batch, TT = dims.timesteps, F = dims.features, U = dims.units;

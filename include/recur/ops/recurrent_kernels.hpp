@@ -108,6 +108,16 @@ struct RecurrentCache {
   std::vector<T> drec;    // (T, B, G)  GRU: gradient w.r.t. the recurrent product
   std::vector<T> dh, dc, dh_tmp, dhd;  // (B, U)
   std::vector<T> dx;      // (T, B, F)
+  // The fused LSTM path (float, tanh/sigmoid; recur/ops/cpu.hpp picks the instruction set).
+  // When fused != 0, gates, dgates, h, c, hd and rmask use its padded, block-interleaved layout
+  // (src/ops/simd/lstm_simd.hpp) and backward must take the same path.
+  int fused = 0;            // 0: the portable layout above; else the Isa that wrote the cache
+  std::vector<T> kernel_il;  // (F, Gp) kernel with columns in the block-interleaved order
+  std::vector<T> bias_il;    // (Gp,)
+  std::vector<T> packed;     // recurrent_kernel packed for the forward tiles
+  std::vector<T> packed_t;   // recurrent_kernel^T packed for the backward tiles
+  std::vector<T> dy_pad;     // (T, B, Up) output gradients in processing order
+  std::vector<T> dw_pad;     // (max(F, U), Gp) weight-gradient scratch
 };
 
 /// Forward pass.

@@ -1,0 +1,38 @@
+#pragma once
+// Which instruction set recur's fused recurrent kernels use, and how many threads they run on.
+//
+// The library is built for any x86-64 (no -march=native): the fused LSTM kernels exist in an
+// AVX2+FMA and an AVX-512 build, and the one to use is picked at run time from what the CPU
+// reports (cpuid), the best it supports. Everything else, and every other CPU, uses the portable
+// path: plain C++ loops around BLAS, the reference that the fused kernels are tested against.
+//
+// Environment (read once, on first use):
+//   RECUR_ISA=portable|avx2|avx512   use this path instead of the best one (a path the CPU lacks
+//                                    falls back to the best it has, with no error)
+//   RECUR_NUM_THREADS=N              threads for the per-timestep kernels (default: hardware
+//                                    threads, i.e. std::thread::hardware_concurrency())
+#include <cstddef>
+#include <string>
+
+namespace recur::ops {
+
+/// Instruction-set paths of the fused kernels, from least to most capable.
+enum class Isa { kPortable = 0, kAvx2 = 1, kAvx512 = 2 };
+
+/// "portable", "avx2" or "avx512".
+std::string isa_name(Isa isa);
+/// The best path this CPU supports (AVX-512 needs F, VL and DQ; AVX2 needs AVX2 and FMA).
+Isa detected_isa();
+/// The path the kernels use now: RECUR_ISA or set_isa(), else detected_isa().
+Isa active_isa();
+/// Chooses the path for the kernels that run from now on (e.g. to compare against the portable
+/// one). Throws ValueError if this CPU cannot run `isa`.
+void set_isa(Isa isa);
+
+/// Threads the per-timestep kernels split their work over (>= 1).
+std::size_t num_threads();
+/// Sets the thread count for the per-timestep kernels; 0 restores the default. BLAS calls keep
+/// their own setting (OPENBLAS_NUM_THREADS).
+void set_num_threads(std::size_t n);
+
+}  // namespace recur::ops

@@ -1,0 +1,370 @@
+#include "lstm_fused.hpp"
+
+#include <algorithm>
+
+#include "recur/ops/cpu.hpp"
+#include "recur/ops/gemm.hpp"
+#include "thread_pool.hpp"
+
+namespace recur::ops::detail {
+namespace {
+
+template <typename V>
+void ensure(V& v, std::size_t n) {
+  if (v.size() != n) v.assign(n, 0);
+}
+
+std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
+
+// Below this many multiply-adds per timestep a parallel region costs more than it saves.
+constexpr std::size_t kParallelMacs = 1 << 15;
+
+std::size_t threads_for(std::size_t macs_per_step, std::size_t tiles) {
+  if (macs_per_step < kParallelMacs) return 1;
+  return std::max<std::size_t>(1, std::min(num_threads(), tiles));
+}
+
+// Column j*4VW + g*VW + v of the interleaved order is Keras column g*U + u, u = j*VW + v;
+// returns U*4 (no column) for a pad lane.
+std::size_t keras_column(std::size_t col, std::size_t U, std::size_t VW) {
+  const std::size_t j = col / (4 * VW), g = (col / VW) % 4, v = col % VW, u = j * VW + v;
+  return u < U ? g * U + u : 4 * U;
+}
+
+// Adds an interleaved (K, Gp) gradient into a Keras-layout (K, 4U) one.
+void add_deinterleaved(float* out, const float* il, std::size_t K, std::size_t U,
+                       std::size_t VW) {
+  const std::size_t Gp = 4 * round_up(U, VW), G = 4 * U;
+  for (std::size_t k = 0; k < K; ++k)
+    for (std::size_t col = 0; col < Gp; ++col) {
+      const std::size_t kc = keras_column(col, U, VW);
+      if (kc < G) out[k * G + kc] += il[k * Gp + col];
+    }
+}
+
+// recurrent_kernel^T packed in panels of up to 4 unit blocks: panel p is (Gp, nv, VW), where
+// row k' is an interleaved gate column and lane (q, v) is unit (4p + q) VW + v.
+void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t VW) {
+  const std::size_t Up = round_up(U, VW), nb = Up / VW, Gp = 4 * Up, G = 4 * U;
+  for (std::size_t p = 0; p * 4 < nb; ++p) {
+    const std::size_t nv = std::min<std::size_t>(4, nb - 4 * p);
+    float* panel = packed + p * Gp * 4 * VW;
+    for (std::size_t k = 0; k < Gp; ++k) {
+      const std::size_t kc = keras_column(k, U, VW);
+      for (std::size_t q = 0; q < nv; ++q)
+        for (std::size_t v = 0; v < VW; ++v) {
+          const std::size_t unit = (4 * p + q) * VW + v;
+          panel[(k * nv + q) * VW + v] = kc < G && unit < U ? r[unit * G + kc] : 0.0f;
+        }
+    }
+  }
+}
+
+// The tiles of one timestep: rows in groups of max_rows x column groups (unit blocks forward,
+// panels backward), column group outermost so a thread's tiles share weights.
+struct Tiling {
+  std::size_t row_tiles, col_tiles, max_rows, batch;
+  std::size_t count() const { return row_tiles * col_tiles; }
+  void tile(std::size_t t, std::size_t& col, std::size_t& r0, std::size_t& rows) const {
+    col = t / row_tiles;
+    r0 = (t % row_tiles) * max_rows;
+    rows = std::min(max_rows, batch - r0);
+  }
+};
+
+}  // namespace
+
+void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, std::size_t VW) {
+  const std::size_t Up = round_up(U, VW), nb = Up / VW, G = 4 * U;
+  for (std::size_t j = 0; j < nb; ++j)
+    for (std::size_t k = 0; k < K; ++k)
+      for (std::size_t g = 0; g < 4; ++g)
+        for (std::size_t v = 0; v < VW; ++v) {
+          const std::size_t u = j * VW + v;
+          packed[((j * K + k) * 4 + g) * VW + v] = u < U ? w[k * G + g * U + u] : 0.0f;
+        }
+}
+
+void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U,
+                        std::size_t VW) {
+  const std::size_t Gp = 4 * round_up(U, VW), G = 4 * U;
+  for (std::size_t k = 0; k < K; ++k)
+    for (std::size_t col = 0; col < Gp; ++col) {
+      const std::size_t kc = keras_column(col, U, VW);
+      out[k * Gp + col] = kc < G ? w[k * G + kc] : 0.0f;
+    }
+}
+
+const simd::LstmSimdKernels* fused_kernels_for_isa(int isa) {
+#if defined(__x86_64__) && !defined(RECUR_NO_X86_KERNELS)
+  if (isa == static_cast<int>(Isa::kAvx512)) return &simd::avx512::kernels();
+  if (isa == static_cast<int>(Isa::kAvx2)) return &simd::avx2::kernels();
+#else
+  (void)isa;
+#endif
+  return nullptr;
+}
+
+const simd::LstmSimdKernels* fused_lstm_kernels(const RecurrentConfig& config) {
+  if (config.kind != CellKind::kLstm || config.activation != Activation::kTanh ||
+      config.recurrent_activation != Activation::kSigmoid)
+    return nullptr;
+  return fused_kernels_for_isa(static_cast<int>(active_isa()));
+}
+
+void fused_lstm_forward(const simd::LstmSimdKernels& k, float* y, float* h_last, float* c_last,
+                        RecurrentCache<float>& cache, const float* x, const float* kernel,
+                        const float* recurrent_kernel, const float* bias,
+                        const RecurrentDims& dims, const RecurrentConfig& config,
+                        const RecurrentExtras<float>& extras) {
+  const std::size_t B = dims.batch, TT = dims.timesteps, F = dims.features, U = dims.units;
+  const std::size_t VW = k.width, Up = round_up(U, VW), nb = Up / VW, Gp = 4 * Up;
+  cache.dims = dims;
+  cache.config = config;
+  cache.fused = static_cast<int>(active_isa());
+  ensure(cache.x, TT * B * F);
+  ensure(cache.gates, TT * B * Gp);
+  ensure(cache.h, (TT + 1) * B * Up);
+  ensure(cache.c, (TT + 1) * B * Up);
+  ensure(cache.kernel_il, F * Gp);
+  ensure(cache.bias_il, Gp);
+  ensure(cache.packed, U * Gp);
+  cache.has_mask = extras.mask != nullptr;
+  cache.has_rmask = extras.recurrent_dropout != nullptr;
+  if (cache.has_mask) ensure(cache.mask, TT * B);
+  if (cache.has_rmask) {
+    ensure(cache.rmask, B * Up);
+    ensure(cache.hd, TT * B * Up);
+  }
+
+  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW);
+  if (bias) interleave_columns(cache.bias_il.data(), bias, 1, U, VW);
+  else std::fill(cache.bias_il.begin(), cache.bias_il.end(), 0.0f);
+  pack_forward(cache.packed.data(), recurrent_kernel, U, U, VW);
+
+  // x (B, T, F) -> (T, B, F) in processing order; the mask likewise to (T, B).
+  for (std::size_t s = 0; s < TT; ++s) {
+    const std::size_t t = config.go_backwards ? TT - 1 - s : s;
+    for (std::size_t b = 0; b < B; ++b) {
+      std::copy_n(x + (b * TT + t) * F, F, cache.x.data() + (s * B + b) * F);
+      if (cache.has_mask) cache.mask[s * B + b] = extras.mask[b * TT + t];
+    }
+  }
+  // gates (T*B, Gp) = bias + x (T*B, F) . kernel (F, Gp): one gemm for all timesteps.
+  float* gates = cache.gates.data();
+  for (std::size_t r = 0; r < TT * B; ++r) std::copy_n(cache.bias_il.data(), Gp, gates + r * Gp);
+  gemm<float>(false, false, TT * B, Gp, F, 1.0f, cache.x.data(), F, cache.kernel_il.data(), Gp,
+              1.0f, gates, Gp);
+
+  // Initial states into the padded layout (pad lanes zero).
+  float* hs = cache.h.data();
+  float* cs = cache.c.data();
+  std::fill_n(hs, B * Up, 0.0f);
+  std::fill_n(cs, B * Up, 0.0f);
+  for (std::size_t b = 0; b < B; ++b) {
+    if (extras.h0) std::copy_n(extras.h0 + b * U, U, hs + b * Up);
+    if (extras.c0) std::copy_n(extras.c0 + b * U, U, cs + b * Up);
+  }
+  float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
+  float* hd = cache.has_rmask ? cache.hd.data() : nullptr;
+  if (rmask) {
+    std::fill_n(rmask, B * Up, 0.0f);
+    for (std::size_t b = 0; b < B; ++b)
+      std::copy_n(extras.recurrent_dropout + b * U, U, rmask + b * Up);
+    for (std::size_t i = 0; i < B * Up; ++i) hd[i] = hs[i] * rmask[i];
+  }
+  const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
+
+  const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, nb, k.max_rows, B};
+  const std::size_t threads = threads_for(B * U * 4 * U, tiling.count());
+  ThreadPool& pool = ThreadPool::instance();
+  for (std::size_t s = 0; s < TT; ++s) {
+    auto body = [&](std::size_t tid) {
+      std::size_t begin, end;
+      split_range(tiling.count(), tid, threads, begin, end);
+      for (std::size_t t = begin; t < end; ++t) {
+        std::size_t j, r0, rows;
+        tiling.tile(t, j, r0, rows);
+        simd::FwdTile ft;
+        ft.rows = rows;
+        float* g = gates + (s * B + r0) * Gp + j * 4 * VW;
+        ft.init = g;
+        ft.ld_init = Gp;
+        ft.h_in = (rmask ? hd + s * B * Up : hs + s * B * Up) + r0 * Up;
+        ft.packed_r = cache.packed.data() + j * U * 4 * VW;
+        ft.kh = U;
+        ft.gates_out = g;
+        ft.ldg = Gp;
+        const std::size_t off = r0 * Up + j * VW;
+        ft.h_prev = hs + s * B * Up + off;
+        ft.c_prev = cs + s * B * Up + off;
+        ft.c_next = cs + (s + 1) * B * Up + off;
+        ft.h_next = hs + (s + 1) * B * Up + off;
+        ft.ld = Up;
+        if (rmask) {
+          ft.rmask = rmask + off;
+          ft.hd_next = s + 1 < TT ? hd + (s + 1) * B * Up + off : nullptr;
+        }
+        ft.keep = keep ? keep + s * B + r0 : nullptr;
+        k.forward_tile(ft);
+      }
+    };
+    pool.run(threads, body);
+  }
+
+  if (config.return_sequences) {
+    for (std::size_t s = 0; s < TT; ++s)
+      for (std::size_t b = 0; b < B; ++b) {
+        float* out = y + (b * TT + s) * U;
+        if (keep && keep[s * B + b] == 0.0f) std::fill_n(out, U, 0.0f);
+        else std::copy_n(hs + ((s + 1) * B + b) * Up, U, out);
+      }
+  } else {
+    for (std::size_t b = 0; b < B; ++b) std::copy_n(hs + (TT * B + b) * Up, U, y + b * U);
+  }
+  for (std::size_t b = 0; b < B; ++b) {
+    if (h_last) std::copy_n(hs + (TT * B + b) * Up, U, h_last + b * U);
+    if (c_last) std::copy_n(cs + (TT * B + b) * Up, U, c_last + b * U);
+  }
+}
+
+void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, float* dc0,
+                         float* dkernel, float* drecurrent_kernel, float* dbias,
+                         RecurrentCache<float>& cache, const float* dy, const float* dh_last,
+                         const float* dc_last, const float* kernel,
+                         const float* recurrent_kernel) {
+  const RecurrentDims& dims = cache.dims;
+  const RecurrentConfig& config = cache.config;
+  const std::size_t B = dims.batch, TT = dims.timesteps, F = dims.features, U = dims.units;
+  const std::size_t VW = k.width, Up = round_up(U, VW), nb = Up / VW, Gp = 4 * Up;
+  const std::size_t panels = (nb + 3) / 4;
+  ensure(cache.dgates, TT * B * Gp);
+  ensure(cache.dh, B * Up);
+  ensure(cache.dc, B * Up);
+  ensure(cache.dx, TT * B * F);
+  ensure(cache.packed_t, panels * Gp * 4 * VW);
+  ensure(cache.kernel_il, F * Gp);
+  ensure(cache.dw_pad, std::max(F, U) * Gp);
+  const bool seq_dy = dy != nullptr && config.return_sequences;
+  if (seq_dy) ensure(cache.dy_pad, TT * B * Up);
+
+  pack_transposed(cache.packed_t.data(), recurrent_kernel, U, VW);
+  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW);
+  const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
+  const float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
+  float* dyp = seq_dy ? cache.dy_pad.data() : nullptr;
+  if (seq_dy) {
+    std::fill(cache.dy_pad.begin(), cache.dy_pad.end(), 0.0f);
+    for (std::size_t s = 0; s < TT; ++s)
+      for (std::size_t b = 0; b < B; ++b)
+        if (!keep || keep[s * B + b] != 0.0f)
+          std::copy_n(dy + (b * TT + s) * U, U, dyp + (s * B + b) * Up);
+  }
+  float* dh = cache.dh.data();
+  float* dc = cache.dc.data();
+  std::fill_n(dh, B * Up, 0.0f);
+  std::fill_n(dc, B * Up, 0.0f);
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t u = 0; u < U; ++u) {
+      float v = dh_last ? dh_last[b * U + u] : 0.0f;
+      if (dy && !config.return_sequences) v += dy[b * U + u];
+      if (seq_dy) v += dyp[((TT - 1) * B + b) * Up + u];
+      dh[b * Up + u] = v;
+      if (dc_last) dc[b * Up + u] = dc_last[b * U + u];
+    }
+
+  const float* gates = cache.gates.data();
+  float* dgates = cache.dgates.data();
+  const float* cs = cache.c.data();
+  const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, panels, k.max_rows, B};
+  const std::size_t threads = threads_for(B * U * 4 * U, tiling.count());
+  ThreadPool& pool = ThreadPool::instance();
+  // The pointwise pass of step s on one tile (rows from r0, panel p).
+  auto pointwise_at = [&](std::size_t s, std::size_t p, std::size_t r0, std::size_t rows) {
+    simd::Pointwise pw;
+    pw.rows = rows;
+    pw.nv = std::min<std::size_t>(4, nb - 4 * p);
+    const std::size_t go = (s * B + r0) * Gp + p * 16 * VW, uo = r0 * Up + p * 4 * VW;
+    pw.gates = gates + go;
+    pw.dz = dgates + go;
+    pw.ldg = Gp;
+    pw.c_prev = cs + s * B * Up + uo;
+    pw.c_cur = cs + (s + 1) * B * Up + uo;
+    pw.dh = dh + uo;
+    pw.dc = dc + uo;
+    pw.ld = Up;
+    pw.keep = keep ? keep + s * B + r0 : nullptr;
+    return pw;
+  };
+  {
+    auto body = [&](std::size_t tid) {
+      std::size_t begin, end;
+      split_range(tiling.count(), tid, threads, begin, end);
+      for (std::size_t t = begin; t < end; ++t) {
+        std::size_t p, r0, rows;
+        tiling.tile(t, p, r0, rows);
+        k.pointwise(pointwise_at(TT - 1, p, r0, rows));
+      }
+    };
+    pool.run(threads, body);
+  }
+  for (std::size_t s = TT; s-- > 0;) {
+    auto body = [&](std::size_t tid) {
+      std::size_t begin, end;
+      split_range(tiling.count(), tid, threads, begin, end);
+      for (std::size_t t = begin; t < end; ++t) {
+        std::size_t p, r0, rows;
+        tiling.tile(t, p, r0, rows);
+        simd::BwdTile bt;
+        bt.rows = rows;
+        bt.nv = std::min<std::size_t>(4, nb - 4 * p);
+        bt.dz = dgates + (s * B + r0) * Gp;
+        bt.kp = Gp;
+        bt.ldz = Gp;
+        bt.packed_t = cache.packed_t.data() + p * Gp * 4 * VW;
+        const std::size_t uo = r0 * Up + p * 4 * VW;
+        bt.dh = dh + uo;
+        bt.ld = Up;
+        bt.rmask = rmask ? rmask + uo : nullptr;
+        bt.keep_s = keep ? keep + s * B + r0 : nullptr;
+        if (s > 0) {
+          bt.dy_prev = seq_dy ? dyp + (s - 1) * B * Up + uo : nullptr;
+          bt.prev = pointwise_at(s - 1, p, r0, rows);
+        }
+        k.backward_tile(bt);
+      }
+    };
+    pool.run(threads, body);
+  }
+  for (std::size_t b = 0; b < B; ++b) {
+    if (dh0) std::copy_n(dh + b * Up, U, dh0 + b * U);
+    if (dc0) std::copy_n(dc + b * Up, U, dc0 + b * U);
+  }
+
+  // Weight gradients as large gemms over all timesteps, in the interleaved order, then added
+  // into the Keras layout.
+  float* dw = cache.dw_pad.data();
+  // dkernel (F, G) += x^T (F, T*B) . dgates (T*B, Gp)
+  gemm<float>(true, false, F, Gp, TT * B, 1.0f, cache.x.data(), F, dgates, Gp, 0.0f, dw, Gp);
+  add_deinterleaved(dkernel, dw, F, U, VW);
+  // drecurrent_kernel (U, G) += h_in^T (U, T*B) . dgates, h_in = h_{t-1} (after dropout)
+  const float* h_in = cache.has_rmask ? cache.hd.data() : cache.h.data();
+  gemm<float>(true, false, U, Gp, TT * B, 1.0f, h_in, Up, dgates, Gp, 0.0f, dw, Gp);
+  add_deinterleaved(drecurrent_kernel, dw, U, U, VW);
+  if (dbias) {
+    std::fill_n(dw, Gp, 0.0f);
+    for (std::size_t r = 0; r < TT * B; ++r)
+      for (std::size_t j = 0; j < Gp; ++j) dw[j] += dgates[r * Gp + j];
+    add_deinterleaved(dbias, dw, 1, U, VW);
+  }
+  // dx (T*B, F) = dgates (T*B, Gp) . kernel^T (Gp, F), then back to (B, T, F) input order.
+  gemm<float>(false, true, TT * B, F, Gp, 1.0f, dgates, Gp, cache.kernel_il.data(), Gp, 0.0f,
+              cache.dx.data(), F);
+  for (std::size_t s = 0; s < TT; ++s) {
+    const std::size_t t = config.go_backwards ? TT - 1 - s : s;
+    for (std::size_t b = 0; b < B; ++b)
+      std::copy_n(cache.dx.data() + (s * B + b) * F, F, dx + (b * TT + t) * F);
+  }
+}
+
+}  // namespace recur::ops::detail

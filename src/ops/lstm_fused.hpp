@@ -1,0 +1,41 @@
+#pragma once
+// The fused LSTM path of recurrent_forward / recurrent_backward (internal): float, activation
+// tanh and recurrent_activation sigmoid (Keras's defaults), on AVX2 or AVX-512.
+//
+// Per call: the kernel is permuted to the block-interleaved column order and the input
+// projection of all timesteps is one BLAS gemm (T*B, F) x (F, Gp); recurrent_kernel is packed
+// once for the forward tiles. Per timestep: one parallel region over tiles (rows x unit blocks)
+// in which each tile does its share of the recurrent product h_{t-1} x recurrent_kernel for all
+// four gates and the element-wise update, straight from registers. Backward per timestep: one
+// region whose tiles compute dh_{t-1} = dz_t x recurrent_kernel^T and, in the same tile, dz_{t-1};
+// the weight gradients are BLAS gemms over all timesteps at the end.
+#include "recur/ops/recurrent_kernels.hpp"
+#include "simd/lstm_simd.hpp"
+
+namespace recur::ops::detail {
+
+/// The fused kernels for the active instruction set, or null when `config` or the CPU has no
+/// fused path (then the portable code runs).
+const simd::LstmSimdKernels* fused_lstm_kernels(const RecurrentConfig& config);
+/// The kernels that wrote a cache (cache.fused), never null for fused != 0.
+const simd::LstmSimdKernels* fused_kernels_for_isa(int isa);
+
+void fused_lstm_forward(const simd::LstmSimdKernels& k, float* y, float* h_last, float* c_last,
+                        RecurrentCache<float>& cache, const float* x, const float* kernel,
+                        const float* recurrent_kernel, const float* bias,
+                        const RecurrentDims& dims, const RecurrentConfig& config,
+                        const RecurrentExtras<float>& extras);
+
+void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, float* dc0,
+                         float* dkernel, float* drecurrent_kernel, float* dbias,
+                         RecurrentCache<float>& cache, const float* dy, const float* dh_last,
+                         const float* dc_last, const float* kernel,
+                         const float* recurrent_kernel);
+
+/// Packs a (K, 4U) Keras-layout matrix for FwdTile: per block j, (K, 4, VW), zero-padded.
+void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, std::size_t VW);
+/// Permutes a (K, 4U) matrix (or a (4U,) bias with K = 1) to (K, Gp) block-interleaved columns.
+void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U,
+                        std::size_t VW);
+
+}  // namespace recur::ops::detail

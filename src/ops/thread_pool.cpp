@@ -1,0 +1,80 @@
+#include "thread_pool.hpp"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace recur::ops::detail {
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__)
+  _mm_pause();
+#endif
+}
+
+// Spins before a worker sleeps: long enough to span the gap between two timesteps' regions
+// (and the BLAS call between a layer's input projection and its time loop), short enough that
+// an idle pool hands its core back within a fraction of a millisecond.
+constexpr int kSpinIterations = 1 << 14;
+
+}  // namespace
+
+ThreadPool& ThreadPool::instance() {
+  static ThreadPool pool;
+  return pool;
+}
+
+ThreadPool::~ThreadPool() {
+  stop_.store(true);
+  epoch_.fetch_add(1);
+  epoch_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+// `seen` is the epoch before the region the worker was started for, so a worker that starts
+// late still runs that region.
+void ThreadPool::worker(std::size_t tid, std::uint32_t seen) {
+  for (;;) {
+    std::uint32_t now = epoch_.load(std::memory_order_acquire);
+    for (int i = 0; now == seen && i < kSpinIterations; ++i) {
+      cpu_relax();
+      now = epoch_.load(std::memory_order_acquire);
+    }
+    if (now == seen) {
+      sleepers_.fetch_add(1);
+      epoch_.wait(seen);
+      sleepers_.fetch_sub(1);
+      continue;
+    }
+    seen = now;
+    if (stop_.load()) return;
+    if (tid < active_) {
+      call_(ctx_, tid);
+      done_.fetch_add(1, std::memory_order_acq_rel);
+    }
+  }
+}
+
+void ThreadPool::run_impl(std::size_t threads, Call call, void* ctx) {
+  bool expected = false;
+  if (threads <= 1 || !busy_.compare_exchange_strong(expected, true)) {
+    for (std::size_t t = 0; t < threads; ++t) call(ctx, t);
+    return;
+  }
+  while (workers_.size() + 1 < threads)
+    workers_.emplace_back([this, tid = workers_.size() + 1, seen = epoch_.load()] {
+      worker(tid, seen);
+    });
+  active_ = threads;
+  call_ = call;
+  ctx_ = ctx;
+  done_.store(0, std::memory_order_relaxed);
+  epoch_.fetch_add(1);  // seq_cst: pairs with the workers' sleepers_ increment
+  if (sleepers_.load() > 0) epoch_.notify_all();
+  call(ctx, 0);
+  while (done_.load(std::memory_order_acquire) + 1 < threads) cpu_relax();
+  busy_.store(false, std::memory_order_release);
+}
+
+}  // namespace recur::ops::detail
