@@ -14,6 +14,7 @@
 #include "recur/layers/dense.hpp"
 #include "recur/layers/dropout.hpp"
 #include "recur/layers/recurrent.hpp"
+#include "recur/layers/streaming.hpp"
 #include "recur/layers/wrappers.hpp"
 #include "recur/losses/losses.hpp"
 #include "recur/metrics/metrics.hpp"

@@ -153,6 +153,9 @@ class RecurrentCell {
   Weight& kernel() { return kernel_; }
   Weight& recurrent_kernel() { return recurrent_kernel_; }
   Weight& bias() { return bias_; }
+  const Weight& kernel() const { return kernel_; }
+  const Weight& recurrent_kernel() const { return recurrent_kernel_; }
+  const Weight& bias() const { return bias_; }
 
   /// One step: x_t (batch, features) and states (each (batch, units); empty: zeros) -> the new
   /// states. Builds the cell from x_t on first use. Inference: dropout is not applied. Throws
@@ -161,7 +164,8 @@ class RecurrentCell {
   /// Streaming step in place on raw arrays: x_t (batch, features); h and c (batch, units) are
   /// read and overwritten with the new states (c is ignored, may be null, for GRU/SimpleRNN).
   /// Nothing is allocated after the first call with a given batch. No checks: the cell must be
-  /// built and the arrays sized as stated.
+  /// built and the arrays sized as stated. For the fastest streaming (pre-packed weights, the
+  /// fused kernel) use RecurrentStream (recur/layers/streaming.hpp).
   void step(const float* x_t, float* h, float* c, std::size_t batch = 1);
 
   /// Keras-style config of the cell (units, activations, initializers, dropout...).

@@ -1,0 +1,338 @@
+// The fused LSTM kernels (AVX2 and AVX-512, src/ops/simd) against the portable kernel, which is
+// the plain reference kept in the tree, on odd sizes (units that do not fill a vector, batches
+// that do not fill a tile), forward and backward, in every mode the layers use.
+//
+// Error measure: both float paths are compared with the portable kernel run in double
+// precision, as max |a - exact| / max |exact| over each output or gradient array. The bound is
+// 1e-5 (issue 5); the activations' own error is bounded separately below.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "recur/core/error.hpp"
+#include "recur/layers/recurrent.hpp"
+#include "recur/layers/streaming.hpp"
+#include "recur/ops/cpu.hpp"
+#include "recur/ops/recurrent_kernels.hpp"
+#include "../../src/ops/lstm_fused.hpp"
+
+namespace {
+
+using recur::ops::Isa;
+using recur::ops::RecurrentCache;
+using recur::ops::RecurrentConfig;
+using recur::ops::RecurrentDims;
+using recur::ops::RecurrentExtras;
+
+// Restores the instruction set and thread count a test changed.
+struct IsaGuard {
+  Isa isa = recur::ops::active_isa();
+  std::size_t threads = recur::ops::num_threads();
+  ~IsaGuard() {
+    recur::ops::set_isa(isa);
+    recur::ops::set_num_threads(threads);
+  }
+};
+
+std::vector<Isa> fused_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512})
+    if (static_cast<int>(isa) <= static_cast<int>(recur::ops::detected_isa())) out.push_back(isa);
+  return out;
+}
+
+struct Case {
+  const char* name;
+  RecurrentDims dims;
+  bool return_sequences = true, go_backwards = false, initial_state = false, use_bias = true;
+  bool mask = false, recurrent_dropout = false;
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+// Everything one forward + backward produces.
+template <typename T>
+struct Outputs {
+  std::vector<T> y, h, c, dx, dh0, dc0, dw, dr, db;
+};
+
+template <typename T>
+Outputs<T> run_lstm(const Case& k, unsigned seed) {
+  const RecurrentDims d = k.dims;
+  const std::size_t B = d.batch, TT = d.timesteps, F = d.features, U = d.units, G = 4 * U;
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> uni(-1.0, 1.0);
+  auto draw = [&](std::size_t n, double scale) {
+    std::vector<T> v(n);
+    for (auto& e : v) e = static_cast<T>(scale * uni(gen));
+    return v;
+  };
+  const double ws = 1.0 / std::sqrt(static_cast<double>(U));
+  const auto x = draw(B * TT * F, 1.0), w = draw(F * G, ws), r = draw(U * G, ws),
+             b = draw(G, 0.5), h0 = draw(B * U, 0.5), c0 = draw(B * U, 0.5);
+  const std::size_t ysize = k.return_sequences ? B * TT * U : B * U;
+  const auto gy = draw(ysize, 1.0), gh = draw(B * U, 1.0), gc = draw(B * U, 1.0);
+  std::vector<T> mask(B * TT, T(1)), rdrop(B * U, T(1));
+  for (std::size_t i = 0; i < B * TT; ++i) mask[i] = (i * 7 + 3) % 5 == 0 ? T(0) : T(1);
+  for (std::size_t i = 0; i < B * U; ++i) rdrop[i] = i % 3 == 0 ? T(0) : T(1.5);
+
+  RecurrentConfig cfg;
+  cfg.return_sequences = k.return_sequences;
+  cfg.go_backwards = k.go_backwards;
+  RecurrentExtras<T> ex;
+  if (k.initial_state) {
+    ex.h0 = h0.data();
+    ex.c0 = c0.data();
+  }
+  if (k.mask) ex.mask = mask.data();
+  if (k.recurrent_dropout) ex.recurrent_dropout = rdrop.data();
+  Outputs<T> out;
+  out.y.resize(ysize);
+  out.h.resize(B * U);
+  out.c.resize(B * U);
+  RecurrentCache<T> cache;
+  recur::ops::recurrent_forward<T>(out.y.data(), out.h.data(), out.c.data(), cache, x.data(),
+                                   w.data(), r.data(), k.use_bias ? b.data() : nullptr, d, cfg,
+                                   ex);
+  out.dx.resize(B * TT * F);
+  out.dh0.resize(B * U);
+  out.dc0.resize(B * U);
+  out.dw.assign(F * G, T(0));
+  out.dr.assign(U * G, T(0));
+  out.db.assign(G, T(0));
+  recur::ops::recurrent_backward<T>(out.dx.data(), out.dh0.data(), out.dc0.data(), out.dw.data(),
+                                    out.dr.data(), k.use_bias ? out.db.data() : nullptr, cache,
+                                    gy.data(), gh.data(), gc.data(), w.data(), r.data());
+  return out;
+}
+
+double rel_error(const std::vector<float>& a, const std::vector<double>& exact) {
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    num = std::max(num, std::fabs(static_cast<double>(a[i]) - exact[i]));
+    den = std::max(den, std::fabs(exact[i]));
+  }
+  return den == 0 ? num : num / den;
+}
+
+void expect_close_to_exact(const Outputs<float>& got, const Outputs<double>& exact, double bound,
+                           const std::string& label) {
+  const std::pair<const char*, std::pair<const std::vector<float>*, const std::vector<double>*>>
+      arrays[] = {{"y", {&got.y, &exact.y}},       {"h_last", {&got.h, &exact.h}},
+                  {"c_last", {&got.c, &exact.c}},  {"dx", {&got.dx, &exact.dx}},
+                  {"dh0", {&got.dh0, &exact.dh0}}, {"dc0", {&got.dc0, &exact.dc0}},
+                  {"dkernel", {&got.dw, &exact.dw}},
+                  {"drecurrent_kernel", {&got.dr, &exact.dr}},
+                  {"dbias", {&got.db, &exact.db}}};
+  for (const auto& [name, pair] : arrays)
+    EXPECT_LE(rel_error(*pair.first, *pair.second), bound) << label << " " << name;
+}
+
+class FusedLstm : public ::testing::TestWithParam<Case> {};
+
+TEST_P(FusedLstm, MatchesThePortableReferenceWithin1e5) {
+  const Case& c = GetParam();
+  IsaGuard guard;
+  recur::ops::set_isa(Isa::kPortable);
+  const Outputs<double> exact = run_lstm<double>(c, 7);
+  const Outputs<float> portable = run_lstm<float>(c, 7);
+  expect_close_to_exact(portable, exact, 1e-5, "portable");
+  const auto isas = fused_isas();
+  if (isas.empty()) GTEST_SKIP() << "this CPU has no AVX2+FMA: only the portable path exists";
+  for (Isa isa : isas) {
+    recur::ops::set_isa(isa);
+    for (std::size_t threads : {1, 2, 3}) {
+      recur::ops::set_num_threads(threads);
+      const Outputs<float> fused = run_lstm<float>(c, 7);
+      expect_close_to_exact(fused, exact, 1e-5,
+                            recur::ops::isa_name(isa) + " threads " + std::to_string(threads));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    OddSizes, FusedLstm,
+    ::testing::Values(
+        Case{"one_unit", {1, 3, 1, 1}},
+        Case{"units_13_batch_5", {5, 7, 3, 13}},
+        Case{"units_37_batch_7_last", {7, 9, 5, 37}, false},
+        Case{"units_70_batch_13_state", {13, 6, 11, 70}, true, false, true},
+        Case{"go_backwards_no_bias", {4, 8, 6, 21}, true, true, false, false},
+        Case{"mask_holes", {6, 10, 4, 19}, true, false, true, true, true},
+        Case{"recurrent_dropout", {5, 6, 3, 17}, true, false, false, true, false, true},
+        Case{"mask_dropout_backwards_last", {9, 7, 2, 33}, false, true, true, true, true, true},
+        Case{"wide_units_130", {3, 4, 9, 130}, true, false, true}),
+    [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+
+// Splitting the tiles over threads changes who computes a tile, never how: results are
+// bit-identical for any thread count.
+TEST(FusedLstmThreads, ResultsDoNotDependOnTheThreadCount) {
+  if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
+  IsaGuard guard;
+  const Case c{"threads", {11, 12, 7, 45}, true, false, true, true, true, true};
+  recur::ops::set_num_threads(1);
+  const Outputs<float> one = run_lstm<float>(c, 3);
+  recur::ops::set_num_threads(2);
+  const Outputs<float> two = run_lstm<float>(c, 3);
+  EXPECT_EQ(one.y, two.y);
+  EXPECT_EQ(one.dx, two.dx);
+  EXPECT_EQ(one.dr, two.dr);
+}
+
+// Buffers are sized on the first call of a shape and reused after: the same addresses.
+TEST(FusedLstmThreads, SecondCallOfAShapeReusesTheBuffers) {
+  if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
+  const RecurrentDims d{4, 5, 3, 9};
+  std::vector<float> x(4 * 5 * 3, 0.5f), w(3 * 36, 0.1f), r(9 * 36, 0.1f), y(4 * 5 * 9);
+  RecurrentConfig cfg;
+  cfg.return_sequences = true;
+  RecurrentCache<float> cache;
+  recur::ops::recurrent_forward<float>(y.data(), nullptr, nullptr, cache, x.data(), w.data(),
+                                       r.data(), nullptr, d, cfg);
+  ASSERT_NE(cache.fused, 0);
+  const float* gates = cache.gates.data();
+  const float* packed = cache.packed.data();
+  recur::ops::recurrent_forward<float>(y.data(), nullptr, nullptr, cache, x.data(), w.data(),
+                                       r.data(), nullptr, d, cfg);
+  EXPECT_EQ(gates, cache.gates.data());
+  EXPECT_EQ(packed, cache.packed.data());
+}
+
+// The vectorized sigmoid and tanh against double precision on a dense grid: the documented
+// bound (include/recur/ops/cpu.hpp) is an absolute error of 3e-7 for both (sigmoid, tanh in
+// [-1, 1]), and a relative error of 4e-7 for tanh near 0 where it is ~x.
+TEST(FusedActivations, ErrorWithinTheDocumentedBound) {
+  for (Isa isa : fused_isas()) {
+    const auto* k = recur::ops::detail::fused_kernels_for_isa(static_cast<int>(isa));
+    ASSERT_NE(k, nullptr);
+    std::vector<float> x;
+    for (double v = -30.0; v <= 30.0; v += 1.0 / 1024) x.push_back(static_cast<float>(v));
+    for (float v : {1e-30f, -1e-30f, 1e-8f, -1e-8f, 1e-4f, 0.0f, 88.5f, -88.5f, 1e30f, -1e30f})
+      x.push_back(v);
+    std::vector<float> s(x.size()), t(x.size());
+    k->sigmoid(s.data(), x.data(), x.size());
+    k->tanh(t.data(), x.data(), x.size());
+    double worst_s = 0, worst_t = 0, worst_t_rel = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double xd = x[i];
+      const double es = 1.0 / (1.0 + std::exp(-xd)), et = std::tanh(xd);
+      worst_s = std::max(worst_s, std::fabs(s[i] - es));
+      worst_t = std::max(worst_t, std::fabs(t[i] - et));
+      if (std::fabs(xd) < 0.625 && xd != 0)
+        worst_t_rel = std::max(worst_t_rel, std::fabs(t[i] - et) / std::fabs(et));
+    }
+    EXPECT_LE(worst_s, 3e-7) << k->name;
+    EXPECT_LE(worst_t, 3e-7) << k->name;
+    EXPECT_LE(worst_t_rel, 4e-7) << k->name;
+    // NaN propagates (a diverged model must not look finite).
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    float out = 0;
+    k->sigmoid(&out, &nan, 1);
+    EXPECT_TRUE(std::isnan(out)) << k->name;
+    k->tanh(&out, &nan, 1);
+    EXPECT_TRUE(std::isnan(out)) << k->name;
+  }
+}
+
+TEST(Cpu, SetIsaRefusesWhatTheCpuLacks) {
+  IsaGuard guard;
+  EXPECT_NO_THROW(recur::ops::set_isa(recur::ops::detected_isa()));
+  EXPECT_NO_THROW(recur::ops::set_isa(Isa::kPortable));
+  if (recur::ops::detected_isa() != Isa::kAvx512) {
+    try {
+      recur::ops::set_isa(Isa::kAvx512);
+      ADD_FAILURE() << "expected ValueError";
+    } catch (const recur::ValueError& e) {
+      EXPECT_NE(std::string(e.what()).find("cannot run the avx512"), std::string::npos);
+    }
+  }
+}
+
+// --- streaming ---------------------------------------------------------------------------------
+
+// Stepping a stream over a sequence gives the layer's outputs at every step, on every path.
+TEST(RecurrentStream, StepsEqualTheLayerOverASequence) {
+  IsaGuard guard;
+  const std::size_t B = 3, T = 6, F = 5, U = 19;
+  recur::LSTM layer(recur::LstmOptions(U).return_sequences(true));
+  recur::Rng rng(11);
+  layer.build({T, F}, rng);
+  recur::Tensor x({B, T, F});
+  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = std::sin(0.37 * i);
+  recur::ops::set_isa(Isa::kPortable);
+  const recur::Tensor y = layer.forward(x, false);
+  std::vector<Isa> paths = fused_isas();
+  paths.push_back(Isa::kPortable);
+  for (Isa isa : paths) {
+    recur::ops::set_isa(isa);
+    recur::RecurrentStream stream(layer.cell(), B);
+    EXPECT_EQ(stream.fused(), isa != Isa::kPortable);
+    std::vector<float> xt(B * F);
+    for (std::size_t t = 0; t < T; ++t) {
+      for (std::size_t b = 0; b < B; ++b)
+        std::copy_n(x.data() + (b * T + t) * F, F, xt.data() + b * F);
+      const float* h = stream.step(xt.data());
+      for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t u = 0; u < U; ++u)
+          EXPECT_NEAR(h[b * U + u], y.data()[(b * T + t) * U + u], 2e-6)
+              << recur::ops::isa_name(isa) << " t=" << t;
+    }
+    EXPECT_EQ(stream.h(), stream.step(xt.data()));
+  }
+}
+
+// The snapshot ignores later weight changes until refresh(); reset() starts a new sequence.
+TEST(RecurrentStream, RefreshTakesNewWeightsAndResetClearsTheState) {
+  recur::LSTMCell cell(8);
+  recur::Rng rng(2);
+  cell.build(4, rng);
+  recur::RecurrentStream stream(cell);
+  const std::vector<float> x{0.1f, -0.2f, 0.3f, 0.4f};
+  const float first = stream.step(x.data())[0];
+  stream.reset();
+  EXPECT_EQ(stream.h()[0], 0.0f);
+  EXPECT_EQ(stream.step(x.data())[0], first);
+  for (std::size_t i = 0; i < cell.kernel().value.size(); ++i) cell.kernel().value.data()[i] *= 2;
+  stream.reset();
+  EXPECT_EQ(stream.step(x.data())[0], first) << "snapshot must not follow the cell";
+  stream.refresh();
+  stream.reset();
+  EXPECT_NE(stream.step(x.data())[0], first);
+}
+
+TEST(RecurrentStream, RefusesAnUnbuiltCellAndBatchZero) {
+  recur::LSTMCell cell(4);
+  try {
+    recur::RecurrentStream stream(cell);
+    ADD_FAILURE() << "expected ValueError";
+  } catch (const recur::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("not built"), std::string::npos) << e.what();
+  }
+  recur::Rng rng(1);
+  cell.build(2, rng);
+  EXPECT_THROW(recur::RecurrentStream(cell, 0), recur::ValueError);
+}
+
+// GRU and SimpleRNN stream on the portable kernel and still match their cell.
+TEST(RecurrentStream, GruStreamsOnThePortablePath) {
+  recur::GRUCell cell(6);
+  recur::Rng rng(5);
+  cell.build(3, rng);
+  recur::RecurrentStream stream(cell, 2);
+  EXPECT_FALSE(stream.fused());
+  EXPECT_EQ(stream.c(), nullptr);
+  const std::vector<float> x{0.5f, -0.5f, 0.25f, 1.0f, 0.0f, -1.0f};
+  std::vector<float> h(12, 0.0f);
+  for (int t = 0; t < 3; ++t) {
+    const float* hs = stream.step(x.data());
+    cell.step(x.data(), h.data(), nullptr, 2);
+    for (std::size_t i = 0; i < h.size(); ++i) EXPECT_FLOAT_EQ(hs[i], h[i]);
+  }
+}
+
+}  // namespace
