@@ -1,0 +1,84 @@
+#pragma once
+// The worker side of recur-bench: one process per implementation (recur, oneDNN, libtorch), so
+// their thread pools never spin against each other and each one's peak memory is its own. The
+// driver (recur_bench.cpp) talks to a worker over its stdin/stdout, one command per line:
+//
+//   setup B T F U      make the data for this configuration and set the implementation up
+//   check PATH         one training step from zero gradients; write y, dx, dkernel,
+//                      drecurrent_kernel, dbias (float32, Keras layouts) to PATH
+//   time MODE SECONDS  run MODE for at least SECONDS; reply the mean seconds per call
+//   stream F U         set up streaming (batch 1); then `time stream S` is seconds per step
+//   mem                peak RSS growth (bytes) since the data was made (clear_refs reset)
+//   peak               OpenBLAS sgemm 2048^3 GFLOP/s (recur worker only)
+//   quit
+// Every reply is one line starting with "ok" or "error".
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+struct Config {
+  std::size_t batch = 0, timesteps = 0, features = 0, units = 0;
+};
+
+/// The same data for every implementation: Keras layouts, deterministic.
+///   x (B, T, F), kernel (F, 4U), recurrent_kernel (U, 4U), bias (4U,), dy (B, T, U)
+struct Data {
+  Config cfg;
+  std::vector<float> x, kernel, recurrent_kernel, bias, dy;
+};
+
+inline Data make_data(const Config& c) {
+  Data d;
+  d.cfg = c;
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&state](float scale) {  // xorshift64*, uniform in [-scale, scale)
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    const std::uint64_t r = state * 0x2545F4914F6CDD1Dull;
+    return scale * (static_cast<float>(r >> 40) / 8388608.0f - 1.0f);
+  };
+  const float ws = 1.0f / static_cast<float>(c.units > 0 ? __builtin_sqrt(c.units) : 1.0);
+  const std::size_t G = 4 * c.units;
+  d.x.resize(c.batch * c.timesteps * c.features);
+  d.kernel.resize(c.features * G);
+  d.recurrent_kernel.resize(c.units * G);
+  d.bias.resize(G);
+  d.dy.resize(c.batch * c.timesteps * c.units);
+  for (auto& v : d.x) v = next(1.0f);
+  for (auto& v : d.kernel) v = next(ws);
+  for (auto& v : d.recurrent_kernel) v = next(ws);
+  for (auto& v : d.bias) v = next(0.1f);
+  for (auto& v : d.dy) v = next(1.0f);
+  return d;
+}
+
+/// What `check` writes, in this order, each Keras layout.
+struct Outputs {
+  std::vector<float> y, dx, dkernel, drecurrent_kernel, dbias;
+};
+
+enum class Mode { kForward, kForwardTraining, kBackward, kForwardBackward, kStream };
+
+class Worker {
+ public:
+  virtual ~Worker() = default;
+  /// Sets up one LSTM layer (return_sequences, zero initial state) with d's weights.
+  virtual void setup(const Data& d) = 0;
+  /// One call of a mode. kBackward may assume a kForwardTraining call before it.
+  virtual void run(Mode mode) = 0;
+  /// One training step from zero gradients, outputs copied out.
+  virtual void check(Outputs& out) = 0;
+  /// Streaming: batch 1, the weights of d (d.cfg has F and U), steps through d.x's timesteps.
+  virtual bool stream_setup(const Data& d) = 0;
+  virtual void stream_step() = 0;
+  virtual double sgemm_peak() { return 0; }
+};
+
+/// Runs the command loop on stdin/stdout; returns the process exit code.
+int serve(Worker& worker);
+
+}  // namespace bench
