@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -43,7 +44,9 @@ class RecurWorker : public bench::Worker {
  public:
   void setup(const bench::Data& d) override {
     const Config& c = d.cfg;
-    layer_ = std::make_unique<recur::LSTM>(recur::LstmOptions(c.units).return_sequences(true));
+    // The weights are overwritten below: skip the orthogonal initializer (slow at 1024 units).
+    layer_ = std::make_unique<recur::LSTM>(
+        recur::LstmOptions(c.units).return_sequences(true).recurrent_initializer("zeros"));
     recur::Rng rng(0);
     layer_->build({c.timesteps, c.features}, rng);
     set_weights(layer_->cell(), d);
@@ -74,7 +77,8 @@ class RecurWorker : public bench::Worker {
     o.dbias = copy(layer_->bias().grad);
   }
   bool stream_setup(const bench::Data& d) override {
-    cell_ = std::make_unique<recur::LSTMCell>(d.cfg.units);
+    cell_ = std::make_unique<recur::LSTMCell>(
+        recur::LstmCellOptions(d.cfg.units).recurrent_initializer("zeros"));
     recur::Rng rng(0);
     cell_->build(d.cfg.features, rng);
     set_weights(*cell_, d);
@@ -193,21 +197,34 @@ std::string self_dir() {
 // The implementations built next to this binary, each at its best thread setting on this
 // machine (see BENCHMARKS.md): recur and oneDNN 2 threads; libtorch 1 OpenMP thread for its
 // own kernels + 2 OpenBLAS threads for its GEMMs (its 2+2 default oversubscribes the cores).
+//
+// OpenBLAS 0.3.21 (Debian 12) does not know AMD Zen 4/5 and falls back to its AVX2 (Haswell)
+// kernels there; on a CPU with AVX-512 the workers that call OpenBLAS (recur, libtorch) get
+// OPENBLAS_CORETYPE=SkylakeX, its AVX-512 kernels, unless the caller set OPENBLAS_CORETYPE.
+// The sgemm peak is measured under the same setting.
 std::vector<PeerSpec> available_peers(const std::string& threads, bool torch_default) {
   const std::string dir = self_dir();
   std::vector<PeerSpec> peers;
+  const char* user_core = std::getenv("OPENBLAS_CORETYPE");
+  const std::string core = user_core ? user_core
+                           : recur::ops::detected_isa() == recur::ops::Isa::kAvx512 ? "SkylakeX"
+                                                                                    : "";
+  auto blas_env = [&](std::vector<std::pair<std::string, std::string>> env) {
+    if (!core.empty()) env.emplace_back("OPENBLAS_CORETYPE", core);
+    return env;
+  };
   peers.push_back({"recur", dir + "/recur-bench", {"--worker"},
-                   {{"RECUR_NUM_THREADS", threads}, {"OPENBLAS_NUM_THREADS", threads}}});
+                   blas_env({{"RECUR_NUM_THREADS", threads}, {"OPENBLAS_NUM_THREADS", threads}})});
   if (access((dir + "/recur-bench-onednn").c_str(), X_OK) == 0)
     peers.push_back({"onednn", dir + "/recur-bench-onednn", {}, {{"OMP_NUM_THREADS", threads}}});
   if (access((dir + "/recur-bench-libtorch").c_str(), X_OK) == 0) {
     peers.push_back({"libtorch", dir + "/recur-bench-libtorch", {},
-                     {{"BENCH_TORCH_THREADS", "1"}, {"OMP_NUM_THREADS", "1"},
-                      {"OPENBLAS_NUM_THREADS", threads}}});
+                     blas_env({{"BENCH_TORCH_THREADS", "1"}, {"OMP_NUM_THREADS", "1"},
+                               {"OPENBLAS_NUM_THREADS", threads}})});
     if (torch_default)
       peers.push_back({"libtorch-default", dir + "/recur-bench-libtorch", {},
-                       {{"BENCH_TORCH_THREADS", threads}, {"OMP_NUM_THREADS", threads},
-                        {"OPENBLAS_NUM_THREADS", threads}}});
+                       blas_env({{"BENCH_TORCH_THREADS", threads}, {"OMP_NUM_THREADS", threads},
+                                 {"OPENBLAS_NUM_THREADS", threads}})});
   }
   return peers;
 }
@@ -310,6 +327,8 @@ struct Row {
   double gflops = 0, pct_peak = 0, vs_recur = 0;
 };
 
+constexpr useconds_t kSettleMicros = 100000;
+
 // Interleaved timing: for each repetition, each worker runs the mode once (after one untimed
 // warm-up each). Returns one Stat per worker.
 std::vector<Stat> time_mode(const std::vector<Peer*>& ws, Mode m, int reps, double min_time) {
@@ -319,8 +338,12 @@ std::vector<Stat> time_mode(const std::vector<Peer*>& ws, Mode m, int reps, doub
     for (auto* w : ws) w->ask("time fwd_tr 0");
   for (auto* w : ws) w->ask(cmd + "0");
   for (int r = 0; r < reps; ++r)
-    for (std::size_t i = 0; i < ws.size(); ++i)
+    for (std::size_t i = 0; i < ws.size(); ++i) {
+      // Idle BLAS / OpenMP threads of the worker that ran last spin for a while before they
+      // sleep (OpenBLAS: up to 2^28 cycles); the pause keeps them off the next one's cores.
+      usleep(kSettleMicros);
       t[i].push_back(std::stod(ws[i]->ask(cmd + std::to_string(min_time))));
+    }
   std::vector<Stat> out;
   for (auto& v : t) out.push_back(stat_of(v));
   return out;
@@ -419,8 +442,14 @@ int main(int argc, char** argv) {
     std::printf("# recur-bench\n\nrecur isa: %s; implementations:",
                 recur::ops::isa_name(recur::ops::active_isa()).c_str());
     for (const auto& s : specs) std::printf(" %s", s.name.c_str());
-    std::printf("; threads %s\nmeasured OpenBLAS sgemm 2048^3 peak (%s threads): %.1f GFLOP/s\n",
-                threads.c_str(), threads.c_str(), peak);
+    const char* core = std::getenv("OPENBLAS_CORETYPE");
+    std::printf("; threads %s\nmeasured OpenBLAS sgemm 2048^3 peak (%s threads, %s): %.1f GFLOP/s\n",
+                threads.c_str(), threads.c_str(),
+                core ? core
+                     : recur::ops::detected_isa() == recur::ops::Isa::kAvx512
+                         ? "OPENBLAS_CORETYPE=SkylakeX"
+                         : "OpenBLAS's own core choice",
+                peak);
     std::printf("reps %d (median and min over reps; each rep runs >= %.3f s and averages)\n",
                 reps, min_time);
     std::fflush(stdout);

@@ -6,6 +6,14 @@
 // reports (cpuid), the best it supports. Everything else, and every other CPU, uses the portable
 // path: plain C++ loops around BLAS, the reference that the fused kernels are tested against.
 //
+// Accuracy of the fused path. Its sigmoid and tanh are computed, not looked up: exp by range
+// reduction and a degree-6 polynomial (Cephes expf), tanh by an odd polynomial below |x| 0.625
+// and 1 - 2 / (e^{2|x|} + 1) above (Cephes tanhf). Their error against double precision, over a
+// dense grid of [-30, 30] and extreme values, is at most 3e-7 absolute for both and 4e-7
+// relative for tanh near 0 (tests/ops/fused_lstm_test.cpp asserts these bounds); NaN stays NaN.
+// A whole LSTM forward and backward stays within 1e-5 (max error / max value per array) of the
+// portable kernel run in double, on every size the tests try.
+//
 // Environment (read once, on first use):
 //   RECUR_ISA=portable|avx2|avx512   use this path instead of the best one (a path the CPU lacks
 //                                    falls back to the best it has, with no error)

@@ -10,6 +10,7 @@ namespace {
 
 struct V {
   using Reg = __m256;
+  static constexpr std::size_t kRegisters = 16;
   static constexpr std::size_t kWidth = 8;
   static Reg load(const float* p) { return _mm256_loadu_ps(p); }
   static void store(float* p, Reg v) { _mm256_storeu_ps(p, v); }

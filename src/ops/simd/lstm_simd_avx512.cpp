@@ -10,6 +10,7 @@ namespace {
 
 struct V {
   using Reg = __m512;
+  static constexpr std::size_t kRegisters = 32;
   static constexpr std::size_t kWidth = 16;
   static Reg load(const float* p) { return _mm512_loadu_ps(p); }
   static void store(float* p, Reg v) { _mm512_storeu_ps(p, v); }
