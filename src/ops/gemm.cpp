@@ -2,29 +2,86 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <type_traits>
+
+#include "recur/ops/cpu.hpp"
+#include "thread_pool.hpp"
+
 namespace recur::ops {
+namespace {
 
-template <>
-void gemm<float>(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
-                 float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
-                 float beta, float* c, std::size_t ldc) {
-  if (m == 0 || n == 0) return;
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-              static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb),
-              beta, c, static_cast<int>(ldc));
+// recur runs its BLAS calls single-threaded inside its own thread pool (split across the
+// threads by rows or columns of C), so one set of threads serves both the GEMMs and the
+// per-timestep kernels: OpenBLAS's own workers spin for up to 2^28 cycles after each call and,
+// interleaved with recur's timestep regions, took cores from them (a training step's time
+// varied by 2x). Done once, on the first gemm; RECUR_BLAS_THREADS=native keeps OpenBLAS's own
+// threading instead.
+bool blas_in_pool() {
+  static const bool in_pool = [] {
+    const char* env = std::getenv("RECUR_BLAS_THREADS");
+    if (env != nullptr && std::string(env) == "native") return false;
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  return in_pool;
 }
 
-template <>
-void gemm<double>(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k,
-                  double alpha, const double* a, std::size_t lda, const double* b,
-                  std::size_t ldb, double beta, double* c, std::size_t ldc) {
-  if (m == 0 || n == 0) return;
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-              static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb),
-              beta, c, static_cast<int>(ldc));
+// Below this many multiply-adds a split costs more than it saves.
+constexpr double kSplitMacs = 1 << 21;
+
+template <typename T>
+void blas(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+          const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+          std::size_t ldc) {
+  const auto ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
+  const int M = static_cast<int>(m), N = static_cast<int>(n), K = static_cast<int>(k);
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, a, static_cast<int>(lda), b,
+                static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+  else
+    cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha, a, static_cast<int>(lda), b,
+                static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
 }
+
+}  // namespace
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+          const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+          std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  const std::size_t threads = num_threads();
+  if (!blas_in_pool() || threads <= 1 || double(m) * double(n) * double(k) < kSplitMacs) {
+    blas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  // Split C by rows when it is at least as tall as wide, else by columns (in multiples of 16
+  // so every part keeps whole vectors).
+  const bool by_rows = m >= n;
+  const std::size_t extent = by_rows ? m : n;
+  const std::size_t parts = std::min(threads, (extent + 15) / 16);
+  auto body = [&](std::size_t tid) {
+    const std::size_t lo = extent * tid / parts / 16 * 16;
+    const std::size_t hi = tid + 1 == parts ? extent : extent * (tid + 1) / parts / 16 * 16;
+    if (hi <= lo) return;
+    if (by_rows)
+      blas(trans_a, trans_b, hi - lo, n, k, alpha, trans_a ? a + lo : a + lo * lda, lda, b, ldb,
+           beta, c + lo * ldc, ldc);
+    else
+      blas(trans_a, trans_b, m, hi - lo, k, alpha, a, lda, trans_b ? b + lo * ldb : b + lo, ldb,
+           beta, c + lo, ldc);
+  };
+  detail::ThreadPool::instance().run(parts, body);
+}
+
+template void gemm<float>(bool, bool, std::size_t, std::size_t, std::size_t, float, const float*,
+                          std::size_t, const float*, std::size_t, float, float*, std::size_t);
+template void gemm<double>(bool, bool, std::size_t, std::size_t, std::size_t, double,
+                           const double*, std::size_t, const double*, std::size_t, double,
+                           double*, std::size_t);
 
 template <typename T>
 void gemm_naive(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
