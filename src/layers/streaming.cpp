@@ -53,8 +53,12 @@ void RecurrentStream::refresh() {
     bias_.assign(4 * Up, 0.0f);
     ops::detail::pack_forward(packed_x_.data(), w, F, U, VW);
     ops::detail::pack_forward(packed_r_.data(), r, U, U, VW);
-    if (has_bias)
-      ops::detail::interleave_columns(bias_.data(), cell.bias().value.data(), 1, U, VW);
+    if (has_bias) {
+      std::vector<std::size_t> off;
+      ops::detail::unit_offsets(off, U, VW);
+      ops::detail::interleave_columns(bias_.data(), cell.bias().value.data(), 1, U, VW,
+                                      off.data());
+    }
   } else {
     padded_ = units_;
     w_.assign(w, w + cell.kernel().value.size());

@@ -25,39 +25,32 @@ std::size_t threads_for(std::size_t macs_per_step, std::size_t tiles) {
   return std::max<std::size_t>(1, std::min(num_threads(), tiles));
 }
 
-// Column j*4VW + g*VW + v of the interleaved order is Keras column g*U + u, u = j*VW + v;
-// returns U*4 (no column) for a pad lane.
-std::size_t keras_column(std::size_t col, std::size_t U, std::size_t VW) {
-  const std::size_t j = col / (4 * VW), g = (col / VW) % 4, v = col % VW, u = j * VW + v;
-  return u < U ? g * U + u : 4 * U;
-}
-
 // Adds an interleaved (K, Gp) gradient into a Keras-layout (K, 4U) one.
 void add_deinterleaved(float* out, const float* il, std::size_t K, std::size_t U,
-                       std::size_t VW) {
+                       std::size_t VW, const std::size_t* off) {
   const std::size_t Gp = 4 * round_up(U, VW), G = 4 * U;
   for (std::size_t k = 0; k < K; ++k)
-    for (std::size_t col = 0; col < Gp; ++col) {
-      const std::size_t kc = keras_column(col, U, VW);
-      if (kc < G) out[k * G + kc] += il[k * Gp + col];
+    for (std::size_t g = 0; g < 4; ++g) {
+      float* o = out + k * G + g * U;
+      const float* src = il + k * Gp + g * VW;
+      for (std::size_t u = 0; u < U; ++u) o[u] += src[off[u]];
     }
 }
 
 // recurrent_kernel^T packed in panels of up to 4 unit blocks: panel p is (Gp, nv, VW), where
-// row k' is an interleaved gate column and lane (q, v) is unit (4p + q) VW + v.
-void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t VW) {
+// row k' is an interleaved gate column and lane (q, v) is unit (4p + q) VW + v. Read row by row
+// of recurrent_kernel (one unit each), so the source streams.
+void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t VW,
+                     const std::size_t* off) {
   const std::size_t Up = round_up(U, VW), nb = Up / VW, Gp = 4 * Up, G = 4 * U;
-  for (std::size_t p = 0; p * 4 < nb; ++p) {
+  std::fill_n(packed, ((nb + 3) / 4) * Gp * 4 * VW, 0.0f);
+  for (std::size_t unit = 0; unit < U; ++unit) {
+    const std::size_t p = unit / (4 * VW), q = (unit / VW) % 4, v = unit % VW;
     const std::size_t nv = std::min<std::size_t>(4, nb - 4 * p);
-    float* panel = packed + p * Gp * 4 * VW;
-    for (std::size_t k = 0; k < Gp; ++k) {
-      const std::size_t kc = keras_column(k, U, VW);
-      for (std::size_t q = 0; q < nv; ++q)
-        for (std::size_t v = 0; v < VW; ++v) {
-          const std::size_t unit = (4 * p + q) * VW + v;
-          panel[(k * nv + q) * VW + v] = kc < G && unit < U ? r[unit * G + kc] : 0.0f;
-        }
-    }
+    float* panel = packed + p * Gp * 4 * VW + q * VW + v;
+    const float* row = r + unit * G;
+    for (std::size_t g = 0; g < 4; ++g)
+      for (std::size_t u = 0; u < U; ++u) panel[(off[u] + g * VW) * nv * VW] = row[g * U + u];
   }
 }
 
@@ -86,13 +79,20 @@ void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, s
         }
 }
 
+void unit_offsets(std::vector<std::size_t>& off, std::size_t U, std::size_t VW) {
+  off.resize(U);
+  for (std::size_t u = 0; u < U; ++u) off[u] = (u / VW) * 4 * VW + u % VW;
+}
+
 void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U,
-                        std::size_t VW) {
+                        std::size_t VW, const std::size_t* off) {
   const std::size_t Gp = 4 * round_up(U, VW), G = 4 * U;
+  std::fill_n(out, K * Gp, 0.0f);
   for (std::size_t k = 0; k < K; ++k)
-    for (std::size_t col = 0; col < Gp; ++col) {
-      const std::size_t kc = keras_column(col, U, VW);
-      out[k * Gp + col] = kc < G ? w[k * G + kc] : 0.0f;
+    for (std::size_t g = 0; g < 4; ++g) {
+      float* o = out + k * Gp + g * VW;
+      const float* src = w + k * G + g * U;
+      for (std::size_t u = 0; u < U; ++u) o[off[u]] = src[u];
     }
 }
 
@@ -138,8 +138,10 @@ void fused_lstm_forward(const simd::LstmSimdKernels& k, float* y, float* h_last,
     ensure(cache.hd, TT * B * Up);
   }
 
-  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW);
-  if (bias) interleave_columns(cache.bias_il.data(), bias, 1, U, VW);
+  unit_offsets(cache.unit_offsets, U, VW);
+  const std::size_t* off = cache.unit_offsets.data();
+  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW, off);
+  if (bias) interleave_columns(cache.bias_il.data(), bias, 1, U, VW, off);
   else std::fill(cache.bias_il.begin(), cache.bias_il.end(), 0.0f);
   pack_forward(cache.packed.data(), recurrent_kernel, U, U, VW);
 
@@ -196,15 +198,15 @@ void fused_lstm_forward(const simd::LstmSimdKernels& k, float* y, float* h_last,
         ft.kh = U;
         ft.gates_out = g;
         ft.ldg = Gp;
-        const std::size_t off = r0 * Up + j * VW;
-        ft.h_prev = hs + s * B * Up + off;
-        ft.c_prev = cs + s * B * Up + off;
-        ft.c_next = cs + (s + 1) * B * Up + off;
-        ft.h_next = hs + (s + 1) * B * Up + off;
+        const std::size_t at = r0 * Up + j * VW;
+        ft.h_prev = hs + s * B * Up + at;
+        ft.c_prev = cs + s * B * Up + at;
+        ft.c_next = cs + (s + 1) * B * Up + at;
+        ft.h_next = hs + (s + 1) * B * Up + at;
         ft.ld = Up;
         if (rmask) {
-          ft.rmask = rmask + off;
-          ft.hd_next = s + 1 < TT ? hd + (s + 1) * B * Up + off : nullptr;
+          ft.rmask = rmask + at;
+          ft.hd_next = s + 1 < TT ? hd + (s + 1) * B * Up + at : nullptr;
         }
         ft.keep = keep ? keep + s * B + r0 : nullptr;
         k.forward_tile(ft);
@@ -249,8 +251,10 @@ void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, 
   const bool seq_dy = dy != nullptr && config.return_sequences;
   if (seq_dy) ensure(cache.dy_pad, TT * B * Up);
 
-  pack_transposed(cache.packed_t.data(), recurrent_kernel, U, VW);
-  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW);
+  unit_offsets(cache.unit_offsets, U, VW);
+  const std::size_t* off = cache.unit_offsets.data();
+  pack_transposed(cache.packed_t.data(), recurrent_kernel, U, VW, off);
+  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW, off);
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
   const float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
   float* dyp = seq_dy ? cache.dy_pad.data() : nullptr;
@@ -347,16 +351,16 @@ void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, 
   float* dw = cache.dw_pad.data();
   // dkernel (F, G) += x^T (F, T*B) . dgates (T*B, Gp)
   gemm<float>(true, false, F, Gp, TT * B, 1.0f, cache.x.data(), F, dgates, Gp, 0.0f, dw, Gp);
-  add_deinterleaved(dkernel, dw, F, U, VW);
+  add_deinterleaved(dkernel, dw, F, U, VW, off);
   // drecurrent_kernel (U, G) += h_in^T (U, T*B) . dgates, h_in = h_{t-1} (after dropout)
   const float* h_in = cache.has_rmask ? cache.hd.data() : cache.h.data();
   gemm<float>(true, false, U, Gp, TT * B, 1.0f, h_in, Up, dgates, Gp, 0.0f, dw, Gp);
-  add_deinterleaved(drecurrent_kernel, dw, U, U, VW);
+  add_deinterleaved(drecurrent_kernel, dw, U, U, VW, off);
   if (dbias) {
     std::fill_n(dw, Gp, 0.0f);
     for (std::size_t r = 0; r < TT * B; ++r)
       for (std::size_t j = 0; j < Gp; ++j) dw[j] += dgates[r * Gp + j];
-    add_deinterleaved(dbias, dw, 1, U, VW);
+    add_deinterleaved(dbias, dw, 1, U, VW, off);
   }
   // dx (T*B, F) = dgates (T*B, Gp) . kernel^T (Gp, F), then back to (B, T, F) input order.
   gemm<float>(false, true, TT * B, F, Gp, 1.0f, dgates, Gp, cache.kernel_il.data(), Gp, 0.0f,

@@ -9,6 +9,8 @@
 // four gates and the element-wise update, straight from registers. Backward per timestep: one
 // region whose tiles compute dh_{t-1} = dz_t x recurrent_kernel^T and, in the same tile, dz_{t-1};
 // the weight gradients are BLAS gemms over all timesteps at the end.
+#include <vector>
+
 #include "recur/ops/recurrent_kernels.hpp"
 #include "simd/lstm_simd.hpp"
 
@@ -34,8 +36,11 @@ void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, 
 
 /// Packs a (K, 4U) Keras-layout matrix for FwdTile: per block j, (K, 4, VW), zero-padded.
 void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, std::size_t VW);
-/// Permutes a (K, 4U) matrix (or a (4U,) bias with K = 1) to (K, Gp) block-interleaved columns.
+/// off[u] = the interleaved column of unit u's first gate ((u / VW) 4VW + u % VW).
+void unit_offsets(std::vector<std::size_t>& off, std::size_t U, std::size_t VW);
+/// Permutes a (K, 4U) matrix (or a (4U,) bias with K = 1) to (K, Gp) block-interleaved columns
+/// (pad columns zero); `off` from unit_offsets.
 void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U,
-                        std::size_t VW);
+                        std::size_t VW, const std::size_t* off);
 
 }  // namespace recur::ops::detail

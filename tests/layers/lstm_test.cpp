@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "recur/core/error.hpp"
+#include "recur/ops/cpu.hpp"
 #include "recur/ops/gemm.hpp"
 #include "support/allclose.hpp"
 #include "support/gradcheck.hpp"
@@ -49,6 +50,29 @@ TEST(Gemm, BlasMatchesNaiveReferenceOnOddSizesAndTransposes) {
       recur::ops::gemm_naive<float>(ta, tb, m, n, k, 0.5f, a.data(), lda, b.data(), ldb, 0.25f, c2.data(), n);
       recur::test::expect_allclose("gemm", c1.data(), c2, 1e-5, 1e-5);
     }
+}
+
+// Large products are split over recur's thread pool by rows (tall C) or columns (wide C); the
+// split parts must tile C exactly, for every transpose, on sizes that are not multiples of 16.
+TEST(Gemm, PoolSplitMatchesNaiveReferenceForTallAndWideProducts) {
+  const std::size_t saved = recur::ops::num_threads();
+  for (std::size_t threads : {2, 3}) {
+    recur::ops::set_num_threads(threads);
+    for (auto [m, n] : {std::pair<std::size_t, std::size_t>{301, 37}, {37, 301}})
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+          const std::size_t k = 211;
+          const auto a = to_float(random_values(m * k, 1)), b = to_float(random_values(k * n, 2));
+          auto c1 = to_float(random_values(m * n, 3)), c2 = c1;
+          const std::size_t lda = ta ? m : k, ldb = tb ? k : n;
+          recur::ops::gemm<float>(ta, tb, m, n, k, 0.5f, a.data(), lda, b.data(), ldb, 0.25f,
+                                  c1.data(), n);
+          recur::ops::gemm_naive<float>(ta, tb, m, n, k, 0.5f, a.data(), lda, b.data(), ldb,
+                                        0.25f, c2.data(), n);
+          recur::test::expect_allclose("gemm split", c1.data(), c2, 1e-4, 1e-4);
+        }
+  }
+  recur::ops::set_num_threads(saved);
 }
 
 // Keras: with go_backwards the layer reads the sequence reversed, so its last output equals the

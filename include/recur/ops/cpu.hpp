@@ -17,8 +17,17 @@
 // Environment (read once, on first use):
 //   RECUR_ISA=portable|avx2|avx512   use this path instead of the best one (a path the CPU lacks
 //                                    falls back to the best it has, with no error)
-//   RECUR_NUM_THREADS=N              threads for the per-timestep kernels (default: hardware
-//                                    threads, i.e. std::thread::hardware_concurrency())
+//   RECUR_NUM_THREADS=N              threads for the per-timestep kernels and recur's GEMMs
+//                                    (default: hardware threads, hardware_concurrency())
+//   RECUR_BLAS_THREADS=native        let OpenBLAS thread its GEMMs itself. By default recur sets
+//                                    OpenBLAS to one thread (openblas_set_num_threads(1), for
+//                                    the whole process, on recur's first GEMM) and splits each
+//                                    large GEMM over its own pool, so BLAS's idle spinning
+//                                    threads never take cores from recur's timestep kernels.
+//
+// OpenBLAS picks its own kernels: OPENBLAS_CORETYPE=SkylakeX selects its AVX-512 ones on CPUs
+// its version does not know (0.3.21 runs AMD Zen 4/5 on its AVX2 "Haswell" kernels at half
+// their speed). See BENCHMARKS.md.
 #include <cstddef>
 #include <string>
 
@@ -37,7 +46,7 @@ Isa active_isa();
 /// one). Throws ValueError if this CPU cannot run `isa`.
 void set_isa(Isa isa);
 
-/// Threads the per-timestep kernels split their work over (>= 1).
+/// Threads the per-timestep kernels and recur's GEMMs split their work over (>= 1).
 std::size_t num_threads();
 /// Sets the thread count for the per-timestep kernels; 0 restores the default. BLAS calls keep
 /// their own setting (OPENBLAS_NUM_THREADS).
