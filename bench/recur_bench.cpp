@@ -327,21 +327,24 @@ struct Row {
   double gflops = 0, pct_peak = 0, vs_recur = 0;
 };
 
-constexpr useconds_t kSettleMicros = 100000;
+// Pause before each timed repetition (--settle).
+double g_settle_seconds = 0.3;
 
-// Interleaved timing: for each repetition, each worker runs the mode once (after one untimed
+// Interleaved timing: for each repetition, each worker runs the mode once (after an untimed
 // warm-up each). Returns one Stat per worker.
 std::vector<Stat> time_mode(const std::vector<Peer*>& ws, Mode m, int reps, double min_time) {
   std::vector<std::vector<double>> t(ws.size());
   const std::string cmd = std::string("time ") + mode_name(m) + " ";
   if (m == Mode::kBackward)
     for (auto* w : ws) w->ask("time fwd_tr 0");
-  for (auto* w : ws) w->ask(cmd + "0");
+  // Untimed warm-up, as long as a repetition: first-touch page faults, caches, clocks.
+  for (auto* w : ws) w->ask(cmd + std::to_string(min_time));
   for (int r = 0; r < reps; ++r)
     for (std::size_t i = 0; i < ws.size(); ++i) {
       // Idle BLAS / OpenMP threads of the worker that ran last spin for a while before they
-      // sleep (OpenBLAS: up to 2^28 cycles); the pause keeps them off the next one's cores.
-      usleep(kSettleMicros);
+      // sleep (OpenBLAS: 2^28 time-stamp-counter ticks, over 100 ms); the pause keeps them off
+      // the next one's cores.
+      usleep(static_cast<useconds_t>(g_settle_seconds * 1e6));
       t[i].push_back(std::stod(ws[i]->ask(cmd + std::to_string(min_time))));
     }
   std::vector<Stat> out;
@@ -423,6 +426,10 @@ int main(int argc, char** argv) {
   app.add_option("--min-time", min_time, "Seconds each repetition runs at least (calls averaged)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", threads, "Threads for every implementation");
+  app.add_option("--settle", g_settle_seconds,
+                 "Seconds of pause before each timed repetition (lets the last worker's idle "
+                 "threads stop spinning)")
+      ->check(CLI::Range(0.0, 10.0));
   app.add_flag("--sweep", sweep, "Also sweep timesteps 10..1000 and units 16..2048");
   app.add_flag("--no-main", no_main, "Skip the four configurations (with --sweep)");
   app.add_flag("--torch-default", torch_default,
