@@ -59,10 +59,18 @@ void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t V
 struct Tiling {
   std::size_t row_tiles, col_tiles, max_rows, batch;
   std::size_t count() const { return row_tiles * col_tiles; }
-  void tile(std::size_t t, std::size_t& col, std::size_t& r0, std::size_t& rows) const {
-    col = t / row_tiles;
-    r0 = (t % row_tiles) * max_rows;
-    rows = std::min(max_rows, batch - r0);
+  // One parallel region: fn(col, r0, rows) for every tile, each thread a contiguous share.
+  template <typename Fn>
+  void run(std::size_t threads, Fn&& fn) const {
+    auto body = [&](std::size_t tid) {
+      std::size_t begin, end;
+      split_range(count(), tid, threads, begin, end);
+      for (std::size_t t = begin; t < end; ++t) {
+        const std::size_t r0 = (t % row_tiles) * max_rows;
+        fn(t / row_tiles, r0, std::min(max_rows, batch - r0));
+      }
+    };
+    ThreadPool::instance().run(threads, body);
   }
 };
 
@@ -123,16 +131,13 @@ void fused_lstm_forward(const simd::LstmSimdKernels& k, float* y, float* h_last,
   cache.dims = dims;
   cache.config = config;
   cache.fused = static_cast<int>(active_isa());
-  ensure(cache.x, TT * B * F);
   ensure(cache.gates, TT * B * Gp);
   ensure(cache.h, (TT + 1) * B * Up);
   ensure(cache.c, (TT + 1) * B * Up);
   ensure(cache.kernel_il, F * Gp);
   ensure(cache.bias_il, Gp);
   ensure(cache.packed, U * Gp);
-  cache.has_mask = extras.mask != nullptr;
-  cache.has_rmask = extras.recurrent_dropout != nullptr;
-  if (cache.has_mask) ensure(cache.mask, TT * B);
+  load_time_major(cache, x, extras, dims, config.go_backwards);
   if (cache.has_rmask) {
     ensure(cache.rmask, B * Up);
     ensure(cache.hd, TT * B * Up);
@@ -145,14 +150,6 @@ void fused_lstm_forward(const simd::LstmSimdKernels& k, float* y, float* h_last,
   else std::fill(cache.bias_il.begin(), cache.bias_il.end(), 0.0f);
   pack_forward(cache.packed.data(), recurrent_kernel, U, U, VW);
 
-  // x (B, T, F) -> (T, B, F) in processing order; the mask likewise to (T, B).
-  for (std::size_t s = 0; s < TT; ++s) {
-    const std::size_t t = config.go_backwards ? TT - 1 - s : s;
-    for (std::size_t b = 0; b < B; ++b) {
-      std::copy_n(x + (b * TT + t) * F, F, cache.x.data() + (s * B + b) * F);
-      if (cache.has_mask) cache.mask[s * B + b] = extras.mask[b * TT + t];
-    }
-  }
   // gates (T*B, Gp) = bias + x (T*B, F) . kernel (F, Gp): one gemm for all timesteps.
   float* gates = cache.gates.data();
   for (std::size_t r = 0; r < TT * B; ++r) std::copy_n(cache.bias_il.data(), Gp, gates + r * Gp);
@@ -180,39 +177,31 @@ void fused_lstm_forward(const simd::LstmSimdKernels& k, float* y, float* h_last,
 
   const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, nb, k.max_rows, B};
   const std::size_t threads = threads_for(B * U * 4 * U, tiling.count());
-  ThreadPool& pool = ThreadPool::instance();
   for (std::size_t s = 0; s < TT; ++s) {
-    auto body = [&](std::size_t tid) {
-      std::size_t begin, end;
-      split_range(tiling.count(), tid, threads, begin, end);
-      for (std::size_t t = begin; t < end; ++t) {
-        std::size_t j, r0, rows;
-        tiling.tile(t, j, r0, rows);
-        simd::FwdTile ft;
-        ft.rows = rows;
-        float* g = gates + (s * B + r0) * Gp + j * 4 * VW;
-        ft.init = g;
-        ft.ld_init = Gp;
-        ft.h_in = (rmask ? hd + s * B * Up : hs + s * B * Up) + r0 * Up;
-        ft.packed_r = cache.packed.data() + j * U * 4 * VW;
-        ft.kh = U;
-        ft.gates_out = g;
-        ft.ldg = Gp;
-        const std::size_t at = r0 * Up + j * VW;
-        ft.h_prev = hs + s * B * Up + at;
-        ft.c_prev = cs + s * B * Up + at;
-        ft.c_next = cs + (s + 1) * B * Up + at;
-        ft.h_next = hs + (s + 1) * B * Up + at;
-        ft.ld = Up;
-        if (rmask) {
-          ft.rmask = rmask + at;
-          ft.hd_next = s + 1 < TT ? hd + (s + 1) * B * Up + at : nullptr;
-        }
-        ft.keep = keep ? keep + s * B + r0 : nullptr;
-        k.forward_tile(ft);
+    tiling.run(threads, [&](std::size_t j, std::size_t r0, std::size_t rows) {
+      simd::FwdTile ft;
+      ft.rows = rows;
+      float* g = gates + (s * B + r0) * Gp + j * 4 * VW;
+      ft.init = g;
+      ft.ld_init = Gp;
+      ft.h_in = (rmask ? hd + s * B * Up : hs + s * B * Up) + r0 * Up;
+      ft.packed_r = cache.packed.data() + j * U * 4 * VW;
+      ft.kh = U;
+      ft.gates_out = g;
+      ft.ldg = Gp;
+      const std::size_t at = r0 * Up + j * VW;
+      ft.h_prev = hs + s * B * Up + at;
+      ft.c_prev = cs + s * B * Up + at;
+      ft.c_next = cs + (s + 1) * B * Up + at;
+      ft.h_next = hs + (s + 1) * B * Up + at;
+      ft.ld = Up;
+      if (rmask) {
+        ft.rmask = rmask + at;
+        ft.hd_next = s + 1 < TT ? hd + (s + 1) * B * Up + at : nullptr;
       }
-    };
-    pool.run(threads, body);
+      ft.keep = keep ? keep + s * B + r0 : nullptr;
+      k.forward_tile(ft);
+    });
   }
 
   if (config.return_sequences) {
@@ -283,7 +272,6 @@ void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, 
   const float* cs = cache.c.data();
   const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, panels, k.max_rows, B};
   const std::size_t threads = threads_for(B * U * 4 * U, tiling.count());
-  ThreadPool& pool = ThreadPool::instance();
   // The pointwise pass of step s on one tile (rows from r0, panel p).
   auto pointwise_at = [&](std::size_t s, std::size_t p, std::size_t r0, std::size_t rows) {
     simd::Pointwise pw;
@@ -301,45 +289,29 @@ void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, 
     pw.keep = keep ? keep + s * B + r0 : nullptr;
     return pw;
   };
-  {
-    auto body = [&](std::size_t tid) {
-      std::size_t begin, end;
-      split_range(tiling.count(), tid, threads, begin, end);
-      for (std::size_t t = begin; t < end; ++t) {
-        std::size_t p, r0, rows;
-        tiling.tile(t, p, r0, rows);
-        k.pointwise(pointwise_at(TT - 1, p, r0, rows));
-      }
-    };
-    pool.run(threads, body);
-  }
+  tiling.run(threads, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+    k.pointwise(pointwise_at(TT - 1, p, r0, rows));
+  });
   for (std::size_t s = TT; s-- > 0;) {
-    auto body = [&](std::size_t tid) {
-      std::size_t begin, end;
-      split_range(tiling.count(), tid, threads, begin, end);
-      for (std::size_t t = begin; t < end; ++t) {
-        std::size_t p, r0, rows;
-        tiling.tile(t, p, r0, rows);
-        simd::BwdTile bt;
-        bt.rows = rows;
-        bt.nv = std::min<std::size_t>(4, nb - 4 * p);
-        bt.dz = dgates + (s * B + r0) * Gp;
-        bt.kp = Gp;
-        bt.ldz = Gp;
-        bt.packed_t = cache.packed_t.data() + p * Gp * 4 * VW;
-        const std::size_t uo = r0 * Up + p * 4 * VW;
-        bt.dh = dh + uo;
-        bt.ld = Up;
-        bt.rmask = rmask ? rmask + uo : nullptr;
-        bt.keep_s = keep ? keep + s * B + r0 : nullptr;
-        if (s > 0) {
-          bt.dy_prev = seq_dy ? dyp + (s - 1) * B * Up + uo : nullptr;
-          bt.prev = pointwise_at(s - 1, p, r0, rows);
-        }
-        k.backward_tile(bt);
+    tiling.run(threads, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+      simd::BwdTile bt;
+      bt.rows = rows;
+      bt.nv = std::min<std::size_t>(4, nb - 4 * p);
+      bt.dz = dgates + (s * B + r0) * Gp;
+      bt.kp = Gp;
+      bt.ldz = Gp;
+      bt.packed_t = cache.packed_t.data() + p * Gp * 4 * VW;
+      const std::size_t uo = r0 * Up + p * 4 * VW;
+      bt.dh = dh + uo;
+      bt.ld = Up;
+      bt.rmask = rmask ? rmask + uo : nullptr;
+      bt.keep_s = keep ? keep + s * B + r0 : nullptr;
+      if (s > 0) {
+        bt.dy_prev = seq_dy ? dyp + (s - 1) * B * Up + uo : nullptr;
+        bt.prev = pointwise_at(s - 1, p, r0, rows);
       }
-    };
-    pool.run(threads, body);
+      k.backward_tile(bt);
+    });
   }
   for (std::size_t b = 0; b < B; ++b) {
     if (dh0) std::copy_n(dh + b * Up, U, dh0 + b * U);
@@ -365,11 +337,7 @@ void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, 
   // dx (T*B, F) = dgates (T*B, Gp) . kernel^T (Gp, F), then back to (B, T, F) input order.
   gemm<float>(false, true, TT * B, F, Gp, 1.0f, dgates, Gp, cache.kernel_il.data(), Gp, 0.0f,
               cache.dx.data(), F);
-  for (std::size_t s = 0; s < TT; ++s) {
-    const std::size_t t = config.go_backwards ? TT - 1 - s : s;
-    for (std::size_t b = 0; b < B; ++b)
-      std::copy_n(cache.dx.data() + (s * B + b) * F, F, dx + (b * TT + t) * F);
-  }
+  store_input_gradient(dx, cache);
 }
 
 }  // namespace recur::ops::detail

@@ -34,6 +34,16 @@ void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, 
                          const float* dc_last, const float* kernel,
                          const float* recurrent_kernel);
 
+/// What both paths share (defined in recurrent_kernels.cpp, for float and double):
+/// sizes cache.x (T, B, F) and, when extras has them, cache.mask (T, B); sets has_mask /
+/// has_rmask; copies x (B, T, F) and the mask into processing order (reversed for go_backwards).
+template <typename T>
+void load_time_major(RecurrentCache<T>& cache, const T* x, const RecurrentExtras<T>& extras,
+                     const RecurrentDims& dims, bool go_backwards);
+/// Copies cache.dx (T, B, F) in processing order back to dx (B, T, F) in input order.
+template <typename T>
+void store_input_gradient(T* dx, const RecurrentCache<T>& cache);
+
 /// Packs a (K, 4U) Keras-layout matrix for FwdTile: per block j, (K, 4, VW), zero-padded.
 void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, std::size_t VW);
 /// off[u] = the interleaved column of unit u's first gate ((u / VW) 4VW + u % VW).

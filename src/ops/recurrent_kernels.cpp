@@ -47,6 +47,44 @@ void lstm_step(T* z, const T* c_prev, T* c_next, T* h_next, std::size_t B, std::
 
 }  // namespace
 
+namespace detail {
+
+template <typename T>
+void load_time_major(RecurrentCache<T>& cache, const T* x, const RecurrentExtras<T>& extras,
+                     const RecurrentDims& dims, bool go_backwards) {
+  const std::size_t B = dims.batch, TT = dims.timesteps, F = dims.features;
+  ensure(cache.x, TT * B * F);
+  cache.has_mask = extras.mask != nullptr;
+  cache.has_rmask = extras.recurrent_dropout != nullptr;
+  if (cache.has_mask) ensure(cache.mask, TT * B);
+  for (std::size_t s = 0; s < TT; ++s) {
+    const std::size_t t = step_index(s, TT, go_backwards);
+    for (std::size_t b = 0; b < B; ++b) {
+      std::copy_n(x + (b * TT + t) * F, F, cache.x.data() + (s * B + b) * F);
+      if (cache.has_mask) cache.mask[s * B + b] = extras.mask[b * TT + t];
+    }
+  }
+}
+
+template <typename T>
+void store_input_gradient(T* dx, const RecurrentCache<T>& cache) {
+  const std::size_t B = cache.dims.batch, TT = cache.dims.timesteps, F = cache.dims.features;
+  for (std::size_t s = 0; s < TT; ++s) {
+    const std::size_t t = step_index(s, TT, cache.config.go_backwards);
+    for (std::size_t b = 0; b < B; ++b)
+      std::copy_n(cache.dx.data() + (s * B + b) * F, F, dx + (b * TT + t) * F);
+  }
+}
+
+template void load_time_major<float>(RecurrentCache<float>&, const float*,
+                                     const RecurrentExtras<float>&, const RecurrentDims&, bool);
+template void load_time_major<double>(RecurrentCache<double>&, const double*,
+                                      const RecurrentExtras<double>&, const RecurrentDims&, bool);
+template void store_input_gradient<float>(float*, const RecurrentCache<float>&);
+template void store_input_gradient<double>(double*, const RecurrentCache<double>&);
+
+}  // namespace detail
+
 std::size_t bias_size(const RecurrentConfig& config, std::size_t units) {
   const std::size_t G = gate_count(config.kind) * units;
   return config.kind == CellKind::kGru && config.reset_after ? 2 * G : G;
@@ -70,7 +108,6 @@ void recurrent_forward(T* y, T* h_last, T* c_last, RecurrentCache<T>& cache, con
   const bool lstm = config.kind == CellKind::kLstm, gru = config.kind == CellKind::kGru;
   cache.dims = dims;
   cache.config = config;
-  ensure(cache.x, TT * B * F);
   ensure(cache.gates, TT * B * G);
   ensure(cache.h, (TT + 1) * B * U);
   if (lstm) ensure(cache.c, (TT + 1) * B * U);
@@ -78,22 +115,11 @@ void recurrent_forward(T* y, T* h_last, T* c_last, RecurrentCache<T>& cache, con
     ensure(cache.aux, TT * B * U);
     ensure(cache.rec, B * G);
   }
-  cache.has_mask = extras.mask != nullptr;
-  cache.has_rmask = extras.recurrent_dropout != nullptr;
-  if (cache.has_mask) ensure(cache.mask, TT * B);
+  detail::load_time_major(cache, x, extras, dims, config.go_backwards);
   if (cache.has_rmask) {
     ensure(cache.rmask, B * U);
     ensure(cache.hd, TT * B * U);
     std::copy_n(extras.recurrent_dropout, B * U, cache.rmask.data());
-  }
-
-  // x (B, T, F) -> cache.x (T, B, F) in processing order; the mask likewise to (T, B).
-  for (std::size_t s = 0; s < TT; ++s) {
-    const std::size_t t = step_index(s, TT, config.go_backwards);
-    for (std::size_t b = 0; b < B; ++b) {
-      std::copy_n(x + (b * TT + t) * F, F, cache.x.data() + (s * B + b) * F);
-      if (cache.has_mask) cache.mask[s * B + b] = extras.mask[b * TT + t];
-    }
   }
   // gates (T*B, G) = input bias + x (T*B, F) . kernel (F, G): one gemm for all timesteps.
   T* gates = cache.gates.data();
@@ -368,11 +394,7 @@ void recurrent_backward(T* dx, T* dh0, T* dc0, T* dkernel, T* drecurrent_kernel,
   }
   // dx (T*B, F) = dgates (T*B, G) . kernel^T (G, F), then back to (B, T, F) input order.
   gemm<T>(false, true, TT * B, F, G, T(1), dgates, G, kernel, G, T(0), cache.dx.data(), F);
-  for (std::size_t s = 0; s < TT; ++s) {
-    const std::size_t t = step_index(s, TT, config.go_backwards);
-    for (std::size_t b = 0; b < B; ++b)
-      std::copy_n(cache.dx.data() + (s * B + b) * F, F, dx + (b * TT + t) * F);
-  }
+  detail::store_input_gradient(dx, cache);
 }
 
 template <typename T>

@@ -174,6 +174,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(FusedLstmThreads, ResultsDoNotDependOnTheThreadCount) {
   if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
   IsaGuard guard;
+  recur::ops::set_isa(recur::ops::detected_isa());
   const Case c{"threads", {11, 12, 7, 45}, true, false, true, true, true, true};
   recur::ops::set_num_threads(1);
   const Outputs<float> one = run_lstm<float>(c, 3);
@@ -187,6 +188,8 @@ TEST(FusedLstmThreads, ResultsDoNotDependOnTheThreadCount) {
 // Buffers are sized on the first call of a shape and reused after: the same addresses.
 TEST(FusedLstmThreads, SecondCallOfAShapeReusesTheBuffers) {
   if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
+  IsaGuard guard;
+  recur::ops::set_isa(recur::ops::detected_isa());
   const RecurrentDims d{4, 5, 3, 9};
   std::vector<float> x(4 * 5 * 3, 0.5f), w(3 * 36, 0.1f), r(9 * 36, 0.1f), y(4 * 5 * 9);
   RecurrentConfig cfg;
