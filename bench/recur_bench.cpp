@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -441,6 +442,7 @@ int main(int argc, char** argv) {
                         {16, 200, 1024, 1024}};
   const auto specs = available_peers(threads, torch_default);
   try {
+    std::filesystem::create_directories(out_dir);
     double peak = 0;
     {
       Peer recur_peer(specs[0].name, specs[0].path, specs[0].args, specs[0].env);
