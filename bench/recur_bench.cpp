@@ -290,7 +290,6 @@ std::vector<Peer*> check_agreement(std::vector<std::unique_ptr<Peer>>& peers, co
                                    const std::string& tmp) {
   const std::size_t B = c.batch, T = c.timesteps, F = c.features, U = c.units, G = 4 * U;
   const std::size_t sizes[] = {B * T * U, B * T * F, F * G, U * G, G};
-  const char* names[] = {"y", "dx", "dkernel", "drecurrent_kernel", "dbias"};
   std::size_t total = 0;
   for (auto s : sizes) total += s;
   std::vector<std::vector<float>> outs;
@@ -313,7 +312,6 @@ std::vector<Peer*> check_agreement(std::vector<std::unique_ptr<Peer>>& peers, co
       agree = agree && d <= (a == 0 ? 1e-4 : 1e-3);
       std::printf(" %.1e |", d);
       off += sizes[a];
-      (void)names;
     }
     std::printf(" %s |\n", agree ? "agrees" : "DISAGREES: not timed");
     if (agree) ok.push_back(peers[i].get());
@@ -353,10 +351,9 @@ std::vector<Stat> time_mode(const std::vector<Peer*>& ws, Mode m, int reps, doub
   return out;
 }
 
-void print_rows(const std::vector<Row>& rows, const std::vector<std::string>& peer_names) {
+void print_rows(const std::vector<Row>& rows) {
   std::printf("\n| config (B, T, F, U) | mode | impl | median ms | min ms | GFLOP/s | %% of sgemm peak |");
   std::printf(" peer time / recur time |\n|---|---|---|---|---|---|---|---|\n");
-  (void)peer_names;
   for (const auto& r : rows) {
     const bool stream = r.mode == "stream";
     std::printf("| %s | %s | %s | %.4g%s | %.4g%s | %.1f | %.0f%% | %s |\n", r.config.c_str(),
@@ -526,7 +523,7 @@ int main(int argc, char** argv) {
         }
         rows_for(sc, Mode::kStream, ws, time_mode(ws, Mode::kStream, reps, min_time), rows);
       }
-      print_rows(rows, {});
+      print_rows(rows);
       std::printf("\npeak RSS growth of one training step (MiB; setup + fwd + bwd, data excluded)\n\n");
       std::printf("| config | impl | MiB |\n|---|---|---|\n");
       for (const auto& [cfg, m] : mem)
@@ -573,7 +570,7 @@ int main(int argc, char** argv) {
         }
         std::printf("\nsweep over %s (B 32, F 64, %s)\n", sw->name,
                     sw == &by_t ? "U 256" : "T 50");
-        print_rows(rows, {});
+        print_rows(rows);
         const std::string svg = out_dir + "/sweep_" + sw->name + ".svg";
         write_sweep_svg(svg,
                         std::string("LSTM training step (fwd+bwd) vs ") + sw->name +

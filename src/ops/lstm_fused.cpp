@@ -235,15 +235,15 @@ void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, 
   ensure(cache.dc, B * Up);
   ensure(cache.dx, TT * B * F);
   ensure(cache.packed_t, panels * Gp * 4 * VW);
-  ensure(cache.kernel_il, F * Gp);
   ensure(cache.dw_pad, std::max(F, U) * Gp);
   const bool seq_dy = dy != nullptr && config.return_sequences;
   if (seq_dy) ensure(cache.dy_pad, TT * B * Up);
 
-  unit_offsets(cache.unit_offsets, U, VW);
+  // The unit offsets and the interleaved kernel are forward's (backward runs with the weights
+  // of the last forward, as recurrent_backward's contract says).
+  (void)kernel;
   const std::size_t* off = cache.unit_offsets.data();
   pack_transposed(cache.packed_t.data(), recurrent_kernel, U, VW, off);
-  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW, off);
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
   const float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
   float* dyp = seq_dy ? cache.dy_pad.data() : nullptr;
