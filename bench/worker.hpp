@@ -42,7 +42,8 @@ inline Data make_data(const Config& c) {
     const std::uint64_t r = state * 0x2545F4914F6CDD1Dull;
     return scale * (static_cast<float>(r >> 40) / 8388608.0f - 1.0f);
   };
-  const float ws = 1.0f / static_cast<float>(std::sqrt(static_cast<double>(c.units > 0 ? c.units : 1)));
+  const double units = static_cast<double>(c.units > 0 ? c.units : 1);
+  const float ws = 1.0f / static_cast<float>(std::sqrt(units));
   const std::size_t G = 4 * c.units;
   d.x.resize(c.batch * c.timesteps * c.features);
   d.kernel.resize(c.features * G);
