@@ -9,11 +9,6 @@
 namespace recur::ops::detail {
 namespace {
 
-template <typename V>
-void ensure(V& v, std::size_t n) {
-  if (v.size() != n) v.assign(n, 0);
-}
-
 std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
 
 // Below this many multiply-adds per timestep a parallel region costs more than it saves

@@ -16,6 +16,13 @@
 
 namespace recur::ops::detail {
 
+/// Sizes a cache buffer to n (zeros) only when its size differs, so a second call with the same
+/// shape allocates nothing. Shared by both kernel paths.
+template <typename V>
+void ensure(V& v, std::size_t n) {
+  if (v.size() != n) v.assign(n, 0);
+}
+
 /// The fused kernels for the active instruction set, or null when `config` or the CPU has no
 /// fused path (then the portable code runs).
 const simd::LstmSimdKernels* fused_lstm_kernels(const RecurrentConfig& config);

@@ -9,10 +9,7 @@
 namespace recur::ops {
 namespace {
 
-template <typename V>
-void ensure(V& v, std::size_t n) {
-  if (v.size() != n) v.assign(n, 0);
-}
+using detail::ensure;
 
 // The input step processed at position s.
 std::size_t step_index(std::size_t s, std::size_t timesteps, bool go_backwards) {
