@@ -21,7 +21,9 @@ RecurrentStream::RecurrentStream(const RecurrentCell& cell, std::size_t batch)
     throw ValueError("RecurrentStream: the " + cell.type() +
                      " is not built yet (its features are unknown); build it, or run it once "
                      "through its layer, before streaming.");
-  if (batch == 0) throw ValueError("RecurrentStream: batch must be at least 1, got 0.");
+  if (batch == 0)
+    throw ValueError("RecurrentStream: batch (the number of parallel streams) must be at least "
+                     "1, got 0; pass 1 to stream one sequence.");
   refresh();
   reset();
 }

@@ -80,7 +80,8 @@ Isa active_isa() { return static_cast<Isa>(isa_slot().load(std::memory_order_rel
 void set_isa(Isa isa) {
   if (!cpu_supports(isa))
     throw ValueError("set_isa: this CPU cannot run the " + isa_name(isa) +
-                     " kernels; the best it supports is " + isa_name(best_isa()) + ".");
+                     " kernels; the best it supports is " + isa_name(best_isa()) +
+                     ". Pass set_isa(detected_isa()) or Isa::kPortable.");
   isa_slot().store(static_cast<int>(isa), std::memory_order_relaxed);
 }
 
