@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -36,6 +37,18 @@ std::string csv_number(double v) {
   o.precision(6);
   o << v;
   return o.str();
+}
+
+std::string csv_cell(const std::string& text) {
+  std::string s = text;
+  // A cell a spreadsheet would run as a formula is prefixed with ' (OWASP's CSV injection rule).
+  if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') &&
+      !(s.size() > 1 && (std::isdigit(static_cast<unsigned char>(s[1])) || s[1] == '.')))
+    s = "'" + s;
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
 }
 
 void require_positive(const char* flag, double v, const char* hint) {

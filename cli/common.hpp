@@ -21,6 +21,11 @@ void write_text_atomic(const std::string& path, const std::string& text);
 /// A number for a CSV cell: 6 significant digits, "" for NaN or infinity.
 std::string csv_number(double v);
 
+/// A text cell for a CSV file: quoted (RFC 4180) when it holds a comma, quote or line break,
+/// and prefixed with ' when a spreadsheet would read it as a formula (=, +, -, @ not followed
+/// by a digit).
+std::string csv_cell(const std::string& text);
+
 /// Throws ValueError "<flag> must be > 0, got <v>. <hint>" unless v > 0.
 void require_positive(const char* flag, double v, const char* hint);
 

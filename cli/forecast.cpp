@@ -1,15 +1,12 @@
 #include "forecast.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
-#include <unistd.h>
 
 #include "bundled_data.hpp"
 #include "classify.hpp"
@@ -17,10 +14,8 @@
 #include "plot.hpp"
 #include "recur/core/error.hpp"
 #include "recur/data/csv.hpp"
-#include "recur/data/scaler.hpp"
-#include "recur/data/windows.hpp"
-#include "recur/layers/dense.hpp"
-#include "recur/layers/lstm.hpp"
+#include "recur/data/time_index.hpp"
+#include "recur/tasks/baselines.hpp"
 
 namespace recur::cli {
 namespace {
@@ -28,155 +23,70 @@ namespace {
 using json = nlohmann::json;
 constexpr const char* kBundledName = "airpassengers.csv (bundled)";
 
-// How raw columns become model inputs and targets; stored in the model file so that
-// `recur predict` repeats it exactly.
-struct SeriesSpec {
-  std::string target;
-  std::vector<std::string> features;  // features[0] == target
-  std::string time_column;            // "" when there is none
-  std::size_t lookback = 0, horizon = 1;
-  bool diff = true;
-  std::vector<bool> log;  // per feature
-  Scaler input_scaler, target_scaler;
+std::string layer_title(const std::string& layer) {
+  return layer == "gru" ? "GRU" : layer == "simple_rnn" ? "SimpleRNN" : "LSTM";
+}
 
-  std::size_t first_row() const { return diff ? 1 : 0; }
-  // The first target index with a full window of transformed inputs.
-  std::size_t first_target() const { return first_row() + lookback + horizon - 1; }
+CsvTable load_table(const std::string& path, const std::string& delimiter) {
+  CsvOptions options;
+  if (!delimiter.empty()) options.delimiter = parse_delimiter(delimiter);
+  return path.empty() ? parse_csv(kAirPassengersCsv, kBundledName, options) : read_csv(path, options);
+}
 
-  json to_json() const {
-    return {{"task", "forecast"},
-            {"target", target},
-            {"features", features},
-            {"time_column", time_column},
-            {"lookback", lookback},
-            {"horizon", horizon},
-            {"diff", diff},
-            {"log", log},
-            {"scaler", scaler_name(input_scaler.kind)},
-            {"input_offset", input_scaler.offset},
-            {"input_scale", input_scaler.scale},
-            {"target_offset", target_scaler.offset},
-            {"target_scale", target_scaler.scale}};
+std::vector<std::string> column_cells(const CsvTable& table, std::size_t c) {
+  std::vector<std::string> cells;
+  cells.reserve(table.rows.size());
+  for (const auto& row : table.rows) cells.push_back(trim_cell(row[c]));
+  return cells;
+}
+
+// The time column: the one named by --time, else the first column that reads as times (dates,
+// months, quarters, an integer year or YYYYMMDD) and is not the target or a named feature.
+std::string find_time_column(const CsvTable& table, const std::string& requested,
+                             const std::vector<std::string>& features) {
+  if (requested == "none") return "";
+  if (!requested.empty()) {
+    const std::size_t c = column_index(table, requested);
+    if (!parse_time_column(column_cells(table, c)))
+      throw ValueError("--time " + requested + ": the column does not read as times (e.g. 1960-01, "
+                       "1960-Q1, 1958-03-29, 19580329, 1958-03-29 13:00 or a year); its first "
+                       "cell is \"" + (table.rows.empty() ? "" : trim_cell(table.rows[0][c])) + "\".",
+                       codes::kBadHyperparameter);
+    return requested;
   }
-  static SeriesSpec from_json(const json& j) {
-    SeriesSpec s;
-    s.target = j.at("target").get<std::string>();
-    s.features = j.at("features").get<std::vector<std::string>>();
-    s.time_column = j.at("time_column").get<std::string>();
-    s.lookback = j.at("lookback").get<std::size_t>();
-    s.horizon = j.at("horizon").get<std::size_t>();
-    s.diff = j.at("diff").get<bool>();
-    s.log = j.at("log").get<std::vector<bool>>();
-    s.input_scaler.kind = s.target_scaler.kind = parse_scaler(j.at("scaler").get<std::string>());
-    s.input_scaler.offset = j.at("input_offset").get<std::vector<double>>();
-    s.input_scaler.scale = j.at("input_scale").get<std::vector<double>>();
-    s.target_scaler.offset = j.at("target_offset").get<std::vector<double>>();
-    s.target_scaler.scale = j.at("target_scale").get<std::vector<double>>();
-    const std::size_t f = s.features.size();
-    if (f == 0 || s.log.size() != f || s.input_scaler.offset.size() != f ||
-        s.input_scaler.scale.size() != f || s.target_scaler.offset.size() != 1 ||
-        s.target_scaler.scale.size() != 1 || s.lookback == 0 || s.horizon == 0)
-      throw ModelFormatError("the forecast metadata is inconsistent (feature, log and scaler "
-                             "lists differ in length, or lookback/horizon is 0).");
-    return s;
-  }
-};
-
-// Log (where chosen) of each column: z[c][r].
-std::vector<std::vector<double>> log_columns(const NumericColumns& nc, const SeriesSpec& spec,
-                                             const CsvTable& table) {
-  std::vector<std::vector<double>> z = nc.values;
-  for (std::size_t c = 0; c < z.size(); ++c) {
-    if (!spec.log[c]) continue;
-    for (std::size_t r = 0; r < z[c].size(); ++r) {
-      if (!(z[c][r] > 0)) {
-        const std::size_t row = nc.rows[r];
-        throw ValueError(table.source + ":" + std::to_string(table.line_numbers[row]) +
-                         " (column \"" + spec.features[c] + "\"): the log-diff transform needs "
-                         "values > 0, got " + std::to_string(z[c][r]) +
-                         ". Use --transform diff for a series that can be zero or negative.");
-      }
-      z[c][r] = std::log(z[c][r]);
-    }
-  }
-  return z;
-}
-
-// Scaled model inputs (rows, features): differences (or levels) of z, scaled per column.
-Tensor model_inputs(const std::vector<std::vector<double>>& z, const SeriesSpec& spec) {
-  const std::size_t n = z[0].size(), f = z.size();
-  Tensor inputs({n, f});
-  for (std::size_t r = spec.first_row(); r < n; ++r)
-    for (std::size_t c = 0; c < f; ++c) {
-      const double u = spec.diff ? z[c][r] - z[c][r - 1] : z[c][r];
-      inputs[r * f + c] = static_cast<float>(spec.input_scaler.transform(u, c));
-    }
-  return inputs;
-}
-
-// Unscaled target at index t: the horizon-step change of z (diff) or z itself.
-double raw_target(const std::vector<double>& zt, const SeriesSpec& spec, std::size_t t) {
-  return spec.diff ? zt[t] - zt[t - spec.horizon] : zt[t];
-}
-
-// The forecast of the original series at t from a scaled model output.
-double reconstruct(double scaled, const std::vector<double>& zt, const SeriesSpec& spec,
-                   std::size_t t) {
-  const double change = spec.target_scaler.inverse(scaled, 0);
-  const double z = spec.diff ? zt[t - spec.horizon] + change : change;
-  return spec.log[0] ? std::exp(z) : z;
-}
-
-ErrorPair errors(const std::vector<double>& actual, const std::vector<double>& pred) {
-  double se = 0, ae = 0;
-  for (std::size_t i = 0; i < actual.size(); ++i) {
-    const double d = pred[i] - actual[i];
-    se += d * d;
-    ae += std::fabs(d);
-  }
-  const double n = static_cast<double>(actual.size());
-  return {std::sqrt(se / n), ae / n};
-}
-
-// The lag in [2, n/2] where the autocorrelation of the differenced series has its highest local
-// peak; 1 (no season) when no peak reaches 0.3.
-std::size_t guess_season(const std::vector<double>& v) {
-  std::vector<double> d;
-  for (std::size_t i = 1; i < v.size(); ++i) d.push_back(v[i] - v[i - 1]);
-  const std::size_t n = d.size();
-  if (n < 8) return 1;
-  double mean = 0;
-  for (double x : d) mean += x;
-  mean /= static_cast<double>(n);
-  double var = 0;
-  for (double x : d) var += (x - mean) * (x - mean);
-  if (var <= 0) return 1;
-  const std::size_t max_lag = n / 2;
-  std::vector<double> acf(max_lag + 2, 0.0);
-  for (std::size_t lag = 1; lag <= max_lag + 1 && lag < n; ++lag) {
-    double s = 0;
-    for (std::size_t i = lag; i < n; ++i) s += (d[i] - mean) * (d[i - lag] - mean);
-    acf[lag] = s / var;
-  }
-  // A season is a local peak of the autocorrelation; a persistent (trending) series has a
-  // decaying autocorrelation with no peak, and gets no season.
-  std::size_t best = 1;
-  double best_acf = 0.3;
-  for (std::size_t lag = 2; lag <= max_lag; ++lag)
-    if (acf[lag] > best_acf && acf[lag] > acf[lag - 1] && acf[lag] >= acf[lag + 1]) {
-      best_acf = acf[lag];
-      best = lag;
-    }
-  return best;
-}
-
-// First non-numeric column that is not a feature (a date or month column), or "".
-std::string find_time_column(const CsvTable& table, const std::vector<std::string>& features) {
   for (std::size_t c = 0; c < table.header.size(); ++c) {
     if (std::find(features.begin(), features.end(), table.header[c]) != features.end()) continue;
-    if (!is_numeric_column(table, c)) return table.header[c];
+    if (parse_time_column(column_cells(table, c))) return table.header[c];
   }
   return "";
+}
+
+// A table whose time column runs backwards from start to end is reversed (with a warning); one
+// that goes back somewhere in the middle, or repeats a time, is refused naming the rows.
+CsvTable in_time_order(CsvTable table, const std::string& time_column, std::vector<std::string>* warnings) {
+  if (time_column.empty() || table.rows.size() < 2) return table;
+  const std::size_t c = column_index(table, time_column);
+  const auto index = parse_time_column(column_cells(table, c));
+  if (!index || index->first_backward_row == static_cast<std::size_t>(-1)) return table;
+  std::reverse(table.rows.begin(), table.rows.end());
+  std::reverse(table.line_numbers.begin(), table.line_numbers.end());
+  std::reverse(table.cell_columns.begin(), table.cell_columns.end());
+  const auto reversed = parse_time_column(column_cells(table, c));
+  if (reversed && reversed->first_backward_row == static_cast<std::size_t>(-1)) {
+    warnings->push_back(table.source + ": the time column \"" + time_column + "\" runs backwards "
+                        "(newest first); the rows were put oldest first.");
+    return table;
+  }
+  std::reverse(table.rows.begin(), table.rows.end());
+  std::reverse(table.line_numbers.begin(), table.line_numbers.end());
+  std::reverse(table.cell_columns.begin(), table.cell_columns.end());
+  const std::size_t r = index->first_backward_row;
+  throw ValueError(table.source + ":" + std::to_string(table.line_numbers[r]) + ": the time column \"" +
+                   time_column + "\" goes back or repeats: \"" + trim_cell(table.rows[r][c]) +
+                   "\" comes after \"" + trim_cell(table.rows[r - 1][c]) + "\" (line " +
+                   std::to_string(table.line_numbers[r - 1]) + "). A series must be in time order "
+                   "with one row per time: sort the file and remove duplicates.",
+                   codes::kValue);
 }
 
 std::vector<std::string> row_labels(const CsvTable& table, const NumericColumns& nc,
@@ -184,36 +94,117 @@ std::vector<std::string> row_labels(const CsvTable& table, const NumericColumns&
   std::vector<std::string> labels;
   const std::size_t tc = time_column.empty() ? 0 : column_index(table, time_column);
   for (std::size_t r : nc.rows)
-    labels.push_back(time_column.empty() ? std::to_string(r + 1) : table.rows[r][tc]);
+    labels.push_back(time_column.empty() ? std::to_string(r + 1) : trim_cell(table.rows[r][tc]));
   return labels;
 }
 
+// Labels of the k steps past the data: dates in the time column's format, else "+1", "+2", ...
+std::vector<std::string> future_labels(const CsvTable& table, const std::string& time_column, std::size_t k) {
+  if (!time_column.empty()) {
+    const auto index = parse_time_column(column_cells(table, column_index(table, time_column)));
+    if (index && index->frequency != TimeFrequency::kUnknown) return index->next_labels(k);
+  }
+  std::vector<std::string> labels;
+  for (std::size_t i = 1; i <= k; ++i) labels.push_back("+" + std::to_string(i));
+  return labels;
+}
+
+// Errors of a forecast path matrix (origins from `first`) on rows [begin, end), step by step.
+ModelScore score(const std::string& key, const std::string& name, const std::vector<double>& y,
+                 const std::vector<double>& paths, std::size_t first, std::size_t horizon,
+                 std::size_t begin, std::size_t end) {
+  ModelScore s{key, name, {}, {}};
+  double se_all = 0, ae_all = 0;
+  std::size_t n_all = 0;
+  for (std::size_t h = 1; h <= horizon; ++h) {
+    double se = 0, ae = 0;
+    std::size_t n = 0;
+    bool missing = false;
+    for (std::size_t t = begin; t < end; ++t) {
+      if (t < first + h) { missing = true; continue; }
+      const double p = paths[(t - h - first) * horizon + h - 1];
+      if (!std::isfinite(p)) { missing = true; continue; }
+      const double d = p - y[t];
+      se += d * d;
+      ae += std::fabs(d);
+      ++n;
+    }
+    const double dn = static_cast<double>(n);
+    s.per_step.push_back(missing || n == 0 ? ErrorPair{NAN, NAN} : ErrorPair{std::sqrt(se / dn), ae / dn});
+    se_all += se;
+    ae_all += ae;
+    n_all += n;
+    if (missing) n_all = 0, se_all = NAN;
+  }
+  const double dn = static_cast<double>(n_all);
+  s.all = n_all == 0 || !std::isfinite(se_all) ? ErrorPair{NAN, NAN} : ErrorPair{std::sqrt(se_all / dn), ae_all / dn};
+  return s;
+}
+
+std::vector<double> flat(const tasks::ForecastPaths& p) {
+  std::vector<double> v;
+  for (const auto& row : p.values) v.insert(v.end(), row.begin(), row.end());
+  return v;
+}
+
+json metadata_of(const tasks::Forecaster& f, const std::vector<std::string>& features,
+                 const std::string& time_column, std::size_t season, const std::string& missing) {
+  json meta = json::parse(tasks::forecaster_metadata(f));
+  meta["task"] = "forecast";
+  meta["format_version"] = 2;
+  meta["target"] = features[0];
+  meta["features"] = features;
+  meta["time_column"] = time_column;
+  meta["season"] = season;
+  meta["missing"] = missing;
+  return meta;
+}
+
+// The series columns of a table, in the model's feature order.
+tasks::SeriesData series_of(const NumericColumns& nc, const std::vector<std::string>& features) {
+  tasks::SeriesData d;
+  d.names = features;
+  d.columns = nc.values;
+  return d;
+}
 
 }  // namespace
 
 ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& callbacks) {
   Preflight pf(cfg.check_only);
-  pf.run([&] { require_positive("--lookback", static_cast<double>(cfg.lookback), "It is the number of past steps the LSTM sees, e.g. 12."); });
   pf.run([&] { require_positive("--horizon", static_cast<double>(cfg.horizon), "1 forecasts the next step."); });
-  pf.run([&] { require_positive("--units", static_cast<double>(cfg.units), "Typical values are 16 to 256."); });
-  pf.run([&] { require_positive("--epochs", cfg.epochs, "E.g. 100."); });
-  pf.run([&] { require_positive("--batch-size", cfg.batch_size, "E.g. 16."); });
+  pf.run([&] { require_positive("--ensemble", static_cast<double>(cfg.ensemble), "5 averages five models."); });
+  pf.run([&] { require_positive("--epochs", cfg.epochs, "It is the most epochs; early stopping ends sooner. E.g. 300."); });
+  pf.run([&] { require_positive("--patience", cfg.patience, "E.g. 20."); });
+  pf.run([&] {
+    if (cfg.batch_size < 0)
+      throw ValueError("--batch-size must be >= 0 (0: chosen from the data), got " +
+                       std::to_string(cfg.batch_size) + ".", codes::kBadHyperparameter);
+  });
   pf.run([&] { require_positive("--learning-rate", cfg.learning_rate, "Typical values are 1e-4 to 1e-2."); });
   pf.run([&] { require_positive("--test-size", static_cast<double>(cfg.test_size), "E.g. 24."); });
   pf.run([&] {
-    if (!(cfg.validation_split >= 0 && cfg.validation_split < 1))
-      throw ValueError("--validation-split must be in [0, 1), got " + csv_number(cfg.validation_split) + ".",
-                       codes::kBadHyperparameter);
+    if (cfg.transform == "auto") return;
+    try {
+      tasks::parse_transform(cfg.transform);
+    } catch (const ValueError&) {
+      throw ValueError("--transform: unknown value \"" + cfg.transform + "\"; expected auto, none, "
+                       "diff, log-diff, seasonal-diff or log-seasonal-diff.", codes::kValue);
+    }
   });
   pf.run([&] {
-    if (cfg.transform != "auto" && cfg.transform != "none" && cfg.transform != "diff" &&
-        cfg.transform != "log-diff")
-      throw ValueError("--transform: unknown value \"" + cfg.transform +
-                       "\"; expected auto, none, diff or log-diff.");
+    if (cfg.search != "on" && cfg.search != "off")
+      throw ValueError("--search must be on or off, got \"" + cfg.search + "\".", codes::kBadHyperparameter);
+  });
+  pf.run([&] {
+    if (cfg.layer != "lstm" && cfg.layer != "gru" && cfg.layer != "simple_rnn")
+      throw ValueError("--layer must be lstm, gru or simple_rnn, got \"" + cfg.layer + "\".",
+                       codes::kBadHyperparameter);
   });
   pf.run([&] { parse_missing_policy(cfg.missing); });
-  pf.run([&] { parse_scaler(cfg.scaler); });
-  pf.run([&] { make_recurrent_layer(cfg.layer, 1, false); });
+  pf.run([&] {
+    if (!cfg.delimiter.empty()) parse_delimiter(cfg.delimiter);
+  });
   if (!pf.problems.empty()) {
     ForecastResult res;
     res.problems = pf.problems;
@@ -223,198 +214,326 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
 
   ForecastResult res;
   const bool bundled = cfg.data_path.empty();
-  const CsvTable table = bundled ? parse_csv(kAirPassengersCsv, kBundledName) : read_csv(cfg.data_path);
+  CsvTable table = load_table(cfg.data_path, cfg.delimiter);
+  res.warnings = table.warnings;
   res.data_name = table.source;
-  SeriesSpec spec;
-  spec.target = cfg.target.empty() && bundled ? "passengers" : cfg.target;
-  if (spec.target.empty()) {
+  std::vector<std::string> features;
+  const std::string target = cfg.target.empty() && bundled ? "passengers" : cfg.target;
+  if (target.empty())
     throw ValueError("--target is required with --data; name the column to forecast. The "
                      "columns of " + table.source + " are: " + column_list(table) + ".");
-  }
-  column_index(table, spec.target);  // a clear error for an unknown name
-  spec.features = {spec.target};
-  if (cfg.features.size() == 1 && cfg.features[0] == "all") {
-    for (std::size_t c = 0; c < table.header.size(); ++c)
-      if (table.header[c] != spec.target && is_numeric_column(table, c))
-        spec.features.push_back(table.header[c]);
-  } else {
+  column_index(table, target);  // a clear error for an unknown name
+  features = {target};
+  const bool all = cfg.features.size() == 1 && cfg.features[0] == "all";
+  if (!all)
     for (const auto& f : cfg.features)
-      if (f != spec.target) spec.features.push_back(f);
-  }
-  spec.lookback = cfg.lookback;
-  spec.horizon = cfg.horizon;
-  spec.diff = cfg.transform != "none";
-  spec.time_column = find_time_column(table, spec.features);
-  const NumericColumns nc = select_numeric(table, spec.features, policy);
-  const std::size_t n = nc.rows.size(), f = spec.features.size();
+      if (f != target) features.push_back(f);
+  res.time_column = find_time_column(table, cfg.time_column, features);
+  if (all)
+    for (std::size_t c = 0; c < table.header.size(); ++c)
+      if (table.header[c] != target && table.header[c] != res.time_column && is_numeric_column(table, c))
+        features.push_back(table.header[c]);
+  if (std::find(features.begin(), features.end(), res.time_column) != features.end() && !res.time_column.empty())
+    throw ValueError("column \"" + res.time_column + "\" is the time column; it cannot also be the "
+                     "target or a feature. Name another with --time, or --time none.",
+                     codes::kBadHyperparameter);
+  table = in_time_order(std::move(table), res.time_column, &res.warnings);
+  const NumericColumns nc = select_numeric(table, features, policy);
+  const std::size_t n = nc.rows.size();
   res.rows = n;
-  for (std::size_t c = 0; c < f; ++c) {
-    bool positive = true;
-    for (double v : nc.values[c]) positive = positive && v > 0;
-    spec.log.push_back(cfg.transform == "log-diff" || (cfg.transform == "auto" && positive));
+  res.target = target;
+  res.features = features;
+  res.horizon = cfg.horizon;
+  if (cfg.test_size >= n || n - cfg.test_size < 30)
+    throw ValueError("--test-size " + std::to_string(cfg.test_size) + " leaves " +
+                     std::to_string(n > cfg.test_size ? n - cfg.test_size : 0) + " of the " +
+                     std::to_string(n) + " rows for training; at least 30 are needed (for "
+                     "training windows and a validation segment). Use a smaller --test-size.",
+                     codes::kBadHyperparameter);
+  const std::size_t train_end = n - cfg.test_size;
+  const std::vector<double>& y = nc.values[0];
+
+  // The season: --season, else the time column's frequency, else the autocorrelation of the
+  // training part.
+  std::vector<std::size_t> seasons;
+  if (cfg.season > 0) {
+    seasons = {cfg.season};
+    res.season_source = "given";
+  } else {
+    std::optional<TimeIndex> index;
+    if (!res.time_column.empty())
+      index = parse_time_column(column_cells(table, column_index(table, res.time_column)));
+    if (index) res.frequency = frequency_name(index->frequency);
+    if (index && !seasons_for(index->frequency).empty()) {
+      seasons = seasons_for(index->frequency);
+      res.season_source = "time column, " + res.frequency;
+    } else {
+      const std::size_t m = infer_season_from_values({y.begin(), y.begin() + static_cast<long>(train_end)});
+      if (m > 1) seasons = {m};
+      res.season_source = m > 1 ? "autocorrelation" : "none found";
+    }
   }
+  // The baseline season: the first that the training part covers twice.
+  res.season = 1;
+  for (std::size_t m : seasons)
+    if (m >= 2 && train_end >= 2 * m) { res.season = m; break; }
 
-  const std::size_t t0 = spec.first_target();
-  if (cfg.test_size >= n || n - cfg.test_size < t0 + 2)
-    throw ValueError("the series has " + std::to_string(n) + " rows; with --test-size " +
-                     std::to_string(cfg.test_size) + ", --lookback " + std::to_string(cfg.lookback) +
-                     " and --horizon " + std::to_string(cfg.horizon) + " that leaves " +
-                     std::to_string(n > cfg.test_size + t0 ? n - cfg.test_size - t0 : 0) +
-                     " training windows; at least 2 are needed. The lookback is too long for "
-                     "the series: shorten --lookback or --test-size.");
-  const std::size_t train_end = n - cfg.test_size;  // targets [t0, train_end) train
-
-  // Transform, then fit the scalers on the training part only.
-  const auto z = log_columns(nc, spec, table);
-  spec.input_scaler.kind = spec.target_scaler.kind = parse_scaler(cfg.scaler);
-  for (std::size_t c = 0; c < f; ++c) {
-    std::vector<double> u;
-    for (std::size_t r = spec.first_row(); r < train_end; ++r)
-      u.push_back(spec.diff ? z[c][r] - z[c][r - 1] : z[c][r]);
-    spec.input_scaler.fit_column(u, u.size());
-  }
-  std::vector<double> train_targets;
-  for (std::size_t t = t0; t < train_end; ++t) train_targets.push_back(raw_target(z[0], spec, t));
-  spec.target_scaler.fit_column(train_targets, train_targets.size());
-
-  const Tensor inputs = model_inputs(z, spec);
-  std::vector<float> target(n, 0.0f);
-  for (std::size_t t = t0; t < n; ++t)
-    target[t] = static_cast<float>(spec.target_scaler.transform(raw_target(z[0], spec, t), 0));
-  const Windows train = make_windows(inputs, target, cfg.lookback, cfg.horizon, t0, train_end);
-  const Windows test = make_windows(inputs, target, cfg.lookback, cfg.horizon, train_end, n);
-
-  Sequential model("forecaster");
-  model.add(make_recurrent_layer(cfg.layer, cfg.units, false));
-  model.add(Dense(1));
-  model.build({cfg.lookback, f}, cfg.seed);
-  model.compile(make_optimizer("adam", cfg.learning_rate), "mse", {"mae"});
+  tasks::ForecasterOptions fo;
+  fo.horizon = cfg.horizon;
+  fo.seasons = seasons;
+  fo.validation_size = cfg.validation_size;
+  fo.search = cfg.search == "on";
+  fo.transform = cfg.transform == "auto" ? "" : cfg.transform;
+  fo.lookback = cfg.lookback;
+  fo.units = cfg.units;
+  fo.layer = cfg.layer;
+  fo.ensemble = cfg.ensemble;
+  fo.max_epochs = cfg.epochs;
+  fo.patience = cfg.patience;
+  fo.batch_size = cfg.batch_size;
+  fo.learning_rate = cfg.learning_rate;
+  fo.seed = cfg.seed;
+  fo.on_epoch_end = callbacks.on_epoch_end;
+  fo.on_trial = [&](const std::string& stage, std::size_t i, std::size_t count, const tasks::SearchTrial& t) {
+    if (!callbacks.on_line) return;
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%-9s %zu/%zu  %-44s validation RMSE %10.4g  best epoch %3d  %.1fs",
+                  stage.c_str(), i, count, t.config.describe().c_str(), t.validation_rmse,
+                  t.best_epoch, t.seconds);
+    callbacks.on_line(buf);
+  };
+  const tasks::SeriesData data = series_of(nc, features);
   if (cfg.check_only) {
-    res.problems = model.check(train.x, train.y,
-                               FitOptions().epochs(cfg.epochs).batch_size(cfg.batch_size)
-                                   .validation_split(cfg.validation_split));
+    // The pipeline's own size checks, without training.
+    if (cfg.horizon * 2 + 10 > train_end)
+      throw ValueError("the training part has " + std::to_string(train_end) + " rows: too few for "
+                       "horizon " + std::to_string(cfg.horizon) + ".", codes::kBadHyperparameter);
     return res;
   }
-  const auto start = std::chrono::steady_clock::now();
-  const History h = model.fit(train.x, train.y,
-                              FitOptions()
-                                  .epochs(cfg.epochs)
-                                  .batch_size(cfg.batch_size)
-                                  .validation_split(cfg.validation_split)
-                                  .shuffle(true)
-                                  .seed(cfg.seed)
-                                  .callbacks(with_progress({}, callbacks))
-                                  .on_epoch_end(callbacks.on_epoch_end));
-  res.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  res.train_samples = h.train_samples;
-  res.validation_samples = h.validation_samples;
-  res.epochs_run = static_cast<int>(h.epochs());
-  res.final_loss = h.history.at("loss").back();
-  if (h.history.count("val_loss")) res.final_val_loss = h.history.at("val_loss").back();
+  tasks::Forecaster f = tasks::fit_forecaster(data, train_end, fo);
+  res.train_seconds = f.seconds;
+  res.interrupted = f.interrupted;
+  res.model_name = "recur " + layer_title(cfg.layer);
+  res.chosen = f.coder.config.describe();
+  res.transform_description = tasks::transform_description(f.coder.config.transform, f.coder.config.season_lag);
+  res.trials = f.trials;
+  res.members = f.members;
+  res.member_epochs = f.member_epochs;
+  res.validation_rmse = f.validation_rmse;
+  res.validation_rows = f.train_end - f.fit_end;
 
-  // Test forecasts and baselines on the same points, in the series' own units.
-  const Tensor pred = model.predict(test.x);
-  const std::vector<double>& v = nc.values[0];
-  std::vector<std::string> labels = row_labels(table, nc, spec.time_column);
-  res.season = cfg.season > 0 ? cfg.season : guess_season({v.begin(), v.begin() + static_cast<long>(train_end)});
-  res.season_guessed = cfg.season == 0;
-  const std::size_t back = res.season * ((cfg.horizon + res.season - 1) / res.season);
-  std::vector<double> actual, lstm, naive, snaive, forecast_full(n, NAN);
-  bool snaive_ok = true;
-  for (std::size_t i = 0; i < test.target_index.size(); ++i) {
-    const std::size_t t = test.target_index[i];
-    actual.push_back(v[t]);
-    lstm.push_back(reconstruct(pred[i], z[0], spec, t));
-    forecast_full[t] = lstm.back();
-    naive.push_back(v[t - cfg.horizon]);
-    snaive_ok = snaive_ok && t >= back;
-    snaive.push_back(t >= back ? v[t - back] : NAN);
+  // Paths from every origin that reaches a test point, and from the last row into the future.
+  const std::size_t h = cfg.horizon;
+  const std::size_t first = train_end > h ? train_end - h : 0;
+  const tasks::PathForecast p = tasks::predict_paths(f, data, first, n - 1);
+  const std::size_t p_first = p.origins.empty() ? n : p.origins.front();
+  std::vector<std::size_t> origins;
+  for (std::size_t o = p_first; o < n; ++o) origins.push_back(o);
+  res.scores.push_back(score("recur", res.model_name, y, p.mean, p_first, h, train_end, n));
+  auto add_baseline = [&](const std::string& key, const std::string& name, const tasks::ForecastPaths& b) {
+    res.scores.push_back(score(key, name, y, flat(b), p_first, h, train_end, n));
+  };
+  add_baseline("naive", "naive (last value)", tasks::naive_forecast(y, origins, h));
+  add_baseline("seasonal_naive",
+               res.season > 1 ? "seasonal naive (season " + std::to_string(res.season) + ")" : "seasonal naive (no season)",
+               res.season > 1 ? tasks::seasonal_naive_forecast(y, origins, h, res.season)
+                              : tasks::naive_forecast(y, origins, h));
+  add_baseline("drift", "drift", tasks::drift_forecast(y, origins, h));
+  try {
+    const tasks::HoltWintersFit hw = tasks::fit_holt_winters(y, train_end, res.season);
+    res.holt_winters = tasks::describe(hw.params);
+    add_baseline("holt_winters", "Holt-Winters", tasks::holt_winters_forecast(hw, y, origins, h));
+  } catch (const ValueError& e) {
+    res.holt_winters = std::string("not fitted: ") + e.message();
   }
-  res.test_points = actual.size();
-  res.lstm = errors(actual, lstm);
-  res.naive = errors(actual, naive);
-  res.seasonal_naive = snaive_ok ? errors(actual, snaive) : ErrorPair{NAN, NAN};
+
+  // Interval coverage on the test points (every step).
+  std::size_t in80 = 0, in95 = 0, count = 0;
+  for (std::size_t t = train_end; t < n; ++t)
+    for (std::size_t s = 1; s <= h; ++s) {
+      if (t < p_first + s) continue;
+      const std::size_t i = t - s - p_first;
+      in80 += y[t] >= p.at(p.lower80, i, s) && y[t] <= p.at(p.upper80, i, s);
+      in95 += y[t] >= p.at(p.lower95, i, s) && y[t] <= p.at(p.upper95, i, s);
+      ++count;
+    }
+  res.coverage80 = count ? static_cast<double>(in80) / static_cast<double>(count) : NAN;
+  res.coverage95 = count ? static_cast<double>(in95) / static_cast<double>(count) : NAN;
+  res.test_points = cfg.test_size;
+
+  const std::vector<std::string> labels = row_labels(table, nc, res.time_column);
   res.test_from = labels[train_end];
   res.test_to = labels[n - 1];
-  res.target = spec.target;
-  res.features = spec.features;
+  res.future_labels = future_labels(table, res.time_column, h);
+  const std::size_t last = n - 1 - p_first;
+  for (std::size_t s = 1; s <= h; ++s) {
+    res.future_mean.push_back(p.at(p.mean, last, s));
+    res.future_lower95.push_back(p.at(p.lower95, last, s));
+    res.future_upper95.push_back(p.at(p.upper95, last, s));
+  }
 
-  // Files: model, forecast CSV, plot.
+  // Files: model, forecast CSV, plots.
   ensure_folder(cfg.output_dir);
   res.model_path = cfg.model_path.empty() ? cfg.output_dir + "/model.recur" : cfg.model_path;
-  json meta = spec.to_json();
-  meta["season"] = res.season;
-  meta["missing"] = cfg.missing;
-  model.save(res.model_path, meta.dump());
-  res.summary = model.summary();
+  f.model.save(res.model_path, metadata_of(f, features, res.time_column, res.season, cfg.missing).dump());
+  res.summary = f.model.summary();
 
   std::ostringstream csv;
-  csv << (spec.time_column.empty() ? "row" : spec.time_column)
-      << ",actual,lstm,naive,seasonal_naive\n";
-  for (std::size_t i = 0; i < actual.size(); ++i)
-    csv << labels[test.target_index[i]] << "," << csv_number(actual[i]) << "," << csv_number(lstm[i]) << ","
-        << csv_number(naive[i]) << "," << csv_number(snaive[i]) << "\n";
+  csv << csv_cell(res.time_column.empty() ? "row" : res.time_column)
+      << ",origin,step,actual,recur,lower80,upper80,lower95,upper95";
+  for (std::size_t k = 1; k < res.scores.size(); ++k) csv << "," << res.scores[k].key;
+  csv << "\n";
+  std::vector<std::vector<double>> base_paths;
+  {
+    base_paths.push_back(flat(tasks::naive_forecast(y, origins, h)));
+    base_paths.push_back(res.season > 1 ? flat(tasks::seasonal_naive_forecast(y, origins, h, res.season))
+                                        : flat(tasks::naive_forecast(y, origins, h)));
+    base_paths.push_back(flat(tasks::drift_forecast(y, origins, h)));
+    if (res.scores.size() > 4) {
+      const tasks::HoltWintersFit hw = tasks::fit_holt_winters(y, train_end, res.season);
+      base_paths.push_back(flat(tasks::holt_winters_forecast(hw, y, origins, h)));
+    }
+  }
+  for (std::size_t t = train_end; t < n; ++t)
+    for (std::size_t s = 1; s <= h; ++s) {
+      if (t < p_first + s) continue;
+      const std::size_t i = t - s - p_first;
+      csv << csv_cell(labels[t]) << "," << csv_cell(labels[t - s]) << "," << s << "," << csv_number(y[t]) << ","
+          << csv_number(p.at(p.mean, i, s)) << "," << csv_number(p.at(p.lower80, i, s)) << ","
+          << csv_number(p.at(p.upper80, i, s)) << "," << csv_number(p.at(p.lower95, i, s)) << ","
+          << csv_number(p.at(p.upper95, i, s));
+      for (const auto& b : base_paths) csv << "," << csv_number(b[i * h + s - 1]);
+      csv << "\n";
+    }
+  for (std::size_t s = 1; s <= h; ++s) {
+    csv << csv_cell(res.future_labels[s - 1]) << "," << csv_cell(labels[n - 1]) << "," << s << ",,"
+        << csv_number(p.at(p.mean, last, s)) << "," << csv_number(p.at(p.lower80, last, s)) << ","
+        << csv_number(p.at(p.upper80, last, s)) << "," << csv_number(p.at(p.lower95, last, s)) << ","
+        << csv_number(p.at(p.upper95, last, s));
+    for (const auto& b : base_paths) csv << "," << csv_number(b[last * h + s - 1]);
+    csv << "\n";
+  }
   res.csv_path = cfg.output_dir + "/forecast.csv";
   write_text_atomic(res.csv_path, csv.str());
-  res.plot_path = cfg.output_dir + "/forecast.svg";
+
+  // The plot: the step-1 test forecasts (step H when H > 1 draws the farthest ones) with the
+  // 95% band, and the future path.
+  ForecastPlot plot;
+  plot.labels = labels;
+  plot.labels.insert(plot.labels.end(), res.future_labels.begin(), res.future_labels.end());
+  plot.actual = y;
+  plot.actual.resize(n + h, NAN);
+  plot.forecast.assign(n + h, NAN);
+  plot.lower.assign(n + h, NAN);
+  plot.upper.assign(n + h, NAN);
+  for (std::size_t t = train_end; t < n; ++t) {
+    if (t < p_first + 1) continue;
+    const std::size_t i = t - 1 - p_first;
+    plot.forecast[t] = p.at(p.mean, i, 1);
+    plot.lower[t] = p.at(p.lower95, i, 1);
+    plot.upper[t] = p.at(p.upper95, i, 1);
+  }
+  for (std::size_t s = 1; s <= h; ++s) {
+    plot.forecast[n - 1 + s] = p.at(p.mean, last, s);
+    plot.lower[n - 1 + s] = p.at(p.lower95, last, s);
+    plot.upper[n - 1 + s] = p.at(p.upper95, last, s);
+  }
+  plot.test_begin = train_end;
+  plot.data_end = n;
+  plot.y_label = target;
+  plot.model_name = res.model_name;
   std::ostringstream title;
   title.precision(3);
-  title << spec.target << ": LSTM "
-        << (cfg.horizon == 1 ? std::string("one") : std::to_string(cfg.horizon))
-        << "-step-ahead test forecast (RMSE " << res.lstm.rmse << ", naive " << res.naive.rmse
-        << ")";
-  write_forecast_svg(res.plot_path, title.str(), labels, v, forecast_full, train_end, spec.target);
+  title << target << ": " << res.model_name << " test forecasts, 1 step ahead (RMSE "
+        << res.scores[0].per_step[0].rmse << "), 95% interval, and the next " << h
+        << (h == 1 ? " step" : " steps");
+  plot.title = title.str();
+  res.plot_path = cfg.output_dir + "/forecast.svg";
+  write_forecast_svg(res.plot_path, plot);
+  res.loss_plot_path = cfg.output_dir + "/loss.svg";
+  write_training_curves_svg(res.loss_plot_path, res.model_name + " training (first ensemble member, " + res.chosen + ")",
+                            {{"loss", f.loss_curve, "#1f77b4"}, {"val_loss", f.validation_loss_curve, "#ff7f0e"}},
+                            "mse (scaled)", {{"val_loss", f.validation_loss_curve, "#ff7f0e"}}, "val_loss");
   return res;
 }
 
 PredictResult run_predict(const std::string& model_path, const std::string& data_path,
-                          const std::string& output_path) {
+                          const std::string& output_path_in) {
+  const std::string output_path =
+      !output_path_in.empty()
+          ? output_path_in
+          : (std::filesystem::path(model_path).parent_path() / "predictions.csv").string();
   std::string meta_text;
   Sequential model = Sequential::load(model_path, &meta_text);
-  json meta = json::parse(meta_text);
-  if (meta.value("task", "") == "classify")
-    return run_predict_classifier(model, model_path, meta_text, data_path, output_path);
-  if (meta.value("task", "") != "forecast")
-    throw ModelFormatError(model_path + ": this model has no forecast or classifier metadata "
-                           "(task \"" + meta.value("task", "") + "\"); `recur predict` needs a "
-                           "model written by `recur forecast` or `recur classify`.");
-  SeriesSpec spec;
+  json meta;
   try {
-    spec = SeriesSpec::from_json(meta);
+    meta = json::parse(meta_text);
+  } catch (const json::exception& e) {
+    throw ModelFormatError(model_path + ": the metadata is not JSON: " + e.what());
+  }
+  if (!meta.is_object()) throw ModelFormatError(model_path + ": the metadata is not a JSON object.");
+  const std::string task = meta.value("task", "");
+  if (task == "classify") return run_predict_classifier(model, model_path, meta_text, data_path, output_path);
+  if (task != "forecast")
+    throw ModelFormatError(model_path + ": this model has no forecast or classifier metadata "
+                           "(task \"" + task + "\"); `recur predict` needs a "
+                           "model written by `recur forecast` or `recur classify`.");
+  if (meta.value("format_version", 1) < 2)
+    throw ModelFormatError(model_path + ": this forecaster was written by an older recur (one "
+                           "horizon step, no intervals); train it again with `recur forecast`.");
+  tasks::Forecaster f;
+  tasks::forecaster_from_metadata(meta_text, &f);
+  std::vector<std::string> features;
+  std::string time_column;
+  try {
+    features = meta.at("features").get<std::vector<std::string>>();
+    time_column = meta.at("time_column").get<std::string>();
   } catch (const json::exception& e) {
     throw ModelFormatError(model_path + ": the forecast metadata is incomplete: " + e.what());
   }
-  const CsvTable table = data_path.empty() ? parse_csv(kAirPassengersCsv, kBundledName) : read_csv(data_path);
-  const NumericColumns nc = select_numeric(table, spec.features,
-                                           parse_missing_policy(meta.value("missing", "error")));
-  const std::size_t n = nc.rows.size(), t0 = spec.first_target();
-  if (n < spec.first_row() + spec.lookback)
-    throw ValueError(table.source + " has " + std::to_string(n) + " rows; the model needs at "
-                     "least " + std::to_string(spec.first_row() + spec.lookback) +
-                     " (lookback " + std::to_string(spec.lookback) + ").");
-  const auto z = log_columns(nc, spec, table);
-  const Tensor inputs = model_inputs(z, spec);
-  const std::size_t t_end = n + spec.horizon;  // forecasts up to horizon steps past the data
-  const Windows w = make_windows(inputs, {}, spec.lookback, spec.horizon, t0, t_end);
-  const Tensor pred = model.predict(w.x);
-  std::string time_column = spec.time_column;
+  if (features.size() != f.coder.log.size())
+    throw ModelFormatError(model_path + ": the forecast metadata lists " + std::to_string(features.size()) +
+                           " features for " + std::to_string(f.coder.log.size()) + " input channels.");
+  const Shape& in = model.input_shape();
+  if (in.size() != 2 || in[0] != f.coder.config.lookback || in[1] != features.size() ||
+      model.output_shape().size() != 1 || model.output_shape()[0] != f.coder.horizon)
+    throw ModelFormatError(model_path + ": the model's input " + shape_str(in) + " or output does "
+                           "not match its forecast metadata (lookback " + std::to_string(f.coder.config.lookback) +
+                           ", " + std::to_string(features.size()) + " features, horizon " +
+                           std::to_string(f.coder.horizon) + ").");
+  f.model = std::move(model);
+  CsvTable table = load_table(data_path, "");
+  std::vector<std::string> warnings;
   if (!time_column.empty()) {
     const auto& hdr = table.header;
     if (std::find(hdr.begin(), hdr.end(), time_column) == hdr.end()) time_column.clear();
   }
+  table = in_time_order(std::move(table), time_column, &warnings);
+  const NumericColumns nc = select_numeric(table, features, parse_missing_policy(meta.value("missing", "error")));
+  const std::size_t n = nc.rows.size(), h = f.coder.horizon;
+  if (n <= f.coder.first_origin())
+    throw ValueError(table.source + " has " + std::to_string(n) + " rows; the model needs at "
+                     "least " + std::to_string(f.coder.first_origin() + 1) + " (lookback " +
+                     std::to_string(f.coder.config.lookback) + ").", codes::kValue);
+  const tasks::SeriesData data = series_of(nc, features);
+  const tasks::PathForecast p = tasks::predict_paths(f, data, 0, n - 1);
   const auto labels = row_labels(table, nc, time_column);
+  const auto future = future_labels(table, time_column, h);
   std::ostringstream csv;
-  csv << (time_column.empty() ? "row" : time_column) << ",actual," << spec.target << "_forecast\n";
-  for (std::size_t i = 0; i < w.target_index.size(); ++i) {
-    const std::size_t t = w.target_index[i];
-    if (t < n) csv << labels[t];
-    else csv << '+' << (t - n + 1);  // steps past the end of the data
-    csv << ","
-        << (t < n ? csv_number(nc.values[0][t]) : "") << "," << csv_number(reconstruct(pred[i], z[0], spec, t))
-        << "\n";
-  }
+  csv << csv_cell(time_column.empty() ? "row" : time_column) << ",origin,step,actual,"
+      << csv_cell(features[0] + "_forecast") << ",lower80,upper80,lower95,upper95\n";
+  std::size_t rows = 0;
+  for (std::size_t i = 0; i < p.origins.size(); ++i)
+    for (std::size_t s = 1; s <= h; ++s) {
+      const std::size_t t = p.origins[i] + s;
+      csv << csv_cell(t < n ? labels[t] : future[t - n]) << "," << csv_cell(labels[p.origins[i]]) << "," << s
+          << "," << (t < n ? csv_number(nc.values[0][t]) : "") << "," << csv_number(p.at(p.mean, i, s)) << ","
+          << csv_number(p.at(p.lower80, i, s)) << "," << csv_number(p.at(p.upper80, i, s)) << ","
+          << csv_number(p.at(p.lower95, i, s)) << "," << csv_number(p.at(p.upper95, i, s)) << "\n";
+      ++rows;
+    }
   write_text_atomic(output_path, csv.str());
-  return {w.target_index.size(), output_path};
+  return {rows, output_path};
 }
 
 std::string describe_model(const std::string& model_path) {
@@ -422,14 +541,35 @@ std::string describe_model(const std::string& model_path) {
   const Sequential model = Sequential::load(model_path, &meta_text);
   std::ostringstream out;
   out << model.summary();
-  const json meta = json::parse(meta_text);
-  if (meta.value("task", "") == "forecast") {
-    out << "Forecast of \"" << meta.at("target").get<std::string>() << "\" from";
-    for (const auto& f : meta.at("features")) out << " " << f.get<std::string>();
-    out << "\n  lookback " << meta.at("lookback") << ", horizon " << meta.at("horizon")
-        << ", inputs " << (meta.at("diff").get<bool>() ? "differenced" : "levels")
-        << ", scaler " << meta.at("scaler").get<std::string>() << ", season "
-        << meta.value("season", 0) << "\n";
+  json meta;
+  try {
+    meta = json::parse(meta_text);
+  } catch (const json::exception&) {
+    return out.str();
+  }
+  if (!meta.is_object()) return out.str();
+  if (meta.value("task", "") == "forecast" && meta.value("format_version", 1) >= 2) {
+    tasks::Forecaster f;
+    tasks::forecaster_from_metadata(meta_text, &f);
+    const auto& c = f.coder.config;
+    out << "Forecast of \"" << meta.value("target", std::string()) << "\"";
+    if (meta.contains("features") && meta["features"].is_array() && meta["features"].size() > 1) {
+      out << " from";
+      for (const auto& x : meta["features"]) out << " " << (x.is_string() ? x.get<std::string>() : "?");
+    }
+    out << "\n  configuration: " << c.describe() << "\n  inputs: "
+        << tasks::transform_description(c.transform, c.season_lag) << " of the target, standard-scaled"
+        << "\n  horizon " << f.coder.horizon << " (one output per step), ensemble of " << f.members
+        << " model" << (f.members == 1 ? "" : "s") << " averaged, season " << meta.value("season", 0) << "\n";
+    if (meta.contains("trials") && meta["trials"].is_array() && !meta["trials"].empty()) {
+      out << "  chosen by rolling-origin validation on the training part:\n";
+      for (const auto& t : meta["trials"])
+        if (t.is_object())
+          out << "    " << (t.value("chosen", false) ? "* " : "  ") << t.value("config", std::string())
+              << ": validation RMSE " << t.value("validation_rmse", 0.0) << "\n";
+    }
+  } else if (meta.value("task", "") == "forecast") {
+    out << "Forecast model from an older recur (format 1); train it again for intervals and paths.\n";
   } else if (meta.value("task", "") == "classify") {
     out << describe_classifier(meta_text);
   }

@@ -1,5 +1,6 @@
 #pragma once
-// `recur forecast` and `recur predict`: CSV time series -> windows -> LSTM -> metrics, files.
+// `recur forecast` and `recur predict`: CSV time series -> recur::tasks forecaster (search,
+// ensemble, intervals) and the classical baselines on the same test points -> metrics, files.
 // Nothing here prints; progress goes through the callbacks, results are returned.
 #include <cstdint>
 #include <functional>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "recur/model/sequential.hpp"
+#include "recur/tasks/forecaster.hpp"
 
 namespace recur::cli {
 
@@ -16,20 +18,24 @@ struct ForecastConfig {
   std::string data_path;  // empty: the bundled airline passengers series
   std::string target;     // empty: "passengers" for the bundled data, else required
   std::vector<std::string> features;  // empty: the target only; {"all"}: every numeric column
-  std::size_t lookback = 12;
+  std::string time_column;  // empty: detected; "none": no time column
+  std::string delimiter;    // empty: detected
+  std::size_t lookback = 0;  // 0: chosen by the search (tied to the season)
   std::size_t horizon = 1;
-  std::size_t units = 32;
+  std::size_t units = 0;     // 0: chosen by the search
   std::string layer = "lstm";  // lstm, gru or simple_rnn
-  int epochs = 150;
-  int batch_size = 8;
+  std::string search = "on";   // on | off
+  std::size_t ensemble = 5;
+  int epochs = 300;            // the most; early stopping ends most runs far sooner
+  int patience = 20;
+  int batch_size = 0;          // 0: from the number of windows
   float learning_rate = 0.005f;
   std::uint64_t seed = 42;
   std::size_t test_size = 24;
-  double validation_split = 0.1;
-  std::string transform = "auto";  // auto | none | diff | log-diff
-  std::string scaler = "standard";
+  std::size_t validation_size = 0;  // 0: 20% of the training part
+  std::string transform = "auto";   // auto | none | diff | log-diff | seasonal-diff | log-seasonal-diff
   std::string missing = "error";
-  std::size_t season = 0;  // 0: guess from the training data
+  std::size_t season = 0;  // 0: from the time column, else the autocorrelation
   std::string model_path;  // empty: <output>/model.recur
   std::string output_dir = "recur-output";
 };
@@ -39,29 +45,49 @@ struct ErrorPair {
   double mae = 0;
 };
 
+/// One model's test errors: over every (test point, step) pair, and per horizon step.
+struct ModelScore {
+  std::string key, name;  // "recur" / "naive" / ..., and the table's wording
+  ErrorPair all;
+  std::vector<ErrorPair> per_step;
+};
+
 struct ForecastResult {
   /// `recur check forecast`: every problem found (empty: training would start); nothing else
   /// below is filled in then, except data_name.
   std::vector<Problem> problems;
-  std::string data_name, target;
+  std::vector<std::string> warnings;  // e.g. a header that looks like data
+  std::string data_name, target, time_column, frequency;
   std::vector<std::string> features;
-  std::size_t rows = 0, train_samples = 0, validation_samples = 0, test_points = 0;
+  std::size_t rows = 0, test_points = 0, horizon = 1;
   std::size_t season = 1;
-  bool season_guessed = false;
+  std::string season_source;  // "given", "time column (monthly)", "autocorrelation", "none found"
   std::string test_from, test_to;  // labels of the first and last test point
-  ErrorPair lstm, naive, seasonal_naive;
-  double final_loss = 0, final_val_loss = 0;
-  int epochs_run = 0;
+  std::string model_name;          // "recur LSTM"
+  std::string chosen;              // the chosen configuration, described
+  std::string transform_description;
+  std::vector<tasks::SearchTrial> trials;
+  std::size_t members = 0;
+  std::vector<int> member_epochs;
+  double validation_rmse = 0;
+  std::size_t fit_windows_end = 0, validation_rows = 0;
+  std::vector<ModelScore> scores;  // recur first, then the baselines
+  std::string holt_winters;        // the chosen Holt-Winters model, described
+  double coverage80 = 0, coverage95 = 0;  // of the recur intervals on the test points
+  std::vector<std::string> future_labels;
+  std::vector<double> future_mean, future_lower95, future_upper95;
+  bool interrupted = false;
   double train_seconds = 0;
-  std::string model_path, csv_path, plot_path;
+  std::string model_path, csv_path, plot_path, loss_plot_path;
   std::string summary;
 };
 
 /// What the CLI hooks into a training job: an epoch-end function (return false to stop, e.g. on
-/// Ctrl-C) and the progress display (null: none).
+/// Ctrl-C), the progress display (null: none) and a line per finished trial (null: none).
 struct TrainingCallbacks {
   std::function<bool(const EpochLogs&)> on_epoch_end;
   std::shared_ptr<Callback> progress;
+  std::function<void(const std::string&)> on_line;
 };
 
 /// Runs the whole forecast job. Throws recur::Error subclasses on bad data or options.
@@ -72,12 +98,14 @@ struct PredictResult {
   std::string output_path;
 };
 
-/// Loads a model written by run_forecast and forecasts every point of `data_path` that has a
-/// full window, plus the next `horizon` points past the end; writes a CSV to output_path.
+/// Loads a model written by run_forecast (or run_classify) and forecasts from every origin of
+/// `data_path` that has a full window, steps 1..H with intervals, plus the H steps past the end
+/// labelled with their dates; writes a CSV to output_path (empty: predictions.csv beside the
+/// model file).
 PredictResult run_predict(const std::string& model_path, const std::string& data_path,
                           const std::string& output_path);
 
-/// The model summary plus what the forecast metadata says (target, lookback, ...).
+/// The model summary plus what the forecast metadata says (target, configuration, ...).
 std::string describe_model(const std::string& model_path);
 
 }  // namespace recur::cli

@@ -43,35 +43,60 @@ std::string fixed(double v, int digits = 2) {
   return buf;
 }
 
-void print_report(const recur::cli::ForecastResult& r, std::size_t horizon) {
+void print_report(const recur::cli::ForecastResult& r) {
   std::printf("\nData: %s, %zu rows; target \"%s\"", r.data_name.c_str(), r.rows, r.target.c_str());
   if (r.features.size() > 1) {
     std::printf(" from");
     for (const auto& f : r.features) std::printf(" %s", f.c_str());
   }
-  std::printf("\nTrained on %zu windows (%zu held out for validation), %d epochs in %.1fs.\n",
-              r.train_samples, r.validation_samples, r.epochs_run,
-              r.train_seconds);
-  std::printf("Test: the last %zu points (%s to %s), %zu-step-ahead forecasts from actual past "
-              "values; the model never saw them.\n\n",
-              r.test_points, r.test_from.c_str(), r.test_to.c_str(), horizon);
-  std::string season = r.season == 1 && r.season_guessed
-                           ? std::string("seasonal naive (no season found)")
-                           : "seasonal naive (season " + std::to_string(r.season) +
-                                 (r.season_guessed ? ", guessed)" : ")");
+  if (!r.time_column.empty())
+    std::printf("; time column \"%s\"%s", r.time_column.c_str(),
+                r.frequency.empty() ? "" : (" (" + r.frequency + ")").c_str());
+  std::printf("\nSeason: %s (%s).\n",
+              r.season > 1 ? std::to_string(r.season).c_str() : "none", r.season_source.c_str());
+  std::printf("Chosen by rolling-origin validation on the last %zu training rows: %s; inputs are "
+              "the target's %s. Ensemble of %zu model%s (best epochs",
+              r.validation_rows, r.chosen.c_str(), r.transform_description.c_str(), r.members,
+              r.members == 1 ? "" : "s");
+  for (int e : r.member_epochs) std::printf(" %d", e);
+  std::printf("), %.1fs.%s\n", r.train_seconds,
+              r.interrupted ? " Interrupted: the models trained so far are used." : "");
+  std::printf("Test: the last %zu points (%s to %s), forecasts 1 to %zu step%s ahead from actual "
+              "past values; no model saw them.\n\n",
+              r.test_points, r.test_from.c_str(), r.test_to.c_str(), r.horizon, r.horizon == 1 ? "" : "s");
   std::printf("  %-34s %10s %10s\n", "model", "RMSE", "MAE");
-  std::printf("  %-34s %10s %10s\n", "recur LSTM", fixed(r.lstm.rmse).c_str(), fixed(r.lstm.mae).c_str());
-  std::printf("  %-34s %10s %10s\n", "naive (last value)", fixed(r.naive.rmse).c_str(),
-              fixed(r.naive.mae).c_str());
-  std::printf("  %-34s %10s %10s\n", season.c_str(), fixed(r.seasonal_naive.rmse).c_str(),
-              fixed(r.seasonal_naive.mae).c_str());
-  double best = r.naive.rmse;
-  if (std::isfinite(r.seasonal_naive.rmse)) best = std::min(best, r.seasonal_naive.rmse);
-  if (best > 0)
-    std::printf("\nLSTM test RMSE is %.1f%% %s than the best baseline (in units of %s).\n",
-                std::fabs(100.0 * (1.0 - r.lstm.rmse / best)),
-                r.lstm.rmse <= best ? "lower" : "HIGHER", r.target.c_str());
-  std::printf("Wrote %s, %s, %s\n", r.model_path.c_str(), r.csv_path.c_str(), r.plot_path.c_str());
+  for (const auto& s : r.scores)
+    std::printf("  %-34s %10s %10s\n", s.name.c_str(), fixed(s.all.rmse).c_str(), fixed(s.all.mae).c_str());
+  if (r.horizon > 1) {
+    std::printf("\n  RMSE by step   ");
+    for (const auto& s : r.scores) std::printf(" %12.12s", s.key.c_str());
+    std::printf("\n");
+    for (std::size_t h = 0; h < r.horizon; ++h) {
+      std::printf("  %-15zu", h + 1);
+      for (const auto& s : r.scores) std::printf(" %12s", fixed(s.per_step[h].rmse).c_str());
+      std::printf("\n");
+    }
+  }
+  if (!r.holt_winters.empty()) std::printf("  (Holt-Winters: %s)\n", r.holt_winters.c_str());
+  std::printf("\nPrediction intervals on the test points: 80%% covered %s, 95%% covered %s.\n",
+              fixed(100 * r.coverage80, 0).c_str(), fixed(100 * r.coverage95, 0).c_str());
+  double best = INFINITY;
+  std::string best_name;
+  for (std::size_t k = 1; k < r.scores.size(); ++k)
+    if (std::isfinite(r.scores[k].all.rmse) && r.scores[k].all.rmse < best) {
+      best = r.scores[k].all.rmse;
+      best_name = r.scores[k].name;
+    }
+  if (best > 0 && std::isfinite(best))
+    std::printf("%s test RMSE is %.1f%% %s than the best baseline (%s), in units of %s.\n",
+                r.model_name.c_str(), std::fabs(100.0 * (1.0 - r.scores[0].all.rmse / best)),
+                r.scores[0].all.rmse <= best ? "lower" : "HIGHER", best_name.c_str(), r.target.c_str());
+  std::printf("Next %zu step%s:", r.horizon, r.horizon == 1 ? "" : "s");
+  for (std::size_t h = 0; h < r.future_mean.size(); ++h)
+    std::printf(" %s %s [%s, %s]", r.future_labels[h].c_str(), fixed(r.future_mean[h]).c_str(),
+                fixed(r.future_lower95[h]).c_str(), fixed(r.future_upper95[h]).c_str());
+  std::printf(" (95%%)\nWrote %s, %s, %s, %s\n", r.model_path.c_str(), r.csv_path.c_str(),
+              r.plot_path.c_str(), r.loss_plot_path.c_str());
 }
 
 void print_report(const recur::cli::ClassifyResult& r) {
@@ -114,28 +139,67 @@ nlohmann::json to_json(const recur::cli::ClassifyResult& r) {
 }
 
 nlohmann::json to_json(const recur::cli::ForecastResult& r) {
-  auto pair = [](const recur::cli::ErrorPair& p) {
-    auto val = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  auto val = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  auto pair = [&](const recur::cli::ErrorPair& p) {
     return nlohmann::json{{"rmse", val(p.rmse)}, {"mae", val(p.mae)}};
   };
+  auto model_score = [&](const recur::cli::ModelScore& s) {
+    nlohmann::json j = pair(s.all);
+    j["name"] = s.name;
+    j["per_step"] = nlohmann::json::array();
+    for (std::size_t h = 0; h < s.per_step.size(); ++h) {
+      nlohmann::json step = pair(s.per_step[h]);
+      step["step"] = h + 1;
+      j["per_step"].push_back(step);
+    }
+    return j;
+  };
+  nlohmann::json baselines = nlohmann::json::object();
+  for (std::size_t k = 1; k < r.scores.size(); ++k) baselines[r.scores[k].key] = model_score(r.scores[k]);
+  nlohmann::json recur_json = model_score(r.scores.at(0));
+  recur_json["coverage80"] = val(r.coverage80);
+  recur_json["coverage95"] = val(r.coverage95);
+  nlohmann::json trials = nlohmann::json::array();
+  for (const auto& t : r.trials)
+    trials.push_back({{"config", t.config.describe()}, {"validation_rmse", val(t.validation_rmse)},
+                      {"best_epoch", t.best_epoch}, {"epochs", t.epochs_run}, {"seconds", t.seconds},
+                      {"chosen", t.chosen}});
+  nlohmann::json future = nlohmann::json::array();
+  for (std::size_t h = 0; h < r.future_mean.size(); ++h)
+    future.push_back({{"time", r.future_labels[h]}, {"step", h + 1}, {"forecast", val(r.future_mean[h])},
+                      {"lower95", val(r.future_lower95[h])}, {"upper95", val(r.future_upper95[h])}});
   return {{"data", r.data_name},
           {"target", r.target},
           {"features", r.features},
+          {"time_column", r.time_column},
+          {"frequency", r.frequency},
           {"rows", r.rows},
           {"test_points", r.test_points},
           {"test_from", r.test_from},
           {"test_to", r.test_to},
+          {"horizon", r.horizon},
           {"season", r.season},
-          {"lstm", pair(r.lstm)},
-          {"naive", pair(r.naive)},
-          {"seasonal_naive", pair(r.seasonal_naive)},
-          {"epochs", r.epochs_run},
-          {"final_loss", r.final_loss},
-          {"final_val_loss", r.final_val_loss},
+          {"season_source", r.season_source},
+          {"model",
+           {{"name", r.model_name},
+            {"configuration", r.chosen},
+            {"transform", r.transform_description},
+            {"ensemble", r.members},
+            {"best_epochs", r.member_epochs},
+            {"validation_rows", r.validation_rows},
+            {"validation_rmse", val(r.validation_rmse)},
+            {"search", trials}}},
+          {"recur", recur_json},
+          {"baselines", baselines},
+          {"holt_winters_model", r.holt_winters},
+          {"future", future},
+          {"interrupted", r.interrupted},
+          {"warnings", r.warnings},
           {"train_seconds", r.train_seconds},
-          {"model", r.model_path},
+          {"model_file", r.model_path},
           {"forecast_csv", r.csv_path},
-          {"plot", r.plot_path}};
+          {"plot", r.plot_path},
+          {"loss_plot", r.loss_plot_path}};
 }
 
 }  // namespace
@@ -145,26 +209,40 @@ void add_forecast_options(CLI::App* sub, recur::cli::ForecastConfig& cfg) {
   sub->add_option("--target", cfg.target, "Column to forecast");
   sub->add_option("--features", cfg.features,
                        "Input columns besides the target (comma separated), or 'all' for every "
-                       "numeric column (default: the target only)")->delimiter(',');
-  sub->add_option("--lookback", cfg.lookback, "Past steps in each input window")->capture_default_str();
-  sub->add_option("--horizon", cfg.horizon, "Steps ahead to forecast")->capture_default_str();
-  sub->add_option("--units", cfg.units, "Units of the recurrent layer")->capture_default_str();
-  sub->add_option("--layer", cfg.layer, "Recurrent layer: lstm, gru or simple_rnn")->capture_default_str();
-  sub->add_option("--epochs", cfg.epochs, "Training epochs")->capture_default_str();
-  sub->add_option("--batch-size", cfg.batch_size, "Samples per gradient step")->capture_default_str();
-  sub->add_option("--learning-rate", cfg.learning_rate, "Adam learning rate")->capture_default_str();
-  sub->add_option("--seed", cfg.seed, "Seed of weights and shuffling")->capture_default_str();
+                       "numeric column but the time column (default: the target only)")->delimiter(',');
+  sub->add_option("--time", cfg.time_column,
+                  "Time column (dates, months, quarters, years, YYYYMMDD); never a model input "
+                  "(default: detected; 'none' for no time column)");
+  sub->add_option("--delimiter", cfg.delimiter, "CSV delimiter: ',', ';', tab or '|' (default: detected)");
   sub->add_option("--test-size", cfg.test_size, "Points at the end held out as the test set")->capture_default_str();
-  sub->add_option("--validation-split", cfg.validation_split,
-                       "Fraction of the training windows (the latest) used for validation")->capture_default_str();
-  sub->add_option("--transform", cfg.transform,
-                       "auto (log-diff for positive columns, else diff), none, diff, log-diff")
+  sub->add_option("--horizon", cfg.horizon,
+                  "Steps ahead: every forecast is a path of 1..H steps (one model output per step)")
       ->capture_default_str();
-  sub->add_option("--scaler", cfg.scaler, "standard, minmax or none")->capture_default_str();
+  sub->add_option("--season", cfg.season,
+                  "Seasonal period (default: from the time column's frequency, else the autocorrelation)");
+  sub->add_option("--search", cfg.search,
+                  "on: choose transform, lookback and units by rolling-origin validation on the "
+                  "training part; off: one configuration")->capture_default_str();
+  sub->add_option("--transform", cfg.transform,
+                  "auto (searched), none, diff, log-diff, seasonal-diff, log-seasonal-diff")
+      ->capture_default_str();
+  sub->add_option("--lookback", cfg.lookback, "Past steps in each input window (default 0: searched, 1-3 seasons)");
+  sub->add_option("--units", cfg.units, "Units of the recurrent layer (default 0: searched among 16, 32, 64)");
+  sub->add_option("--layer", cfg.layer, "Recurrent layer: lstm, gru or simple_rnn")->capture_default_str();
+  sub->add_option("--ensemble", cfg.ensemble, "Models from different seeds averaged")->capture_default_str();
+  sub->add_option("--epochs", cfg.epochs, "Most training epochs per model (early stopping ends sooner)")
+      ->capture_default_str();
+  sub->add_option("--patience", cfg.patience, "Epochs without a better validation loss before stopping")
+      ->capture_default_str();
+  sub->add_option("--validation-size", cfg.validation_size,
+                  "Rows at the end of the training part for validation (default 0: 20%)");
+  sub->add_option("--batch-size", cfg.batch_size, "Samples per gradient step (default 0: from the data)");
+  sub->add_option("--learning-rate", cfg.learning_rate, "Adam learning rate")->capture_default_str();
+  sub->add_option("--seed", cfg.seed, "Seed of weights and shuffling (ensemble members use seed+1, ...)")
+      ->capture_default_str();
   sub->add_option("--missing", cfg.missing, "Missing cells: error, interpolate or drop")->capture_default_str();
-  sub->add_option("--season", cfg.season, "Season length for the seasonal naive baseline (default: guessed)");
   sub->add_option("--model", cfg.model_path, "Model file to write (default: OUTPUT/model.recur)");
-  sub->add_option("--output", cfg.output_dir, "Folder for the forecast CSV and plot")->capture_default_str();
+  sub->add_option("--output", cfg.output_dir, "Folder for the model, forecast CSV and plots")->capture_default_str();
 }
 
 void add_classify_options(CLI::App* sub, recur::cli::ClassifyConfig& cfg) {
@@ -261,12 +339,12 @@ int main(int argc, char** argv) {
   classify->add_flag("--json", json_out, "Print the final metrics as one JSON object on stdout");
   classify->add_flag("--quiet", quiet, "No per-epoch progress");
 
-  std::string model_path, data_path, out_path = "predictions.csv";
+  std::string model_path, data_path, out_path;
   auto* predict = app.add_subcommand("predict", "Forecast with a saved model");
   predict->add_option("--model", model_path, "Model file written by `recur forecast`")->required();
   predict->add_option("--data", data_path,
                       "CSV with the model's columns (a forecaster defaults to the bundled airpassengers)");
-  predict->add_option("--output", out_path, "CSV file to write")->capture_default_str();
+  predict->add_option("--output", out_path, "CSV file to write (default: predictions.csv beside the model)");
 
   auto* check = app.add_subcommand(
       "check", "Run every data and configuration check of forecast or classify without "
@@ -317,9 +395,14 @@ int main(int argc, char** argv) {
         return g_interrupted == 0;
       };
       if (forecast->parsed()) {
+        // A forecast trains many small models (search, ensemble): one line per model on stderr
+        // instead of a progress bar per epoch.
+        cb.progress = nullptr;
+        if (!quiet && !json_out) cb.on_line = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
         const auto r = recur::cli::run_forecast(cfg, cb);
+        for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
         if (json_out) std::cout << to_json(r).dump(2) << std::endl;
-        else print_report(r, cfg.horizon);
+        else print_report(r);
       } else {
         const auto r = recur::cli::run_classify(ccfg, cb);
         if (json_out) std::cout << to_json(r).dump(2) << std::endl;

@@ -30,9 +30,13 @@ double nice_step(double span, int count) {
   return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * mag;
 }
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
+// A plain number for an axis tick (never 1e+06): as many decimals as the tick step needs.
+std::string fmt(double v, double step) {
+  int decimals = 0;
+  if (step > 0 && step < 1) decimals = std::min(8, static_cast<int>(std::ceil(-std::log10(step) - 1e-9)));
+  if (std::fabs(v) < step * 1e-6) v = 0;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
   return buf;
 }
 
@@ -44,13 +48,18 @@ struct Panel {
 // legend under the panel.
 void draw_panel(std::ostringstream& s, const Panel& p, const std::vector<Series>& series,
                 const std::vector<std::string>& x_labels, const std::string& y_label,
-                std::size_t shade_from) {
+                std::size_t shade_from, const std::vector<double>* band_lo = nullptr,
+                const std::vector<double>* band_hi = nullptr) {
   std::size_t n = x_labels.size();
   for (const auto& se : series) n = std::max(n, se.values.size());
   double lo = INFINITY, hi = -INFINITY;
   for (const auto& se : series)
     for (double v : se.values)
       if (std::isfinite(v)) { lo = std::min(lo, v); hi = std::max(hi, v); }
+  for (const auto* b : {band_lo, band_hi})
+    if (b)
+      for (double v : *b)
+        if (std::isfinite(v)) { lo = std::min(lo, v); hi = std::max(hi, v); }
   if (!std::isfinite(lo)) { lo = 0; hi = 1; }
   if (hi - lo < 1e-12) { lo -= 1; hi += 1; }
   const double step = nice_step(hi - lo, 6);
@@ -68,7 +77,7 @@ void draw_panel(std::ostringstream& s, const Panel& p, const std::vector<Series>
   for (double v = lo; v <= hi + step / 2; v += step)
     s << "<line x1=\"" << p.left << "\" x2=\"" << p.left + p.width << "\" y1=\"" << Y(v) << "\" y2=\""
       << Y(v) << "\" stroke=\"#e5e5e5\"/>\n<text x=\"" << p.left - 6 << "\" y=\"" << Y(v) + 4
-      << "\" text-anchor=\"end\">" << fmt(v) << "</text>\n";
+      << "\" text-anchor=\"end\">" << fmt(v, step) << "</text>\n";
   const std::size_t ticks = std::min<std::size_t>(8, n);
   for (std::size_t k = 0; k < ticks; ++k) {
     const std::size_t i = ticks > 1 ? k * (n - 1) / (ticks - 1) : 0;
@@ -79,6 +88,20 @@ void draw_panel(std::ostringstream& s, const Panel& p, const std::vector<Series>
     << p.height << "\" fill=\"none\" stroke=\"#888\"/>\n"
     << "<text transform=\"translate(" << p.left - 52 << "," << p.top + p.height / 2
     << ") rotate(-90)\" text-anchor=\"middle\">" << esc(y_label) << "</text>\n";
+  if (band_lo && band_hi) {
+    // The interval band: one polygon per run of finite bounds.
+    const std::size_t m = std::min(band_lo->size(), band_hi->size());
+    for (std::size_t i = 0; i < m;) {
+      if (!std::isfinite((*band_lo)[i]) || !std::isfinite((*band_hi)[i])) { ++i; continue; }
+      std::size_t j = i;
+      while (j < m && std::isfinite((*band_lo)[j]) && std::isfinite((*band_hi)[j])) ++j;
+      s << "<polygon fill=\"#ff7f0e\" fill-opacity=\"0.18\" stroke=\"none\" points=\"";
+      for (std::size_t k = i; k < j; ++k) s << X(k) << "," << Y((*band_hi)[k]) << " ";
+      for (std::size_t k = j; k-- > i;) s << X(k) << "," << Y((*band_lo)[k]) << " ";
+      s << "\"/>\n";
+      i = j;
+    }
+  }
   for (const auto& se : series) {
     bool open = false;
     for (std::size_t i = 0; i < se.values.size(); ++i) {
@@ -116,15 +139,28 @@ std::string open_svg(double w, double h, const std::string& title) {
 
 }  // namespace
 
-void write_forecast_svg(const std::string& path, const std::string& title,
-                        const std::vector<std::string>& labels, const std::vector<double>& actual,
-                        const std::vector<double>& forecast, std::size_t test_begin,
-                        const std::string& y_label) {
+void write_forecast_svg(const std::string& path, const ForecastPlot& plot) {
   std::ostringstream s;
-  s << open_svg(960, 440, title);
-  draw_panel(s, {80, 40, 840, 340},
-             {{"actual", actual, "#1f77b4"}, {"LSTM forecast (test)", forecast, "#ff7f0e"}}, labels,
-             y_label, test_begin);
+  s << open_svg(960, 820, plot.title);
+  const std::string name = plot.model_name + " forecast (95% band)";
+  draw_panel(s, {90, 40, 830, 300},
+             {{"actual", plot.actual, "#1f77b4"}, {name, plot.forecast, "#ff7f0e"}}, plot.labels,
+             plot.y_label, plot.test_begin, &plot.lower, &plot.upper);
+  // The zoom: the test window and the future, with as much history before it as the test
+  // window is long (at least 12 rows).
+  const std::size_t test_len = plot.data_end > plot.test_begin ? plot.data_end - plot.test_begin : 0;
+  const std::size_t from = plot.test_begin > std::max<std::size_t>(test_len, 12)
+                               ? plot.test_begin - std::max<std::size_t>(test_len, 12) : 0;
+  auto cut = [&](const std::vector<double>& v) {
+    return std::vector<double>(v.begin() + static_cast<long>(std::min(from, v.size())), v.end());
+  };
+  const std::vector<std::string> zl(plot.labels.begin() + static_cast<long>(std::min(from, plot.labels.size())),
+                                    plot.labels.end());
+  const std::vector<double> lo = cut(plot.lower), hi = cut(plot.upper);
+  s << "<text x=\"480\" y=\"420\" text-anchor=\"middle\" font-size=\"14\">zoom: the test window and "
+       "the future</text>\n";
+  draw_panel(s, {90, 440, 830, 300}, {{"actual", cut(plot.actual), "#1f77b4"}, {name, cut(plot.forecast), "#ff7f0e"}},
+             zl, plot.y_label, plot.test_begin - from, &lo, &hi);
   s << "</svg>\n";
   write_text_atomic(path, s.str());
 }

@@ -1,13 +1,18 @@
 #include "recur/data/csv.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
-#include <cstdlib>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <optional>
+#include <string_view>
+#include <tuple>
+#include <unordered_set>
 
 #include "recur/core/error.hpp"
 
@@ -22,14 +27,20 @@ bool is_missing_token(const std::string& s) {
   return false;
 }
 
-// A finite number filling the whole (trimmed) cell, or nothing.
+// A finite number filling the whole (trimmed) cell, or nothing. from_chars rather than strtod:
+// '.' is the decimal point whatever the program's locale (strtod under a German LC_NUMERIC would
+// read "112,5" as 112.5 and refuse "112.5").
 std::optional<double> parse_number(const std::string& cell) {
   const std::string s = trim_cell(cell);
-  if (s.empty()) return std::nullopt;
-  errno = 0;
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(v)) return std::nullopt;
+  std::string_view digits = s;
+  if (!digits.empty() && digits.front() == '+') {  // from_chars takes '-' but no '+'
+    digits.remove_prefix(1);
+    if (!digits.empty() && digits.front() == '-') return std::nullopt;
+  }
+  double v = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec != std::errc() || end != digits.data() + digits.size() || !std::isfinite(v))
+    return std::nullopt;
   return v;
 }
 
@@ -46,6 +57,295 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
     std::swap(prev, cur);
   }
   return prev[b.size()];
+}
+
+// One table for the --delimiter names (parse_delimiter and its "expected one of" list).
+struct DelimiterName {
+  const char* name;
+  char delimiter;
+};
+constexpr DelimiterName kDelimiterNames[] = {
+    {",", ','}, {";", ';'}, {"tab", '\t'}, {"\\t", '\t'}, {"\t", '\t'}, {"|", '|'}};
+
+// The delimiters detection tries, in the order it prefers them on a tie.
+constexpr char kDetectedDelimiters[] = {',', ';', '\t', '|'};
+// Detection looks at the header and this many data rows.
+constexpr std::size_t kDetectionRows = 20;
+
+// One record of the file: its cells, where each starts, and the line it starts on.
+struct Record {
+  std::vector<std::string> cells;
+  std::vector<long> columns;  // 1-based character column of each cell, from the record's start
+  long line = 1;              // 1-based line the record starts on
+  bool blank = false;         // a line with nothing but spaces (skipped)
+};
+
+enum class ReadStatus { kRecord, kEnd, kUnterminated };
+
+// Splits text into records. A cell that starts with '"' runs to the closing '"' ("" is a quote)
+// and may hold delimiters and line ends; LF, CRLF or CR ends a record. Both parse_csv and the
+// delimiter detection read through this, so they agree on what is inside quotes.
+class RecordReader {
+ public:
+  RecordReader(const std::string& text, std::size_t begin, char delimiter)
+      : text_(text), pos_(begin), delimiter_(delimiter) {}
+
+  // Fills `r` with the next record. kUnterminated leaves in r.columns.back() the column of the
+  // cell whose quote never closes.
+  ReadStatus next(Record& r) {
+    r.cells.clear();
+    r.columns.clear();
+    r.blank = false;
+    if (pos_ >= text_.size()) return ReadStatus::kEnd;
+    r.line = line_;
+    const std::size_t record_start = pos_;
+    std::string cell;
+    long cell_col = 1;
+    bool in_quotes = false, quoted = false;
+    while (pos_ < text_.size()) {
+      const char ch = text_[pos_];
+      if (in_quotes) {
+        if (ch == '"') {
+          if (pos_ + 1 < text_.size() && text_[pos_ + 1] == '"') {
+            cell += '"';
+            pos_ += 2;
+            continue;
+          }
+          in_quotes = false;
+        } else {
+          if (ch == '\n') ++line_;
+          cell += ch;
+        }
+        ++pos_;
+        continue;
+      }
+      if (ch == '"' && cell.empty() && !quoted) {
+        in_quotes = quoted = true;
+        ++pos_;
+        continue;
+      }
+      if (ch == delimiter_) {
+        r.cells.push_back(std::move(cell));
+        r.columns.push_back(cell_col);
+        cell.clear();
+        quoted = false;
+        ++pos_;
+        cell_col = static_cast<long>(pos_ - record_start) + 1;
+        continue;
+      }
+      if (ch == '\n' || ch == '\r') {
+        if (ch == '\r' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '\n') ++pos_;
+        ++pos_;
+        ++line_;
+        break;
+      }
+      cell += ch;
+      ++pos_;
+    }
+    r.columns.push_back(cell_col);
+    if (in_quotes) return ReadStatus::kUnterminated;
+    r.cells.push_back(std::move(cell));
+    r.blank = r.cells.size() == 1 && !quoted && trim_cell(r.cells[0]).empty();
+    return ReadStatus::kRecord;
+  }
+
+ private:
+  const std::string& text_;
+  std::size_t pos_;
+  long line_ = 1;
+  char delimiter_;
+};
+
+bool looks_like_decimal_comma(std::string_view s, bool* grouped = nullptr);
+
+// See CsvOptions::delimiter for the rule.
+char detect_delimiter(const std::string& text, std::size_t begin) {
+  struct Candidate {
+    char delimiter;
+    bool consistent;        // the header and every sampled row have the same cell count
+    bool decimal_commas;    // some sampled cell reads as a number with a decimal comma
+    std::size_t cells;      // cells in the header
+    std::size_t matches;    // sampled rows with as many cells as the header
+  };
+  std::optional<Candidate> best;
+  Record rec;
+  for (char d : kDetectedDelimiters) {
+    RecordReader reader(text, begin, d);
+    Candidate c{d, true, false, 0, 0};
+    std::size_t rows = 0;
+    while (rows < kDetectionRows) {
+      const ReadStatus status = reader.next(rec);
+      if (status == ReadStatus::kEnd) break;
+      if (status == ReadStatus::kUnterminated) { c.consistent = false; break; }
+      if (rec.blank) continue;
+      for (const std::string& cell : rec.cells)
+        c.decimal_commas = c.decimal_commas || looks_like_decimal_comma(trim_cell(cell));
+      if (c.cells == 0) { c.cells = rec.cells.size(); continue; }
+      ++rows;
+      if (rec.cells.size() == c.cells) ++c.matches;
+    }
+    if (c.cells < 2) continue;
+    c.consistent = c.consistent && c.matches == rows;
+    // A ';' (or tab, '|') file with decimal commas may split evenly on ',' as well ("1,5;2,3"):
+    // the commas are then explained, and the other delimiter wins.
+    const auto rank = [](const Candidate& k) {
+      return std::make_tuple(k.consistent, k.consistent && k.delimiter != ',' && k.decimal_commas,
+                             k.consistent ? k.cells : k.matches, k.cells);
+    };
+    // Strictly better only, so that the earlier delimiter wins a tie.
+    if (!best || rank(c) > rank(*best)) best = c;
+  }
+  return best ? best->delimiter : ',';
+}
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The integer part of a number: optional sign, then digits, with '.' thousands separators
+// allowed ("1.234"). `grouped` says whether such separators were seen.
+bool is_integer_part(std::string_view s, bool* grouped = nullptr) {
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  const std::size_t dot = s.find('.');
+  if (grouped) *grouped = dot != std::string_view::npos;
+  if (dot == std::string_view::npos) return all_digits(s);
+  if (dot == 0 || dot > 3 || !all_digits(s.substr(0, dot))) return false;
+  for (std::size_t i = dot; i < s.size(); i += 4)
+    if (s[i] != '.' || i + 4 > s.size() || !all_digits(s.substr(i + 1, 3))) return false;
+  return true;
+}
+
+// "112,5", "-0,25", "1.234,5": a number written with a decimal comma (and maybe '.' thousands).
+bool looks_like_decimal_comma(std::string_view s, bool* grouped) {
+  const std::size_t comma = s.find(',');
+  if (comma == std::string_view::npos || s.find(',', comma + 1) != std::string_view::npos)
+    return false;
+  return is_integer_part(s.substr(0, comma), grouped) && all_digits(s.substr(comma + 1));
+}
+
+// "1949-01", "2020-01-01 00:00", "01.02.2020", "2020-01-01T12:00:00Z": digits and date or time
+// separators, at least one separator.
+bool looks_like_date(std::string_view s) {
+  if (!s.empty() && s.back() == 'Z') s.remove_suffix(1);
+  if (s.empty() || !std::isdigit(static_cast<unsigned char>(s.front())) ||
+      !std::isdigit(static_cast<unsigned char>(s.back())))
+    return false;
+  bool separator = false;
+  for (char c : s) {
+    if (std::isdigit(static_cast<unsigned char>(c))) continue;
+    if (c != '-' && c != '/' && c != '.' && c != ':' && c != ' ' && c != 'T') return false;
+    separator = true;
+  }
+  return separator;
+}
+
+// A cell that reads as a value rather than as a column name.
+bool looks_like_data(const std::string& trimmed) {
+  return parse_number(trimmed) || looks_like_decimal_comma(trimmed) || looks_like_date(trimmed);
+}
+
+// The delimiter as it is shown inside a quoted row in a message (a tab as \t).
+std::string shown_delimiter(char delimiter) {
+  return delimiter == '\t' ? std::string("\\t") : std::string(1, delimiter);
+}
+
+// The first row as the user wrote it, shortened for a message.
+std::string quote_row(const std::vector<std::string>& cells, char delimiter) {
+  constexpr std::size_t kMaxChars = 60;
+  const std::string sep = shown_delimiter(delimiter);
+  std::string row;
+  for (std::size_t c = 0; c < cells.size(); ++c) {
+    if (c > 0) row += sep;
+    row += cells[c];
+    if (row.size() > kMaxChars) {
+      row.resize(kMaxChars);
+      row += "...";
+      break;
+    }
+  }
+  return "\"" + row + "\"";
+}
+
+// Takes the first record as the header: names must be non-empty and unique (checked with a hash
+// set: files with 100k columns exist). A first row that looks like data is kept, with a warning.
+void read_header(CsvTable& t, const Record& rec) {
+  bool data_like = true;
+  for (const std::string& cell : rec.cells) {
+    const std::string s = trim_cell(cell);
+    data_like = data_like && (looks_like_data(s) || is_missing_token(s));
+  }
+  data_like = data_like && std::any_of(rec.cells.begin(), rec.cells.end(), [](const auto& c) {
+                return looks_like_data(trim_cell(c));
+              });
+  const std::string data_hint =
+      data_like ? " The first row (" + quote_row(rec.cells, t.delimiter) +
+                      ") looks like data: add a header row naming the columns."
+                : std::string();
+  std::unordered_set<std::string> seen;
+  seen.reserve(rec.cells.size());
+  t.header.reserve(rec.cells.size());
+  for (std::size_t c = 0; c < rec.cells.size(); ++c) {
+    std::string name = trim_cell(rec.cells[c]);
+    if (name.empty())
+      throw ParseError(t.source, rec.line, rec.columns[c], "header cell " + std::to_string(c + 1) +
+                       " is empty; every column needs a name." + data_hint);
+    if (!seen.insert(name).second)
+      throw ParseError(t.source, rec.line, rec.columns[c],
+                       "duplicate column name \"" + name + "\"." + data_hint);
+    t.header.push_back(std::move(name));
+  }
+  if (data_like) {
+    const std::string sep = shown_delimiter(t.delimiter);
+    std::string example;
+    for (std::size_t c = 0; c < std::min<std::size_t>(rec.cells.size(), 3); ++c)
+      example += (c ? sep : "") + "column_" + std::to_string(c + 1);
+    if (rec.cells.size() > 3) example += sep + "...";
+    t.warnings.push_back(t.source + ": the first row (" + quote_row(rec.cells, t.delimiter) +
+                         ") looks like data, not a header; recur takes it as the column names. "
+                         "Add a header row naming the columns (e.g. \"" + example +
+                         "\") as the first line so that this row is read as data.");
+  }
+}
+
+// For a ','-delimited row with `extra` cells more than the header: when adjacent cells pair up
+// as the two halves of numbers split at a decimal comma ("112", "5") often enough to account
+// for every extra cell, a hint naming the first such pair; otherwise "".
+std::string decimal_comma_split_hint(const Record& rec, std::size_t extra) {
+  const auto& cells = rec.cells;
+  std::size_t pairs = 0, first = cells.size();
+  for (std::size_t i = 0; i + 1 < cells.size();) {
+    // No spaces around the comma: "112, 5" reads as a list, not as 112,5.
+    if (is_integer_part(cells[i]) && all_digits(cells[i + 1])) {
+      if (pairs++ == 0) first = i;
+      i += 2;
+    } else {
+      ++i;
+    }
+  }
+  if (pairs < extra) return "";
+  const std::string& a = cells[first];
+  const std::string& b = cells[first + 1];
+  std::string a_plain = a;  // "1.234" -> "1234": the '.' was a thousands separator
+  a_plain.erase(std::remove(a_plain.begin(), a_plain.end(), '.'), a_plain.end());
+  return "; decimal comma? The cells \"" + a + "\" and \"" + b + "\" (columns " +
+         std::to_string(rec.columns[first]) + " and " + std::to_string(rec.columns[first + 1]) +
+         ") may be one number, " + a + "," + b + ", split at its decimal comma. recur reads '.' as "
+         "the decimal point: write the numbers with '.' (" + a_plain + "." + b +
+         "), e.g. by exporting the file with '.' as the decimal separator.";
+}
+
+std::string format_bytes(std::uint64_t n) {
+  constexpr std::uint64_t kGiB = std::uint64_t{1} << 30, kMiB = std::uint64_t{1} << 20;
+  if (n >= kGiB && n % kGiB == 0) return std::to_string(n / kGiB) + " GiB";
+  if (n >= kMiB && n % kMiB == 0) return std::to_string(n / kMiB) + " MiB";
+  if (n >= kMiB) {
+    const bool gib = n >= kGiB;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, gib ? "%.1f GiB" : "%.1f MiB",
+                  static_cast<double>(n) / static_cast<double>(gib ? kGiB : kMiB));
+    return buf;
+  }
+  return std::to_string(n) + (n == 1 ? " byte" : " bytes");
 }
 
 }  // namespace
@@ -65,98 +365,107 @@ MissingPolicy parse_missing_policy(const std::string& name) {
                    "\"; expected one of error, interpolate, drop.");
 }
 
-CsvTable parse_csv(const std::string& text, const std::string& source) {
+char parse_delimiter(const std::string& name) {
+  for (const DelimiterName& d : kDelimiterNames)
+    if (name == d.name) return d.delimiter;
+  std::string choices;
+  for (const DelimiterName& d : kDelimiterNames) {
+    if (std::string_view(d.name) == "\t") continue;  // accepted, but not worth listing
+    choices += std::string(choices.empty() ? "" : ", ") + "\"" + d.name + "\"";
+  }
+  throw ValueError("--delimiter: unknown delimiter \"" + name + "\"; expected one of " + choices +
+                   " (\"tab\" and \"\\t\" both mean a tab).");
+}
+
+std::string delimiter_name(char delimiter) {
+  if (delimiter == '\t') return "tab";
+  return std::string("'") + delimiter + "'";
+}
+
+CsvTable parse_csv(const std::string& text, const std::string& source, const CsvOptions& options) {
+  const std::size_t begin = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+  char delimiter = options.delimiter;
+  if (delimiter == 0) {
+    delimiter = detect_delimiter(text, begin);
+  } else if (delimiter == '"' || delimiter == '\n' || delimiter == '\r') {
+    throw ValueError(source + ": the CSV delimiter cannot be a quote or a line end; use ',', "
+                     "';', tab or '|'.");
+  }
   CsvTable t;
   t.source = source;
-  std::size_t pos = 0;
-  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) pos = 3;
-  long line = 1;
+  t.delimiter = delimiter;
+  RecordReader reader(text, begin, delimiter);
+  Record rec;
   bool have_header = false;
-  while (pos < text.size()) {
-    std::vector<std::string> cells;
-    std::vector<long> cols;
-    std::string cell;
-    const std::size_t line_start = pos;
-    const long row_line = line;
-    long cell_col = 1;
-    bool in_quotes = false, row_done = false, quoted = false;
-    while (!row_done) {
-      if (pos >= text.size()) {
-        if (in_quotes)
-          throw ParseError(source, row_line, cell_col, "unterminated quoted cell; add the "
-                           "closing '\"'.");
-        row_done = true;
-        break;
-      }
-      const char ch = text[pos];
-      if (in_quotes) {
-        if (ch == '"') {
-          if (pos + 1 < text.size() && text[pos + 1] == '"') { cell += '"'; pos += 2; continue; }
-          in_quotes = false;
-          ++pos;
-          continue;
-        }
-        if (ch == '\n') ++line;
-        cell += ch;
-        ++pos;
-        continue;
-      }
-      if (ch == '"' && cell.empty() && !quoted) { in_quotes = quoted = true; ++pos; continue; }
-      if (ch == ',') {
-        cells.push_back(cell);
-        cols.push_back(cell_col);
-        cell.clear();
-        quoted = false;
-        ++pos;
-        cell_col = static_cast<long>(pos - line_start) + 1;
-        continue;
-      }
-      if (ch == '\n' || ch == '\r') {
-        if (ch == '\r' && pos + 1 < text.size() && text[pos + 1] == '\n') ++pos;
-        ++pos;
-        ++line;
-        row_done = true;
-        break;
-      }
-      cell += ch;
-      ++pos;
-    }
-    cells.push_back(cell);
-    cols.push_back(cell_col);
-    if (cells.size() == 1 && trim_cell(cells[0]).empty() && !quoted) continue;  // blank line
+  while (true) {
+    const ReadStatus status = reader.next(rec);
+    if (status == ReadStatus::kEnd) break;
+    if (status == ReadStatus::kUnterminated)
+      throw ParseError(source, rec.line, rec.columns.back(),
+                       "unterminated quoted cell; add the closing '\"'.");
+    if (rec.blank) continue;
     if (!have_header) {
-      for (std::size_t c = 0; c < cells.size(); ++c) {
-        const std::string name = trim_cell(cells[c]);
-        if (name.empty())
-          throw ParseError(source, row_line, cols[c], "header cell " + std::to_string(c + 1) +
-                           " is empty; every column needs a name.");
-        if (std::find(t.header.begin(), t.header.end(), name) != t.header.end())
-          throw ParseError(source, row_line, cols[c], "duplicate column name \"" + name + "\".");
-        t.header.push_back(name);
-      }
+      read_header(t, rec);
       have_header = true;
       continue;
     }
-    if (cells.size() != t.header.size())
-      throw ParseError(source, row_line, cols.back(),
+    if (rec.cells.size() != t.header.size()) {
+      const std::string hint =
+          delimiter == ',' && rec.cells.size() > t.header.size()
+              ? decimal_comma_split_hint(rec, rec.cells.size() - t.header.size())
+              : std::string();
+      throw ParseError(source, rec.line, rec.columns.back(),
                        "expected " + std::to_string(t.header.size()) +
                            " cells (as many as the header has), got " +
-                           std::to_string(cells.size()) + ".");
-    t.rows.push_back(std::move(cells));
-    t.line_numbers.push_back(row_line);
-    t.cell_columns.push_back(std::move(cols));
+                           std::to_string(rec.cells.size()) + (hint.empty() ? "." : hint));
+    }
+    t.rows.push_back(std::move(rec.cells));
+    t.line_numbers.push_back(rec.line);
+    t.cell_columns.push_back(std::move(rec.columns));
   }
   if (!have_header)
     throw ParseError(source, 1, 1, "the file is empty; expected a header row naming the columns.");
   return t;
 }
 
-CsvTable read_csv(const std::string& path) {
+CsvTable read_csv(const std::string& path, const CsvOptions& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (ec) throw IoError("cannot open \"" + path + "\": " + ec.message() + ".");
+  if (fs::is_directory(status))
+    throw IoError("cannot read \"" + path + "\": it is a directory; give the path of a CSV file.");
+  const bool regular = fs::is_regular_file(status);
+  if (!regular && !fs::is_fifo(status))
+    throw IoError("cannot read \"" + path + "\": it is not a regular file (a device or a "
+                  "socket); give the path of a CSV file.");
+  // `what`: "the file is 3 GiB" when the size is known up front, else what was read.
+  const auto too_large = [&](const std::string& what) {
+    return IoError("cannot read \"" + path + "\": " + what + "; recur reads CSV files of up to " +
+                   format_bytes(options.max_bytes) + " (CsvOptions::max_bytes): split the file or "
+                   "keep only the rows and columns needed.");
+  };
+  std::uint64_t expected = 0;
+  if (regular) {
+    expected = fs::file_size(path, ec);
+    if (ec) throw IoError("cannot read \"" + path + "\": " + ec.message() + ".");
+    if (expected > options.max_bytes) throw too_large("the file is " + format_bytes(expected));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError("cannot open \"" + path + "\": " + std::strerror(errno) + ".");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Read in chunks so that the limit also holds for a FIFO and for a file that grows meanwhile.
+  constexpr std::size_t kChunk = std::size_t{1} << 20;
+  std::vector<char> chunk(kChunk);
+  std::string text;
+  text.reserve(static_cast<std::size_t>(expected));
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+    if (text.size() > options.max_bytes)
+      throw too_large("the input is larger");
+  }
   if (in.bad()) throw IoError("cannot read \"" + path + "\": " + std::strerror(errno) + ".");
-  return parse_csv(text, path);
+  return parse_csv(text, path, options);
 }
 
 std::string column_list(const CsvTable& table) {
@@ -208,9 +517,19 @@ NumericColumns select_numeric(const CsvTable& table, const std::vector<std::stri
       const bool missing = is_missing_token(s);
       if (missing && policy != MissingPolicy::kError) { row_missing[r] = true; continue; }
       const std::string got = s.empty() ? std::string("an empty cell") : "\"" + s + "\"";
-      std::string fix = missing ? " The cell is missing: use --missing interpolate or "
-                                  "--missing drop, or fill it in the file."
-                                : " Fix the cell, or choose other columns.";
+      bool grouped = false;
+      std::string fix;
+      if (missing) {
+        fix = " The cell is missing: use --missing interpolate or --missing drop, or fill it in "
+              "the file.";
+      } else if (looks_like_decimal_comma(s, &grouped)) {
+        fix = " It looks like a decimal comma; recur reads '.' as the decimal point: convert the "
+              "file (e.g. replace ',' by '.' in numbers" +
+              std::string(grouped ? ", after deleting the '.' thousands separators" : "") +
+              "), or export it with '.' as the decimal separator.";
+      } else {
+        fix = " Fix the cell, or choose other columns.";
+      }
       throw ParseError(table.source, table.line_numbers[r], table.cell_columns[r][idx[k]],
                        "(column \"" + table.header[idx[k]] + "\"): expected a number, got " +
                            got + "." + fix,

@@ -2,7 +2,10 @@
 // and the errors a user sees.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
+#include <vector>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -34,53 +37,97 @@ fs::path fresh_dir(const std::string& name) {
   return d;
 }
 
-TEST(Cli, ForecastOnBundledDataBeatsBothBaselinesAndWritesFiles) {
+TEST(Cli, ForecastOnBundledDataBeatsTheNaiveBaselinesAndWritesFiles) {
   const fs::path dir = fresh_dir("forecast");
   const CliRun r = run("forecast --json --output " + dir.string());
   ASSERT_EQ(r.code, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["test_points"], 24);
   EXPECT_EQ(j["season"], 12);
+  EXPECT_EQ(j["season_source"], "time column, monthly");
+  EXPECT_EQ(j["time_column"], "month");
   // The baselines are fixed by the data: naive 51.8, seasonal naive 50.0 (issue 2).
-  EXPECT_NEAR(j["naive"]["rmse"].template get<double>(), 51.78, 0.01);
-  EXPECT_NEAR(j["seasonal_naive"]["rmse"].template get<double>(), 49.99, 0.01);
-  const double lstm = j["lstm"]["rmse"];
-  EXPECT_LE(lstm, 35.0) << "the default LSTM must beat both baselines by 30%";
-  EXPECT_TRUE(fs::exists(dir / "model.recur"));
-  EXPECT_TRUE(fs::exists(dir / "forecast.svg"));
+  EXPECT_NEAR(j["baselines"]["naive"]["rmse"].get<double>(), 51.78, 0.01);
+  EXPECT_NEAR(j["baselines"]["seasonal_naive"]["rmse"].get<double>(), 49.99, 0.01);
+  EXPECT_NEAR(j["baselines"]["drift"]["rmse"].get<double>(), 51.86, 0.01);
+  EXPECT_LT(j["baselines"]["holt_winters"]["rmse"].get<double>(), 30.0);
+  // Far below what every CPU gives (17-23 measured); the issue's target (17) is checked by
+  // scripts/report_forecast.py, not here.
+  const double recur_rmse = j["recur"]["rmse"];
+  EXPECT_LE(recur_rmse, 35.0) << "the default forecaster must beat both naive baselines by 30%";
+  EXPECT_EQ(j["model"]["name"], "recur LSTM");
+  EXPECT_EQ(j["model"]["ensemble"], 5);
+  EXPECT_GE(j["model"]["search"].size(), 7u);  // at least every transform was tried
+  EXPECT_GE(j["recur"]["coverage95"].get<double>(), 0.5);
+  EXPECT_EQ(j["future"][0]["time"], "1961-01");
+  for (const char* file : {"model.recur", "forecast.svg", "loss.svg"}) EXPECT_TRUE(fs::exists(dir / file)) << file;
   std::ifstream csv(dir / "forecast.csv");
   std::string header;
   std::getline(csv, header);
-  EXPECT_EQ(header, "month,actual,lstm,naive,seasonal_naive");
+  EXPECT_EQ(header, "month,origin,step,actual,recur,lower80,upper80,lower95,upper95,naive,seasonal_naive,drift,holt_winters");
   int lines = 0;
-  for (std::string l; std::getline(csv, l);) ++lines;
-  EXPECT_EQ(lines, 24);
+  std::string last;
+  for (std::string l; std::getline(csv, l);) ++lines, last = l;
+  EXPECT_EQ(lines, 25);  // 24 test points and the next month
+  EXPECT_EQ(last.substr(0, 17), "1961-01,1960-12,1");
 
-  // Same seed, same result; the saved model predicts and summarizes.
+  // Same seed, same result; the saved model predicts (beside itself by default) and summarizes.
   const CliRun again = run("forecast --json --output " + (dir / "again").string());
   ASSERT_EQ(again.code, 0);
-  EXPECT_EQ(nlohmann::json::parse(again.out)["lstm"], j["lstm"]);
-  const CliRun p = run("predict --model " + (dir / "model.recur").string() + " --output " +
-                    (dir / "pred.csv").string());
+  EXPECT_EQ(nlohmann::json::parse(again.out)["recur"], j["recur"]);
+  const CliRun p = run("predict --model " + (dir / "model.recur").string());
   ASSERT_EQ(p.code, 0) << p.out;
   EXPECT_NE(p.out.find("Wrote"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir / "predictions.csv")) << "predict writes beside the model, not into the current folder";
   const CliRun s = run("summary --model " + (dir / "model.recur").string());
   ASSERT_EQ(s.code, 0) << s.out;
   EXPECT_NE(s.out.find("lstm (LSTM)"), std::string::npos) << s.out;
-  EXPECT_NE(s.out.find("lookback 12"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("ensemble of 5 models"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("configuration: " + j["model"]["configuration"].get<std::string>()), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("chosen by rolling-origin validation"), std::string::npos) << s.out;
 }
 
-TEST(Cli, HumanReportShowsBaselinesAndProgress) {
+TEST(Cli, HumanReportShowsTheSearchBaselinesAndIntervals) {
   const fs::path dir = fresh_dir("report");
-  const CliRun r = run("forecast --epochs 3 --output " + dir.string());
+  const CliRun r = run("forecast --epochs 3 --ensemble 2 --layer gru --output " + dir.string());
   ASSERT_EQ(r.code, 0) << r.out;
-  // Keras's progress format, one line per epoch when not on a terminal.
-  EXPECT_NE(r.out.find("Epoch 1/3\n"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("12/12 [==============================] - "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find(" - loss: "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find(" - val_loss: "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("naive (last value)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("seasonal naive (season 12, guessed)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("transform 1/"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ensemble  2/2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Season: 12 (time column, monthly)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("recur GRU "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("recur LSTM"), std::string::npos) << r.out;
+  for (const char* row : {"naive (last value)", "seasonal naive (season 12)", "drift", "Holt-Winters",
+                          "Prediction intervals on the test points: 80% covered", "Next 1 step: 1961-01"})
+    EXPECT_NE(r.out.find(row), std::string::npos) << row << "\n" << r.out;
+  const CliRun s = run("summary --model " + (dir / "model.recur").string());
+  EXPECT_NE(s.out.find("(GRU)"), std::string::npos) << s.out;
+}
+
+TEST(Cli, HorizonGivesPathsWithPerStepMetricsAndDatedFutureRows) {
+  const fs::path dir = fresh_dir("horizon");
+  const CliRun r = run("forecast --json --horizon 3 --search off --ensemble 1 --epochs 20 --output " + dir.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["recur"]["per_step"].size(), 3u);
+  ASSERT_EQ(j["baselines"]["naive"]["per_step"].size(), 3u);
+  // Naive gets worse with the step on this trending series.
+  EXPECT_LT(j["baselines"]["naive"]["per_step"][0]["rmse"].get<double>(),
+            j["baselines"]["naive"]["per_step"][2]["rmse"].get<double>());
+  ASSERT_EQ(j["future"].size(), 3u);
+  EXPECT_EQ(j["future"][2]["time"], "1961-03");
+  std::ifstream csv(dir / "forecast.csv");
+  int lines = -1;
+  for (std::string l; std::getline(csv, l);) ++lines;
+  EXPECT_EQ(lines, 24 * 3 + 3);
+  // predict writes every origin's path and the 3 dated steps past the end.
+  const CliRun p = run("predict --model " + (dir / "model.recur").string() + " --output " + (dir / "p.csv").string());
+  ASSERT_EQ(p.code, 0) << p.out;
+  std::ifstream pc(dir / "p.csv");
+  std::string header, l, last;
+  std::getline(pc, header);
+  EXPECT_EQ(header, "month,origin,step,actual,passengers_forecast,lower80,upper80,lower95,upper95");
+  while (std::getline(pc, l)) last = l;
+  EXPECT_EQ(last.substr(0, 17), "1961-03,1960-12,3");
 }
 
 TEST(Cli, BadCellIsAParseErrorWithExitCode3AndNoStackTrace) {
@@ -89,15 +136,15 @@ TEST(Cli, BadCellIsAParseErrorWithExitCode3AndNoStackTrace) {
   {
     std::ofstream f(dir / "bad.csv");
     f << "t,y\n";
-    for (int i = 0; i < 40; ++i) f << i << "," << (i == 17 ? std::string("N/A") : std::to_string(i)) << "\n";
+    for (int i = 0; i < 40; ++i) f << i << "," << (i == 17 ? std::string("N/A") : std::to_string(i % 5 + i)) << "\n";
   }
   const CliRun r = run("forecast --data " + (dir / "bad.csv").string() + " --target y --output " + dir.string());
   EXPECT_EQ(r.code, 3) << r.out;
   EXPECT_NE(r.out.find("bad.csv:19:4 (column \"y\"): expected a number, got \"N/A\""), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("terminate called"), std::string::npos);
   // The same file trains with --missing interpolate.
-  const CliRun ok = run("forecast --quiet --epochs 2 --lookback 4 --test-size 5 --missing interpolate --data " +
-                     (dir / "bad.csv").string() + " --target y --output " + dir.string());
+  const CliRun ok = run("forecast --quiet --epochs 2 --search off --ensemble 1 --lookback 4 --test-size 5 "
+                        "--missing interpolate --data " + (dir / "bad.csv").string() + " --target y --output " + dir.string());
   EXPECT_EQ(ok.code, 0) << ok.out;
 }
 
@@ -109,15 +156,124 @@ TEST(Cli, UnknownColumnAndBadOptionsAreValueErrors) {
   EXPECT_NE(r.out.find("Did you mean \"passengers\"?"), std::string::npos) << r.out;
   r = run("forecast --lookback 500 --output " + dir.string());
   EXPECT_EQ(r.code, 6) << r.out;
-  EXPECT_NE(r.out.find("lookback is too long"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--lookback 500 is too long"), std::string::npos) << r.out;
+  r = run("forecast --test-size 140 --output " + dir.string());
+  EXPECT_EQ(r.code, 6) << r.out;
+  EXPECT_NE(r.out.find("--test-size 140 leaves 4 of the 144 rows"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("lookback"), std::string::npos) << "the test size is the problem, not the lookback: " << r.out;
   r = run("forecast --learning-rate -1 --output " + dir.string());
   EXPECT_EQ(r.code, 6) << r.out;
   EXPECT_NE(r.out.find("--learning-rate must be > 0"), std::string::npos) << r.out;
   r = run("forecast --data " + data + " --output " + dir.string());
   EXPECT_EQ(r.code, 6) << r.out;
   EXPECT_NE(r.out.find("--target is required"), std::string::npos) << r.out;
+  r = run("forecast --search maybe --output " + dir.string());
+  EXPECT_EQ(r.code, 6) << r.out;
+  EXPECT_NE(r.out.find("--search must be on or off"), std::string::npos) << r.out;
   r = run("forecast --no-such-flag");
   EXPECT_EQ(r.code, 109) << r.out;  // CLI11's code for an unknown argument
+}
+
+// A monthly series written as a user's spreadsheet might: `;` separated, newest first, with a
+// numeric year column that must not become a feature.
+void write_monthly(const fs::path& path, const std::string& sep, bool newest_first, const std::string& decimal = ".") {
+  std::vector<std::string> rows;
+  for (int i = 0; i < 72; ++i) {
+    const int year = 2000 + i / 12, month = i % 12 + 1;
+    const double v = 100 + i + 10 * std::sin(2 * M_PI * i / 12);
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "%d-%02d%s%d%s%.1f", year, month, sep.c_str(), year, sep.c_str(), v);
+    std::string line = buf;
+    if (decimal != ".") line.replace(line.rfind('.'), 1, decimal);
+    rows.push_back(line);
+  }
+  if (newest_first) std::reverse(rows.begin(), rows.end());
+  std::ofstream f(path);
+  f << "month" << sep << "year" << sep << "sales\n";
+  for (const auto& r : rows) f << r << "\n";
+}
+
+TEST(Cli, CsvDialectsTimeOrderAndTheTimeColumn) {
+  const fs::path dir = fresh_dir("dialects");
+  fs::create_directories(dir);
+  const std::string quick = " --search off --ensemble 1 --epochs 5 --test-size 12 --target sales --json";
+  write_monthly(dir / "semi.csv", ";", true);
+  CliRun r = run("forecast --data " + (dir / "semi.csv").string() + quick + " --features all --output " + (dir / "o").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_EQ(j["time_column"], "month");
+  EXPECT_EQ(j["features"], nlohmann::json({"sales", "year"}));  // the numeric year is a feature here
+  EXPECT_EQ(j["season"], 12);
+  EXPECT_EQ(j["test_from"], "2005-01") << "rows newest-first are put oldest first";
+  EXPECT_NE(r.out.find("runs backwards"), std::string::npos) << r.out;
+  // A numeric YYYYMMDD column is the time column (daily: seasons 7 and 365) and never a feature;
+  // the future rows are dated in its format.
+  {
+    std::ofstream f(dir / "daily.csv");
+    f << "date\tsales\n";
+    int y = 2019, m = 12, d = 1;
+    const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    for (int i = 0; i < 70; ++i) {
+      f << y * 10000 + m * 100 + d << "\t" << 50 + 5 * (i % 7 == 5) + 0.1 * i << "\n";
+      if (++d > (m == 2 ? 29 : days[m - 1])) { d = 1; if (++m > 12) { m = 1; ++y; } }
+    }
+  }
+  r = run("forecast --data " + (dir / "daily.csv").string() + quick + " --features all --output " + (dir / "o").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_EQ(j["features"], nlohmann::json({"sales"}));
+  EXPECT_EQ(j["time_column"], "date");
+  EXPECT_EQ(j["frequency"], "daily");
+  EXPECT_EQ(j["season"], 7);
+  EXPECT_EQ(j["future"][0]["time"], "20200209");  // the last row is 2020-02-08
+  // A decimal comma says so.
+  write_monthly(dir / "comma.csv", ";", false, ",");
+  r = run("forecast --data " + (dir / "comma.csv").string() + quick + " --output " + (dir / "o").string());
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("decimal comma"), std::string::npos) << r.out;
+  // A forced delimiter that does not fit the file: the target is not found.
+  r = run("forecast --data " + (dir / "semi.csv").string() + quick + " --delimiter tab --output " + (dir / "o").string());
+  EXPECT_EQ(r.code, 6) << r.out;
+  // Times out of order in the middle are refused, naming the line.
+  {
+    std::ifstream in(dir / "semi.csv");
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    std::swap(lines[10], lines[11]);
+    std::ofstream out(dir / "shuffled.csv");
+    for (const auto& l : lines) out << l << "\n";
+  }
+  r = run("forecast --data " + (dir / "shuffled.csv").string() + quick + " --output " + (dir / "o").string());
+  EXPECT_EQ(r.code, 6) << r.out;
+  EXPECT_NE(r.out.find("goes back or repeats"), std::string::npos) << r.out;
+  // A header that looks like data is a warning, not a silent column name.
+  {
+    std::ofstream f(dir / "noheader.csv");
+    for (int i = 0; i < 60; ++i) f << 100 + i % 7 + i << "\n";
+  }
+  r = run("forecast --data " + (dir / "noheader.csv").string() + " --target 100 --search off --ensemble 1 --epochs 3 --test-size 10 --output " + (dir / "o").string());
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("looks like data, not a header"), std::string::npos) << r.out;
+}
+
+TEST(Cli, OutputCsvCellsAreQuotedAndNeverSpreadsheetFormulas) {
+  // A time column whose name holds a comma and starts like a formula.
+  const fs::path dir = fresh_dir("quoting");
+  fs::create_directories(dir);
+  {
+    std::ofstream f(dir / "q.csv");
+    f << "\"=when, local\",y\n";
+    for (int i = 0; i < 50; ++i) f << 1950 + i << "," << 10 + (i * 7) % 5 + 0.1 * i << "\n";
+  }
+  const CliRun r = run("forecast --data " + (dir / "q.csv").string() + " --target y --search off --ensemble 1 "
+                       "--epochs 3 --test-size 5 --output " + dir.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream csv(dir / "forecast.csv");
+  std::string header, first;
+  std::getline(csv, header);
+  std::getline(csv, first);
+  EXPECT_EQ(header.substr(0, 22), "\"'=when, local\",origin") << header;
+  EXPECT_EQ(first.substr(0, 10), "1995,1994,") << first;
 }
 
 TEST(Cli, CorruptModelIsAModelFormatErrorWithExitCode5) {
@@ -257,10 +413,10 @@ TEST(CliCheck, ReportsEveryOptionProblemAndTrainsNothing) {
   const CliRun ok = run("check forecast");
   EXPECT_EQ(ok.code, 0) << ok.out;
   EXPECT_NE(ok.out.find("No problems found"), std::string::npos) << ok.out;
-  const CliRun bad = run("check forecast --units 0 --epochs 0 --transform x");
+  const CliRun bad = run("check forecast --ensemble 0 --epochs 0 --transform x");
   EXPECT_EQ(bad.code, 6) << bad.out;
   EXPECT_NE(bad.out.find("3 problems found"), std::string::npos) << bad.out;
-  EXPECT_NE(bad.out.find("[RECUR-E0013]: --units must be > 0"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("[RECUR-E0013]: --ensemble must be > 0"), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("--epochs must be > 0"), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("--transform: unknown value"), std::string::npos) << bad.out;
   // Data problems: an unknown column, with the closest match, as JSON.

@@ -1,7 +1,9 @@
 #pragma once
 // CSV reading for time series: a header row, columns chosen by name, numeric conversion with
-// errors that give file:line:column and the column name.
+// errors that give file:line:column and the column name. The delimiter (',', ';', tab, '|') is
+// detected or forced; '.' is always the decimal point (a decimal comma is reported, not guessed).
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -10,12 +12,40 @@ namespace recur {
 /// A CSV file as text cells. `line_numbers[r]` is the 1-based file line of rows[r] and
 /// `cell_columns[r][c]` the 1-based character column where cell c of that row starts.
 struct CsvTable {
-  std::string source;  // file name used in messages
+  std::string source;    // file name used in messages
+  char delimiter = ',';  // the cell delimiter used: ',', ';', '\t', '|' (or a forced one)
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
   std::vector<long> line_numbers;
   std::vector<std::vector<long>> cell_columns;
+  /// Things worth telling the user that did not stop the parse, one full sentence each, starting
+  /// with the source (e.g. a first row that looks like data). The library never prints them;
+  /// the CLI does.
+  std::vector<std::string> warnings;
 };
+
+/// read_csv refuses a file larger than this unless CsvOptions::max_bytes says otherwise.
+inline constexpr std::uint64_t kCsvDefaultMaxBytes = std::uint64_t{2} << 30;  // 2 GiB
+
+/// How to read a CSV file. The defaults read the files users export from spreadsheets and pandas.
+struct CsvOptions {
+  /// The cell delimiter. 0 (the default) detects it: of ',', ';', tab and '|', the one that
+  /// splits the header and the first 20 data rows (outside quotes) into the same number of cells,
+  /// more than one. When several do: one other than ',' whose cells hold decimal-comma numbers
+  /// ("1,5;2,3" is ';'), then the one giving the most cells, then ',' before ';' before tab
+  /// before '|'. When none does (a ragged row among them), the one that splits the header into
+  /// more than one cell and matches the most of those rows (',' for a one-column file).
+  /// Any other character except '"', CR and LF forces that delimiter.
+  char delimiter = 0;
+  /// read_csv refuses a file larger than this many bytes (parse_csv takes any text).
+  std::uint64_t max_bytes = kCsvDefaultMaxBytes;
+};
+
+/// Parses a --delimiter value: ",", ";", "|", and "tab" or "\t" (backslash, t) or a tab character
+/// for a tab. Returns the delimiter character. Throws ValueError listing the choices otherwise.
+char parse_delimiter(const std::string& name);
+/// The delimiter as messages show it: "','", "';'", "tab", "'|'".
+std::string delimiter_name(char delimiter);
 
 /// How select_numeric treats a missing cell (empty, NA, N/A, NaN, null, ?).
 enum class MissingPolicy {
@@ -28,13 +58,22 @@ enum class MissingPolicy {
 /// Parses "error", "interpolate", "drop"; throws ValueError otherwise.
 MissingPolicy parse_missing_policy(const std::string& name);
 
-/// Parses CSV text: ',' separated, optional double-quoted cells ("" escapes a quote), LF or
-/// CRLF line ends, an optional UTF-8 BOM; blank lines are skipped. Throws ParseError
-/// (source:line:column) for a row whose cell count differs from the header's, an unterminated
-/// quote, a duplicate or empty header name, or a file with no header.
-CsvTable parse_csv(const std::string& text, const std::string& source);
-/// Reads and parses a file. Throws IoError naming the path and the OS reason.
-CsvTable read_csv(const std::string& path);
+/// Parses CSV text: cells separated by `options.delimiter` (detected when 0, see CsvOptions),
+/// optional double-quoted cells ("" escapes a quote; a quoted cell may hold delimiters and line
+/// ends), LF, CRLF or CR line ends, an optional UTF-8 BOM; blank lines are skipped. The first row
+/// is the header. `source` names the text in messages. Returns the table with the delimiter used
+/// and any warnings (a first row that looks like data rather than column names is kept as the
+/// header, with a warning). Throws ParseError (source:line:column) for a row whose cell count
+/// differs from the header's (saying "decimal comma?" when ','-split numbers such as "112","5"
+/// explain the extra cells), an unterminated quote, a duplicate or empty header name, or text
+/// with no header; ValueError for a forced delimiter that is '"', CR or LF.
+CsvTable parse_csv(const std::string& text, const std::string& source,
+                   const CsvOptions& options = {});
+/// Reads the file at `path` and parses it as parse_csv does, with `path` as the source. Returns
+/// the table. Throws IoError naming the path for a file that does not exist or cannot be read
+/// (with the OS reason), a directory, a device or socket (a FIFO, e.g. a shell's <(...), is
+/// read), or a file over `options.max_bytes` (naming the limit); otherwise as parse_csv.
+CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
 /// The header names joined with ", " (for messages that list the columns).
 std::string column_list(const CsvTable& table);
 
@@ -60,8 +99,10 @@ struct NumericColumns {
 
 /// Converts the named columns to numbers. A non-numeric cell is a ParseError
 ///   file:line:column (column "name"): expected a number, got "N/A". ...
-/// unless it is a missing cell and `policy` says how to fill or drop it. Throws ValueError for
-/// an unknown column name or a column with no numbers at all.
+/// unless it is a missing cell and `policy` says how to fill or drop it. A cell written with a
+/// decimal comma ("112,5", "1.234,5") is such an error too, whose message says it looks like a
+/// decimal comma and how to convert the file: numbers are never reinterpreted. Throws
+/// ValueError for an unknown column name or a column with no numbers at all.
 NumericColumns select_numeric(const CsvTable& table, const std::vector<std::string>& columns,
                               MissingPolicy policy = MissingPolicy::kError);
 
