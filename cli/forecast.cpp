@@ -286,6 +286,7 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   fo.transform = cfg.transform == "auto" ? "" : cfg.transform;
   fo.lookback = cfg.lookback;
   fo.units = cfg.units;
+  fo.search_units = cfg.search_units;
   fo.layer = cfg.layer;
   fo.ensemble = cfg.ensemble;
   fo.max_epochs = cfg.epochs;
@@ -318,6 +319,7 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   res.transform_description = tasks::transform_description(f.coder.config.transform, f.coder.config.season_lag);
   res.trials = f.trials;
   res.members = f.members;
+  res.shrink = f.shrink;
   res.member_epochs = f.member_epochs;
   res.validation_rmse = f.validation_rmse;
   res.validation_rows = f.train_end - f.fit_end;
@@ -560,7 +562,8 @@ std::string describe_model(const std::string& model_path) {
     out << "\n  configuration: " << c.describe() << "\n  inputs: "
         << tasks::transform_description(c.transform, c.season_lag) << " of the target, standard-scaled"
         << "\n  horizon " << f.coder.horizon << " (one output per step), ensemble of " << f.members
-        << " model" << (f.members == 1 ? "" : "s") << " averaged, season " << meta.value("season", 0) << "\n";
+        << " model" << (f.members == 1 ? "" : "s") << " averaged, season " << meta.value("season", 0) << "\n"
+        << "  correction over the transform's base kept at " << f.shrink * 100 << "% (chosen on validation)\n";
     if (meta.contains("trials") && meta["trials"].is_array() && !meta["trials"].empty()) {
       out << "  chosen by rolling-origin validation on the training part:\n";
       for (const auto& t : meta["trials"])

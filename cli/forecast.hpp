@@ -25,6 +25,7 @@ struct ForecastConfig {
   std::size_t units = 0;     // 0: chosen by the search
   std::string layer = "lstm";  // lstm, gru or simple_rnn
   std::string search = "on";   // on | off
+  bool search_units = false;   // also search the layer size
   std::size_t ensemble = 5;
   int epochs = 300;            // the most; early stopping ends most runs far sooner
   int patience = 20;
@@ -68,6 +69,7 @@ struct ForecastResult {
   std::string transform_description;
   std::vector<tasks::SearchTrial> trials;
   std::size_t members = 0;
+  double shrink = 1.0;  // the correction over the transform's base kept (chosen on validation)
   std::vector<int> member_epochs;
   double validation_rmse = 0;
   std::size_t fit_windows_end = 0, validation_rows = 0;

@@ -59,7 +59,10 @@ void print_report(const recur::cli::ForecastResult& r) {
               r.validation_rows, r.chosen.c_str(), r.transform_description.c_str(), r.members,
               r.members == 1 ? "" : "s");
   for (int e : r.member_epochs) std::printf(" %d", e);
-  std::printf("), %.1fs.%s\n", r.train_seconds,
+  std::printf(")");
+  if (r.shrink < 1)
+    std::printf("; its correction over the transform's base is shrunk to %.0f%% (validation chose it)", 100 * r.shrink);
+  std::printf(", %.1fs.%s\n", r.train_seconds,
               r.interrupted ? " Interrupted: the models trained so far are used." : "");
   std::printf("Test: the last %zu points (%s to %s), forecasts 1 to %zu step%s ahead from actual "
               "past values; no model saw them.\n\n",
@@ -161,7 +164,7 @@ nlohmann::json to_json(const recur::cli::ForecastResult& r) {
   recur_json["coverage95"] = val(r.coverage95);
   nlohmann::json trials = nlohmann::json::array();
   for (const auto& t : r.trials)
-    trials.push_back({{"config", t.config.describe()}, {"validation_rmse", val(t.validation_rmse)},
+    trials.push_back({{"config", t.config.describe()}, {"validation_rmse", val(t.validation_rmse)}, {"shrink", t.shrink},
                       {"best_epoch", t.best_epoch}, {"epochs", t.epochs_run}, {"seconds", t.seconds},
                       {"chosen", t.chosen}});
   nlohmann::json future = nlohmann::json::array();
@@ -185,6 +188,7 @@ nlohmann::json to_json(const recur::cli::ForecastResult& r) {
             {"configuration", r.chosen},
             {"transform", r.transform_description},
             {"ensemble", r.members},
+            {"shrink", r.shrink},
             {"best_epochs", r.member_epochs},
             {"validation_rows", r.validation_rows},
             {"validation_rmse", val(r.validation_rmse)},
@@ -224,10 +228,12 @@ void add_forecast_options(CLI::App* sub, recur::cli::ForecastConfig& cfg) {
                   "on: choose transform, lookback and units by rolling-origin validation on the "
                   "training part; off: one configuration")->capture_default_str();
   sub->add_option("--transform", cfg.transform,
-                  "auto (searched), none, diff, log-diff, seasonal-diff, log-seasonal-diff")
+                  "auto (searched), none, diff, log-diff, seasonal-diff, log-seasonal-diff, "
+                  "holt-winters, log-holt-winters (the LSTM learns the residual of Holt-Winters)")
       ->capture_default_str();
   sub->add_option("--lookback", cfg.lookback, "Past steps in each input window (default 0: searched, 1-3 seasons)");
-  sub->add_option("--units", cfg.units, "Units of the recurrent layer (default 0: searched among 16, 32, 64)");
+  sub->add_option("--units", cfg.units, "Units of the recurrent layer (default 0: 32, or searched among 16, 32, 64 with --search-units)");
+  sub->add_flag("--search-units", cfg.search_units, "Also search the layer size (16, 32, 64); slower");
   sub->add_option("--layer", cfg.layer, "Recurrent layer: lstm, gru or simple_rnn")->capture_default_str();
   sub->add_option("--ensemble", cfg.ensemble, "Models from different seeds averaged")->capture_default_str();
   sub->add_option("--epochs", cfg.epochs, "Most training epochs per model (early stopping ends sooner)")
@@ -324,12 +330,13 @@ int main(int argc, char** argv) {
   recur::cli::ForecastConfig cfg;
   bool json_out = false, quiet = false;
   auto* forecast = app.add_subcommand(
-      "forecast", "Train an LSTM forecaster on a CSV time series and compare it with naive "
-                  "baselines on the last points. With no options: the bundled airline "
-                  "passengers series.");
+      "forecast", "Train an LSTM forecaster (configuration chosen by validation, an ensemble, "
+                  "forecast paths with intervals) on a CSV time series and compare it with naive, "
+                  "seasonal naive, drift and Holt-Winters on the last points. With no options: the "
+                  "bundled airline passengers series.");
   add_forecast_options(forecast, cfg);
   forecast->add_flag("--json", json_out, "Print the final metrics as one JSON object on stdout");
-  forecast->add_flag("--quiet", quiet, "No per-epoch progress");
+  forecast->add_flag("--quiet", quiet, "No progress lines");
 
   recur::cli::ClassifyConfig ccfg;
   auto* classify = app.add_subcommand(

@@ -18,7 +18,7 @@ constexpr std::int64_t kSecondsPerDay = 86400;
 constexpr std::size_t kMaxSeasonLag = 1000;
 
 // One table for the frequency names (STYLE.md: one table per concept).
-constexpr std::array<std::pair<TimeFrequency, const char*>, 8> kFrequencyNames{{
+constexpr std::array<std::pair<TimeFrequency, const char*>, 9> kFrequencyNames{{
     {TimeFrequency::kUnknown, "unknown"},
     {TimeFrequency::kYearly, "yearly"},
     {TimeFrequency::kQuarterly, "quarterly"},
@@ -26,6 +26,7 @@ constexpr std::array<std::pair<TimeFrequency, const char*>, 8> kFrequencyNames{{
     {TimeFrequency::kWeekly, "weekly"},
     {TimeFrequency::kDaily, "daily"},
     {TimeFrequency::kHourly, "hourly"},
+    {TimeFrequency::kHalfHourly, "half-hourly"},
     {TimeFrequency::kMinutely, "minutely"},
 }};
 
@@ -226,6 +227,7 @@ void set_steps(TimeIndex& index) {
   if (index.step_months == 12) index.frequency = TimeFrequency::kYearly;
   if (index.step_seconds == 60) index.frequency = TimeFrequency::kMinutely;
   if (index.step_seconds == 3600) index.frequency = TimeFrequency::kHourly;
+  if (index.step_seconds == 1800) index.frequency = TimeFrequency::kHalfHourly;
   if (index.step_seconds == kSecondsPerDay) index.frequency = TimeFrequency::kDaily;
   if (index.step_seconds == 7 * kSecondsPerDay) index.frequency = TimeFrequency::kWeekly;
 }
@@ -467,6 +469,7 @@ std::vector<std::size_t> seasons_for(TimeFrequency frequency) {
     case TimeFrequency::kWeekly: return {52};
     case TimeFrequency::kDaily: return {7, 365};
     case TimeFrequency::kHourly: return {24, 168};
+    case TimeFrequency::kHalfHourly: return {48, 336};
     case TimeFrequency::kMinutely: return {60, 1440};
     case TimeFrequency::kYearly:
     case TimeFrequency::kUnknown: return {};

@@ -141,8 +141,8 @@ double conformal_width(std::vector<double> abs_residuals, double level) {
 // 1,000-point one.
 constexpr std::size_t kMaxWindows = 512;
 // Work per training, in window timesteps (windows x lookback x epochs, forward and backward):
-// about 3 s of one core for LSTM(32). Long series get fewer epochs (each has many steps).
-constexpr double kWorkPerTraining = 1.0e6;
+// about 2 s of one core for LSTM(32). Long series get fewer epochs (each has many steps).
+constexpr double kWorkPerTraining = 0.75e6;
 int epoch_cap(int max_epochs, std::size_t windows, std::size_t lookback) {
   const double per_epoch = static_cast<double>(windows) * static_cast<double>(lookback);
   return std::clamp(static_cast<int>(kWorkPerTraining / per_epoch), std::min(max_epochs, 20), max_epochs);
@@ -451,27 +451,70 @@ double from_z(const SeriesCoder& c, double z) { return c.log[0] ? std::exp(z) : 
 
 // Rolling-origin validation: every row t of [fit_end, train_end) forecast from origin t - h,
 // h = 1..H; returns the RMSE in the series' units and fills the residuals in z space per step.
-double validate(Sequential& model, const SeriesCoder& coder, const SeriesData& data,
+// Rolling-origin validation of the members' mean with its correction shrunk by `shrink`
+// (zhat = base + shrink * (model - base); 1 is the model as trained, 0 its base alone).
+// Returns the RMSE in the series' units; fills the residuals in z space per step when asked,
+// and with `best_shrink` picks the shrink of kShrinkGrid with the lowest RMSE (ties: the largest).
+constexpr double kShrinkGrid[] = {1.0, 0.75, 0.5, 0.25, 0.0};
+
+double validate(const std::vector<Sequential*>& models, const SeriesCoder& coder, const SeriesData& data,
                 std::size_t fit_end, std::size_t train_end,
-                std::vector<std::vector<double>>* residuals = nullptr) {
+                std::vector<std::vector<double>>* residuals = nullptr, double shrink = 1.0,
+                double* best_shrink = nullptr) {
   const std::size_t h_max = coder.horizon, o0 = coder.first_origin();
   const std::size_t first = std::max(o0, fit_end > h_max ? fit_end - h_max : 0);
-  const std::vector<double> paths = z_paths(model, coder, data, first, train_end - 2);
-  const std::vector<double> z = coder.encode(data).z;
-  if (residuals) residuals->assign(h_max, {});
-  double se = 0;
-  std::size_t count = 0;
-  for (std::size_t t = fit_end; t < train_end; ++t)
-    for (std::size_t h = 1; h <= h_max; ++h) {
-      if (t < h || t - h < first) continue;
-      const double zhat = paths[(t - h - first) * h_max + h - 1];
-      const double d = from_z(coder, zhat) - data.columns[0][t];
-      se += d * d;
-      ++count;
-      if (residuals) (*residuals)[h - 1].push_back(z[t] - zhat);
+  // The members' mean in the model's space (what the merged ensemble outputs).
+  std::vector<double> paths;
+  for (Sequential* m : models) {
+    const std::vector<double> p = z_paths(*m, coder, data, first, train_end - 2);
+    if (paths.empty()) paths.assign(p.size(), 0.0);
+    for (std::size_t i = 0; i < p.size(); ++i) paths[i] += p[i] / static_cast<double>(models.size());
+  }
+  const CodedSeries coded = coder.encode(data);
+  auto rmse_at = [&](double lambda, std::vector<std::vector<double>>* res) {
+    if (res) res->assign(h_max, {});
+    double se = 0;
+    std::size_t count = 0;
+    for (std::size_t t = fit_end; t < train_end; ++t)
+      for (std::size_t h = 1; h <= h_max; ++h) {
+        if (t < h || t - h < first) continue;
+        const double base = coder.base(coded, t - h, h);
+        const double zhat = base + lambda * (paths[(t - h - first) * h_max + h - 1] - base);
+        const double d = from_z(coder, zhat) - data.columns[0][t];
+        se += d * d;
+        ++count;
+        if (res) (*res)[h - 1].push_back(coded.z[t] - zhat);
+      }
+    const double rmse = count ? std::sqrt(se / static_cast<double>(count)) : NAN;
+    return std::isfinite(rmse) ? rmse : std::numeric_limits<double>::infinity();
+  };
+  if (best_shrink) {
+    double best = std::numeric_limits<double>::infinity();
+    for (double lambda : kShrinkGrid) {
+      const double r = rmse_at(lambda, nullptr);
+      if (r < best * (1 - 1e-9)) {
+        best = r;
+        shrink = lambda;
+      }
     }
-  const double rmse = count ? std::sqrt(se / static_cast<double>(count)) : NAN;
-  return std::isfinite(rmse) ? rmse : std::numeric_limits<double>::infinity();
+    *best_shrink = shrink;
+  }
+  return rmse_at(shrink, residuals);
+}
+
+// Bakes a shrink into the model's Dense head: out' = shrink * out + (1 - shrink) * s0, where s0
+// is the scaled value of a zero correction (the base itself), step by step.
+void apply_shrink(Sequential& model, const SeriesCoder& coder, double shrink) {
+  if (shrink == 1.0) return;
+  std::vector<Tensor> w = model.get_weights();
+  Tensor& kernel = w[w.size() - 2];
+  Tensor& bias = w[w.size() - 1];
+  for (std::size_t i = 0; i < kernel.size(); ++i) kernel[i] = static_cast<float>(shrink * kernel[i]);
+  for (std::size_t h = 0; h < bias.size(); ++h) {
+    const double s0 = coder.target_scaler.transform(0.0, h);
+    bias[h] = static_cast<float>(shrink * bias[h] + (1 - shrink) * s0);
+  }
+  model.set_weights(w);
 }
 
 }  // namespace
@@ -550,8 +593,9 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
   } else {
     lookbacks = {12, 6, 24};
   }
-  std::vector<std::size_t> units = o.units > 0 ? std::vector<std::size_t>{o.units}
-                                                : std::vector<std::size_t>{32, 16, 64};
+  std::vector<std::size_t> units = o.units > 0      ? std::vector<std::size_t>{o.units}
+                                   : o.search_units ? std::vector<std::size_t>{32, 16, 64}
+                                                    : std::vector<std::size_t>{32};
   if (!o.search) {
     transforms.resize(1);
     lookbacks.resize(1);
@@ -571,7 +615,7 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
   struct Done {
     SearchTrial trial;
     SeriesCoder coder;
-    TrainedModel model;
+    std::vector<TrainedModel> models;  // seeds seed, seed+1, ... (search_seeds of them)
   };
   std::deque<Done> done;  // a deque: pointers to finished trials stay valid as more are added
   auto run_trial = [&](ForecasterConfig c, const char* stage, std::size_t index, std::size_t count) -> Done* {
@@ -583,12 +627,22 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
     d.coder.config = c;
     d.coder.horizon = h;
     d.coder.fit(train, fit_end);
-    d.model = train_one(ctx, d.coder, o.seed);
-    ctx.stop = ctx.stop || d.model.interrupted;
+    // Each configuration is scored by the mean of search_seeds models: one seed's luck moves a
+    // validation RMSE by 10-25%, as much as the differences the search must tell apart.
+    std::vector<Sequential*> scored;
+    // A long validation segment (200 rows or more) is a steady score already: one seed.
+    const std::size_t seeds = train_end - fit_end >= 200 ? 1 : std::max<std::size_t>(o.search_seeds, 1);
+    for (std::size_t k = 0; k < seeds && !ctx.stop; ++k) {
+      d.models.push_back(train_one(ctx, d.coder, o.seed + k));
+      ctx.stop = ctx.stop || d.models.back().interrupted;
+    }
+    for (auto& m : d.models) scored.push_back(&m.model);
     d.trial.config = c;
-    d.trial.validation_rmse = validate(d.model.model, d.coder, train, fit_end, train_end);
-    d.trial.epochs_run = d.model.epochs_run;
-    d.trial.best_epoch = d.model.best_epoch;
+    double shrink = 1.0;
+    d.trial.validation_rmse = validate(scored, d.coder, train, fit_end, train_end, nullptr, 1.0, &shrink);
+    d.trial.shrink = shrink;
+    d.trial.epochs_run = d.models[0].epochs_run;
+    d.trial.best_epoch = d.models[0].best_epoch;
     d.trial.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (o.on_trial) o.on_trial(stage, index, count, d.trial);
     done.push_back(std::move(d));
@@ -597,9 +651,15 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
   auto best_of = [&](const std::vector<ForecasterConfig>& cands, const char* stage) {
     Done* best = nullptr;
     std::size_t i = 0;
+    // Levels ("none") carry no prior: an output of 0 is the training mean, where every other
+    // form falls back to naive, seasonal naive or Holt-Winters. On a short validation segment a
+    // lucky levels model wins by chance and then loses on new data, so it must win by 10%.
+    auto score = [](const Done* d) {
+      return d->trial.validation_rmse * (d->trial.config.transform == SeriesTransform::kNone ? 1.1 : 1.0);
+    };
     for (const auto& c : cands) {
       Done* d = run_trial(c, stage, ++i, cands.size());
-      if (d && (!best || d->trial.validation_rmse < best->trial.validation_rmse)) best = d;
+      if (d && (!best || score(d) < score(best))) best = d;
     }
     return best ? best->trial.config : cands[0];
   };
@@ -616,28 +676,21 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
     }
     chosen = best_of(cands, "transform");
   }
-  {
+  // Then one field at a time, the others as chosen so far.
+  auto vary = [&](const char* stage, std::size_t ForecasterConfig::*field, const std::vector<std::size_t>& values) {
     std::vector<ForecasterConfig> cands;
-    for (std::size_t lb : lookbacks) {
+    for (std::size_t v : values) {
       auto c = chosen;
-      c.lookback = lb;
-      cands.push_back(c);
-    }
-    chosen = best_of(cands, "lookback");
-  }
-  {
-    std::vector<ForecasterConfig> cands;
-    for (std::size_t u : units) {
-      auto c = chosen;
-      c.units = u;
+      c.*field = v;
       // The larger size costs about four times as much; on long windows of a long series it
       // is left out of the search (the default size is kept).
-      const std::size_t windows = std::min(kMaxWindows, fit_end);
-      if (u > 32 && o.units == 0 && windows * c.lookback > 40000) continue;
+      if (field == &ForecasterConfig::units && v > 32 && std::min(kMaxWindows, fit_end) * c.lookback > 40000) continue;
       cands.push_back(c);
     }
-    chosen = best_of(cands, "size");
-  }
+    chosen = best_of(cands, stage);
+  };
+  vary("lookback", &ForecasterConfig::lookback, lookbacks);
+  vary("size", &ForecasterConfig::units, units);
   Done* winner = nullptr;
   for (auto& d : done) {
     d.trial.chosen = d.trial.config.describe() == chosen.describe();
@@ -657,11 +710,14 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
   // The ensemble: the winner's model (seed) plus members from seeds seed+1, ...
   f.coder = winner->coder;
   std::vector<Sequential> members;
-  members.push_back(std::move(winner->model.model));
-  f.member_epochs.push_back(winner->model.best_epoch);
-  f.loss_curve = winner->model.loss;
-  f.validation_loss_curve = winner->model.val_loss;
-  for (std::size_t k = 1; k < std::max<std::size_t>(o.ensemble, 1) && !ctx.stop; ++k) {
+  f.loss_curve = winner->models[0].loss;
+  f.validation_loss_curve = winner->models[0].val_loss;
+  for (auto& m : winner->models) {
+    if (members.size() >= std::max<std::size_t>(o.ensemble, 1)) break;
+    f.member_epochs.push_back(m.best_epoch);
+    members.push_back(std::move(m.model));
+  }
+  for (std::size_t k = members.size(); k < std::max<std::size_t>(o.ensemble, 1) && !ctx.stop; ++k) {
     const auto t0 = std::chrono::steady_clock::now();
     TrainedModel t = train_one(ctx, f.coder, o.seed + k);
     if (t.interrupted) {
@@ -670,7 +726,7 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
     }
     SearchTrial report;
     report.config = chosen;
-    report.validation_rmse = validate(t.model, f.coder, train, fit_end, train_end);
+    report.validation_rmse = validate({&t.model}, f.coder, train, fit_end, train_end);
     report.epochs_run = t.epochs_run;
     report.best_epoch = t.best_epoch;
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -682,9 +738,13 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
   f.interrupted = ctx.stop;
   f.model = merge_members(members, chosen, train.columns.size(), h, o.learning_rate);
 
-  // Interval widths from the ensemble's validation residuals.
+  // The ensemble's correction shrunk toward its base where validation says the base alone
+  // does better (on a near-random-walk series the model adds noise to naive), then the
+  // interval widths from its validation residuals.
+  validate({&f.model}, f.coder, train, fit_end, train_end, nullptr, 1.0, &f.shrink);
+  apply_shrink(f.model, f.coder, f.shrink);
   std::vector<std::vector<double>> residuals;
-  f.validation_rmse = validate(f.model, f.coder, train, fit_end, train_end, &residuals);
+  f.validation_rmse = validate({&f.model}, f.coder, train, fit_end, train_end, &residuals);
   for (std::size_t s = 0; s < h; ++s) {
     std::vector<double> a;
     for (double r : residuals[s]) a.push_back(std::fabs(r));
@@ -697,10 +757,13 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
   // interval widths stay those measured above (the refit models have not seen fewer rows, so
   // their errors are no larger in expectation). An interrupted run keeps the models above.
   if (o.refit && !ctx.stop) {
+    // The coder too is fitted again on the whole training part (scalers, Holt-Winters).
+    SeriesCoder full = f.coder;
+    full.fit(train, train_end);
     std::vector<Sequential> refit;
     for (std::size_t k = 0; k < f.members && !ctx.stop; ++k) {
       const auto t0 = std::chrono::steady_clock::now();
-      TrainedModel t = train_fixed(ctx, f.coder, o.seed + k, f.member_epochs[k]);
+      TrainedModel t = train_fixed(ctx, full, o.seed + k, f.member_epochs[k]);
       if (t.interrupted) {
         ctx.stop = true;
         break;
@@ -716,6 +779,8 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
     }
     if (!ctx.stop) {
       f.model = merge_members(refit, chosen, train.columns.size(), h, o.learning_rate);
+      apply_shrink(f.model, full, f.shrink);
+      f.coder = full;
       f.refit = true;
     }
     f.interrupted = ctx.stop;
@@ -754,7 +819,7 @@ std::string forecaster_metadata(const Forecaster& f) {
   const SeriesCoder& c = f.coder;
   json trials = json::array();
   for (const auto& t : f.trials)
-    trials.push_back({{"config", t.config.describe()}, {"validation_rmse", t.validation_rmse},
+    trials.push_back({{"config", t.config.describe()}, {"validation_rmse", t.validation_rmse}, {"shrink", t.shrink},
                       {"best_epoch", t.best_epoch}, {"chosen", t.chosen}});
   json j = {{"transform", transform_name(c.config.transform)},
             {"season_lag", c.config.season_lag},
@@ -780,6 +845,7 @@ std::string forecaster_metadata(const Forecaster& f) {
             {"width80", f.width80},
             {"width95", f.width95},
             {"members", f.members},
+            {"shrink", f.shrink},
             {"validation_rmse", f.validation_rmse},
             {"trials", trials}};
   return j.dump();
@@ -827,6 +893,7 @@ void forecaster_from_metadata(const std::string& text, Forecaster* f) {
     f->width80 = j.at("width80").get<std::vector<double>>();
     f->width95 = j.at("width95").get<std::vector<double>>();
     f->members = j.at("members").get<std::size_t>();
+    f->shrink = j.value("shrink", 1.0);
     f->validation_rmse = j.value("validation_rmse", 0.0);
     const std::size_t ch = c.log.size(), h = c.horizon;
     constexpr std::size_t kMaxHorizon = 100000, kMaxLookback = 100000;

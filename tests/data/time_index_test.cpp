@@ -286,9 +286,10 @@ TEST(TimeIndex, FindsTheTimeColumnsOfTheBundledFiles) {
 }
 
 TEST(TimeIndex, FrequencyNamesRoundTrip) {
-  for (TimeFrequency f : {TimeFrequency::kUnknown, TimeFrequency::kYearly, TimeFrequency::kQuarterly,
-                          TimeFrequency::kMonthly, TimeFrequency::kWeekly, TimeFrequency::kDaily,
-                          TimeFrequency::kHourly, TimeFrequency::kMinutely}) {
+  for (TimeFrequency f :
+       {TimeFrequency::kUnknown, TimeFrequency::kYearly, TimeFrequency::kQuarterly,
+        TimeFrequency::kMonthly, TimeFrequency::kWeekly, TimeFrequency::kDaily,
+        TimeFrequency::kHourly, TimeFrequency::kHalfHourly, TimeFrequency::kMinutely}) {
     EXPECT_EQ(recur::parse_frequency(recur::frequency_name(f)), f);
   }
   EXPECT_EQ(recur::frequency_name(TimeFrequency::kMonthly), "monthly");
@@ -297,7 +298,7 @@ TEST(TimeIndex, FrequencyNamesRoundTrip) {
     FAIL() << "expected ValueError";
   } catch (const recur::ValueError& e) {
     EXPECT_NE(std::string(e.what()).find("expected one of unknown, yearly, quarterly, monthly, "
-                                         "weekly, daily, hourly, minutely"),
+                                         "weekly, daily, hourly, half-hourly, minutely"),
               std::string::npos)
         << e.what();
   }
@@ -312,6 +313,12 @@ TEST(Season, PeriodsImpliedByAFrequency) {
   EXPECT_EQ(recur::seasons_for(TimeFrequency::kWeekly), V{52});
   EXPECT_EQ(recur::seasons_for(TimeFrequency::kDaily), (V{7, 365}));
   EXPECT_EQ(recur::seasons_for(TimeFrequency::kHourly), (V{24, 168}));
+  EXPECT_EQ(recur::seasons_for(TimeFrequency::kHalfHourly), (V{48, 336}));
+  // Half-hourly readings (electricity demand) are their own frequency.
+  const auto half = recur::parse_time_column({"2000-07-03 00:00", "2000-07-03 00:30", "2000-07-03 01:00"});
+  ASSERT_TRUE(half.has_value());
+  EXPECT_EQ(half->frequency, TimeFrequency::kHalfHourly);
+  EXPECT_EQ(half->next_labels(2), (std::vector<std::string>{"2000-07-03 01:30", "2000-07-03 02:00"}));
   EXPECT_EQ(recur::seasons_for(TimeFrequency::kMinutely), (V{60, 1440}));
   EXPECT_TRUE(recur::seasons_for(TimeFrequency::kYearly).empty());
   EXPECT_TRUE(recur::seasons_for(TimeFrequency::kUnknown).empty());
@@ -446,7 +453,8 @@ TEST(Season, BundledSeries) {
   };
   EXPECT_EQ(recur::infer_season_from_values(column("airpassengers.csv", "passengers")), 12u);
   // Four years of daily maxima: the annual cycle, found on the detrended level (~365).
-  const std::size_t annual = recur::infer_season_from_values(column("seattle_weather.csv", "temp_max"));
+  const std::size_t annual =
+      recur::infer_season_from_values(column("seattle_weather.csv", "temp_max"));
   EXPECT_GE(annual, 350u);
   EXPECT_LE(annual, 380u);
   // Seasonally adjusted GDP: no season.

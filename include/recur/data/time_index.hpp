@@ -23,10 +23,12 @@ enum class TimeFrequency {
   kWeekly,
   kDaily,
   kHourly,
+  kHalfHourly,
   kMinutely,
 };
 
-/// "unknown", "yearly", "quarterly", "monthly", "weekly", "daily", "hourly", "minutely".
+/// "unknown", "yearly", "quarterly", "monthly", "weekly", "daily", "hourly", "half-hourly",
+/// "minutely".
 std::string frequency_name(TimeFrequency frequency);
 /// The inverse of frequency_name. Throws ValueError listing the names for any other text.
 TimeFrequency parse_frequency(const std::string& name);
@@ -34,7 +36,7 @@ TimeFrequency parse_frequency(const std::string& name);
 /// The seasonal periods (in rows) a frequency implies, most useful first, after FPP's table of
 /// seasonal periods (section 2.1 and 12.1), rounded to whole rows and without the periods too
 /// long for a lookback window (no 8766 for hourly data):
-///   monthly {12}, quarterly {4}, weekly {52}, daily {7, 365}, hourly {24, 168},
+///   monthly {12}, quarterly {4}, weekly {52}, daily {7, 365}, hourly {24, 168}, half-hourly {48, 336},
 ///   minutely {60, 1440}, yearly and unknown {}.
 std::vector<std::size_t> seasons_for(TimeFrequency frequency);
 

@@ -141,6 +141,7 @@ struct PathForecast {
 struct SearchTrial {
   ForecasterConfig config;
   double validation_rmse = 0;  // rolling-origin, steps 1..H, the series' units
+  double shrink = 1.0;         // the correction's shrink toward the base that scored it
   int epochs_run = 0, best_epoch = 0;
   double seconds = 0;
   bool chosen = false;
@@ -162,6 +163,11 @@ struct ForecasterOptions {
   std::string layer = "lstm";
   /// Models averaged (seeds seed, seed+1, ...).
   std::size_t ensemble = 5;
+  /// Models (seeds seed, seed+1, ...) whose mean scores each configuration of the search; the
+  /// winner's become the first ensemble members.
+  std::size_t search_seeds = 2;
+  /// Search the layer size among 32, 16 and 64 (else 32 unless `units` says).
+  bool search_units = false;
   /// After validation, train every member again on the whole training part (validation rows
   /// included) for its best epoch count; the intervals keep the validation residuals' widths.
   bool refit = true;
@@ -192,6 +198,10 @@ struct Forecaster {
   std::vector<double> width80, width95;
   std::vector<SearchTrial> trials;
   std::vector<int> member_epochs;  // best epoch of each member
+  /// The model's correction over its base (naive, seasonal naive, Holt-Winters; 0 for levels)
+  /// is multiplied by this, chosen on validation among 1, 0.75, 0.5, 0.25, 0 and baked into the
+  /// model's Dense head (shrinkage toward the base where the model adds noise).
+  double shrink = 1.0;
   double validation_rmse = 0;      // of the ensemble
   std::vector<double> validation_loss_curve, loss_curve;  // of the first member
   bool interrupted = false;
