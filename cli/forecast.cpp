@@ -189,7 +189,7 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
       tasks::parse_transform(cfg.transform);
     } catch (const ValueError&) {
       throw ValueError("--transform: unknown value \"" + cfg.transform + "\"; expected auto, none, "
-                       "diff, log-diff, seasonal-diff or log-seasonal-diff.", codes::kValue);
+                       "diff, log-diff, seasonal-diff, log-seasonal-diff, holt-winters or log-holt-winters.", codes::kValue);
     }
   });
   pf.run([&] {
@@ -298,9 +298,13 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   fo.on_trial = [&](const std::string& stage, std::size_t i, std::size_t count, const tasks::SearchTrial& t) {
     if (!callbacks.on_line) return;
     char buf[256];
-    std::snprintf(buf, sizeof buf, "%-9s %zu/%zu  %-44s validation RMSE %10.4g  best epoch %3d  %.1fs",
-                  stage.c_str(), i, count, t.config.describe().c_str(), t.validation_rmse,
-                  t.best_epoch, t.seconds);
+    if (std::isfinite(t.validation_rmse))
+      std::snprintf(buf, sizeof buf, "%-9s %zu/%zu  %-44s validation RMSE %10.4g  best epoch %3d  %.1fs",
+                    stage.c_str(), i, count, t.config.describe().c_str(), t.validation_rmse,
+                    t.best_epoch, t.seconds);
+    else  // the refit: trained on the validation rows too, so it has no validation score
+      std::snprintf(buf, sizeof buf, "%-9s %zu/%zu  %-44s on every training row, %3d epochs      %.1fs",
+                    stage.c_str(), i, count, t.config.describe().c_str(), t.epochs_run, t.seconds);
     callbacks.on_line(buf);
   };
   const tasks::SeriesData data = series_of(nc, features);
@@ -453,9 +457,13 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   res.plot_path = cfg.output_dir + "/forecast.svg";
   write_forecast_svg(res.plot_path, plot);
   res.loss_plot_path = cfg.output_dir + "/loss.svg";
-  write_training_curves_svg(res.loss_plot_path, res.model_name + " training (first ensemble member, " + res.chosen + ")",
+  std::vector<Series> members;
+  const char* colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+  for (std::size_t k = 0; k < f.member_validation_loss.size(); ++k)
+    members.push_back({std::to_string(cfg.seed + k), f.member_validation_loss[k], colors[k % 8]});
+  write_training_curves_svg(res.loss_plot_path, res.model_name + " training, " + res.chosen,
                             {{"loss", f.loss_curve, "#1f77b4"}, {"val_loss", f.validation_loss_curve, "#ff7f0e"}},
-                            "mse (scaled)", {{"val_loss", f.validation_loss_curve, "#ff7f0e"}}, "val_loss");
+                            "first member: mse (scaled)", members, "val_loss of each member (by seed)");
   return res;
 }
 

@@ -64,9 +64,11 @@ void print_report(const recur::cli::ForecastResult& r) {
     std::printf("; its correction over the transform's base is shrunk to %.0f%% (validation chose it)", 100 * r.shrink);
   std::printf(", %.1fs.%s\n", r.train_seconds,
               r.interrupted ? " Interrupted: the models trained so far are used." : "");
-  std::printf("Test: the last %zu points (%s to %s), forecasts 1 to %zu step%s ahead from actual "
-              "past values; no model saw them.\n\n",
-              r.test_points, r.test_from.c_str(), r.test_to.c_str(), r.horizon, r.horizon == 1 ? "" : "s");
+  const std::string steps = r.horizon == 1 ? std::string("1-step-ahead forecasts")
+                                           : "forecast paths of 1 to " + std::to_string(r.horizon) + " steps";
+  std::printf("Test: the last %zu points (%s to %s), %s from actual past values; no model saw "
+              "them.\n\n",
+              r.test_points, r.test_from.c_str(), r.test_to.c_str(), steps.c_str());
   std::printf("  %-34s %10s %10s\n", "model", "RMSE", "MAE");
   for (const auto& s : r.scores)
     std::printf("  %-34s %10s %10s\n", s.name.c_str(), fixed(s.all.rmse).c_str(), fixed(s.all.mae).c_str());
@@ -80,8 +82,9 @@ void print_report(const recur::cli::ForecastResult& r) {
       std::printf("\n");
     }
   }
-  if (!r.holt_winters.empty()) std::printf("  (Holt-Winters: %s)\n", r.holt_winters.c_str());
-  std::printf("\nPrediction intervals on the test points: 80%% covered %s, 95%% covered %s.\n",
+  if (!r.holt_winters.empty()) std::printf("  (%s, chosen by AICc on the training part)\n", r.holt_winters.c_str());
+  std::printf("\nPrediction intervals on the test points: the 80%% interval covered %s%%, the 95%% "
+              "interval %s%%.\n",
               fixed(100 * r.coverage80, 0).c_str(), fixed(100 * r.coverage95, 0).c_str());
   double best = INFINITY;
   std::string best_name;

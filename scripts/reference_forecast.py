@@ -281,23 +281,19 @@ def evaluate(path, target, test_size, m, h):
     slope = (y[n_train - 1] - y[0]) / (n_train - 1)
     out["drift"] = errors(actual, y[origins] + h * slope)
     t0 = time.time()
-    try:
-        fore, name = fit_ets(y, n_train, m, h)
-        out["ets"] = errors(actual, fore[origins])
-        out["ets_model"] = name
-    except Exception as exc:  # noqa: BLE001
-        print(f"  {path}: ETS failed: {exc}", file=sys.stderr)
-        out["ets"], out["ets_model"] = (math.nan, math.nan), "failed"
-    t1 = time.time()
-    try:
-        fore, name = fit_sarima(y, n_train, m, h)
-        out["sarima"] = errors(actual, fore[origins])
-        out["sarima_model"] = name
-    except Exception as exc:  # noqa: BLE001
-        print(f"  {path}: SARIMA failed: {exc}", file=sys.stderr)
-        out["sarima"], out["sarima_model"] = (math.nan, math.nan), "failed"
+    spent = {}
+    for key, fit in (("ets", fit_ets), ("sarima", fit_sarima)):
+        start = time.time()
+        try:
+            fore, name = fit(y, n_train, m, h)
+            out[key] = errors(actual, fore[origins])
+            out[key + "_model"] = name
+        except Exception as exc:  # noqa: BLE001
+            print(f"  {path}: {key.upper()} failed: {exc}", file=sys.stderr)
+            out[key], out[key + "_model"] = (math.nan, math.nan), "failed"
+        spent[key] = time.time() - start
     out["seconds"] = round(time.time() - t0, 1)
-    print(f"  {out['file']}: ets {t1 - t0:.1f}s, sarima {time.time() - t1:.1f}s", file=sys.stderr)
+    print(f"  {out['file']}: ets {spent['ets']:.1f}s, sarima {spent['sarima']:.1f}s", file=sys.stderr)
     return out
 
 

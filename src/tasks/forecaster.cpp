@@ -639,7 +639,8 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
     for (auto& m : d.models) scored.push_back(&m.model);
     d.trial.config = c;
     double shrink = 1.0;
-    d.trial.validation_rmse = validate(scored, d.coder, train, fit_end, train_end, nullptr, 1.0, &shrink);
+    d.trial.validation_rmse = validate(scored, d.coder, train, fit_end, train_end, nullptr, 1.0,
+                                       o.shrink ? &shrink : nullptr);
     d.trial.shrink = shrink;
     d.trial.epochs_run = d.models[0].epochs_run;
     d.trial.best_epoch = d.models[0].best_epoch;
@@ -715,6 +716,7 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
   for (auto& m : winner->models) {
     if (members.size() >= std::max<std::size_t>(o.ensemble, 1)) break;
     f.member_epochs.push_back(m.best_epoch);
+    f.member_validation_loss.push_back(m.val_loss);
     members.push_back(std::move(m.model));
   }
   for (std::size_t k = members.size(); k < std::max<std::size_t>(o.ensemble, 1) && !ctx.stop; ++k) {
@@ -732,6 +734,7 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (o.on_trial) o.on_trial("ensemble", k + 1, o.ensemble, report);
     f.member_epochs.push_back(t.best_epoch);
+    f.member_validation_loss.push_back(t.val_loss);
     members.push_back(std::move(t.model));
   }
   f.members = members.size();
@@ -741,7 +744,7 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
   // The ensemble's correction shrunk toward its base where validation says the base alone
   // does better (on a near-random-walk series the model adds noise to naive), then the
   // interval widths from its validation residuals.
-  validate({&f.model}, f.coder, train, fit_end, train_end, nullptr, 1.0, &f.shrink);
+  if (o.shrink) validate({&f.model}, f.coder, train, fit_end, train_end, nullptr, 1.0, &f.shrink);
   apply_shrink(f.model, f.coder, f.shrink);
   std::vector<std::vector<double>> residuals;
   f.validation_rmse = validate({&f.model}, f.coder, train, fit_end, train_end, &residuals);

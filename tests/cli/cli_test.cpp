@@ -97,7 +97,7 @@ TEST(Cli, HumanReportShowsTheSearchBaselinesAndIntervals) {
   EXPECT_NE(r.out.find("recur GRU "), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("recur LSTM"), std::string::npos) << r.out;
   for (const char* row : {"naive (last value)", "seasonal naive (season 12)", "drift", "Holt-Winters",
-                          "Prediction intervals on the test points: 80% covered", "Next 1 step: 1961-01"})
+                          "Prediction intervals on the test points: the 80% interval covered", "Next 1 step: 1961-01"})
     EXPECT_NE(r.out.find(row), std::string::npos) << row << "\n" << r.out;
   const CliRun s = run("summary --model " + (dir / "model.recur").string());
   EXPECT_NE(s.out.find("(GRU)"), std::string::npos) << s.out;

@@ -324,27 +324,24 @@ TEST(Season, PeriodsImpliedByAFrequency) {
   EXPECT_TRUE(recur::seasons_for(TimeFrequency::kUnknown).empty());
 }
 
+// 12 years of a monthly series: trend, a season of half-amplitude 10, Gaussian noise.
+std::vector<double> monthly_on_a_trend(std::uint64_t seed, double noise_sd) {
+  recur::Rng rng(seed);
+  std::vector<double> y(144);
+  for (std::size_t t = 0; t < y.size(); ++t)
+    y[t] = 100 + 0.8 * t + 10 * std::sin(2 * kPi * t / 12) + rng.normal(0, noise_sd);
+  return y;
+}
+
 TEST(Season, MonthlySeasonOnATrend) {
-  for (std::uint64_t seed : {1, 2, 3}) {
-    recur::Rng rng(seed);
-    std::vector<double> y(144);
-    for (std::size_t t = 0; t < y.size(); ++t) {
-      y[t] = 100 + 0.8 * t + 10 * std::sin(2 * kPi * t / 12) + rng.normal(0, 3);
-    }
-    EXPECT_EQ(recur::infer_season_from_values(y), 12u) << "seed " << seed;
-  }
+  for (std::uint64_t seed : {1, 2, 3})
+    EXPECT_EQ(recur::infer_season_from_values(monthly_on_a_trend(seed, 3)), 12u) << "seed " << seed;
 }
 
 TEST(Season, SlowSeasonInLargeNoiseIsFoundOnTheDetrendedLevel) {
   // Noise twice the season's half-amplitude: differencing alone loses it.
-  for (std::uint64_t seed : {1, 2, 3}) {
-    recur::Rng rng(seed);
-    std::vector<double> y(144);
-    for (std::size_t t = 0; t < y.size(); ++t) {
-      y[t] = 100 + 0.8 * t + 10 * std::sin(2 * kPi * t / 12) + rng.normal(0, 6);
-    }
-    EXPECT_EQ(recur::infer_season_from_values(y), 12u) << "seed " << seed;
-  }
+  for (std::uint64_t seed : {1, 2, 3})
+    EXPECT_EQ(recur::infer_season_from_values(monthly_on_a_trend(seed, 6)), 12u) << "seed " << seed;
 }
 
 TEST(Season, QuarterlyAndDailyWithWeeklyPatterns) {

@@ -98,6 +98,7 @@ TEST(Forecaster, EnsembleIsTheExactMeanOfItsMembersAndDeterministicForASeed) {
   const SeriesData d = seasonal_series(120, 2.0, 4);
   ForecasterOptions o = quick(3);
   o.ensemble = 1;
+  o.shrink = false;  // each single model would choose its own shrink; the merge itself is tested
   Forecaster one = recur::tasks::fit_forecaster(d, 100, o);
   o.ensemble = 3;
   Forecaster three = recur::tasks::fit_forecaster(d, 100, o);
@@ -180,6 +181,35 @@ TEST(Forecaster, IntervalsCoverAboutTheirLevelOnASeriesWithKnownNoise) {
   const double half = (p.upper95[100] - p.lower95[100]) / 2;
   EXPECT_GT(half, 3.0);
   EXPECT_LT(half, 20.0);
+}
+
+TEST(Forecaster, OnARandomWalkItStaysCloseToNaive) {
+  // Naive is the best forecast of a random walk: whatever the model learns is noise, and the
+  // correction's shrink toward the base (naive, for differences) must keep it from hurting much.
+  for (unsigned seed : {11u, 12u}) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<double> step(0.0, 1.0);
+    SeriesData d;
+    d.names = {"y"};
+    d.columns.resize(1);
+    double y = 0;
+    for (int t = 0; t < 400; ++t) d.columns[0].push_back(y += step(rng));
+    ForecasterOptions o = quick(1);
+    o.seasons = {};
+    o.transform = "diff";
+    o.max_epochs = 40;
+    Forecaster f = recur::tasks::fit_forecaster(d, 300, o);
+    EXPECT_GE(f.shrink, 0.0);
+    EXPECT_LE(f.shrink, 1.0);
+    const auto p = recur::tasks::predict_paths(f, d, 299, 398);
+    double se = 0, se_naive = 0;
+    for (std::size_t i = 0; i < p.origins.size(); ++i) {
+      const double actual = d.columns[0][p.origins[i] + 1], last = d.columns[0][p.origins[i]];
+      se += (p.mean[i] - actual) * (p.mean[i] - actual);
+      se_naive += (last - actual) * (last - actual);
+    }
+    EXPECT_LE(std::sqrt(se), 1.15 * std::sqrt(se_naive)) << "seed " << seed << ", shrink " << f.shrink;
+  }
 }
 
 TEST(Forecaster, TooShortTrainingPartIsAClearError) {

@@ -168,6 +168,9 @@ struct ForecasterOptions {
   std::size_t search_seeds = 2;
   /// Search the layer size among 32, 16 and 64 (else 32 unless `units` says).
   bool search_units = false;
+  /// Shrink the model's correction over its base where validation prefers it (Forecaster::shrink);
+  /// false keeps the model as trained.
+  bool shrink = true;
   /// After validation, train every member again on the whole training part (validation rows
   /// included) for its best epoch count; the intervals keep the validation residuals' widths.
   bool refit = true;
@@ -204,6 +207,7 @@ struct Forecaster {
   double shrink = 1.0;
   double validation_rmse = 0;      // of the ensemble
   std::vector<double> validation_loss_curve, loss_curve;  // of the first member
+  std::vector<std::vector<double>> member_validation_loss;  // each member's, per epoch
   bool interrupted = false;
   bool refit = false;  // the model was retrained on the whole training part
   double seconds = 0;
