@@ -4,6 +4,7 @@
 #include <chrono>
 #include <deque>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -35,6 +36,13 @@ constexpr TransformName kTransforms[] = {
 };
 
 std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
+
+// A number for a message: 6 significant digits (1e+300, not 301 digits).
+std::string short_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
 
 std::unique_ptr<Layer> recurrent_layer(const std::string& layer, std::size_t units) {
   if (layer == "lstm") return std::make_unique<LSTM>(LstmOptions(units));
@@ -245,7 +253,7 @@ std::vector<std::vector<double>> logged(const SeriesCoder& coder, const SeriesDa
       for (std::size_t r = 0; r < z[c].size(); ++r) {
         if (!(z[c][r] > 0))
           throw ValueError("the " + transform_name(coder.config.transform) + " transform needs values > 0, "
-                           "but column \"" + data.names[c] + "\" has " + std::to_string(z[c][r]) +
+                           "but column \"" + data.names[c] + "\" has " + short_number(z[c][r]) +
                            " at data row " + std::to_string(r + 1) + ". Use a transform without log.",
                            codes::kValue);
         z[c][r] = std::log(z[c][r]);
@@ -525,6 +533,17 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
     throw ValueError("fit_forecaster: train_end " + std::to_string(train_end) + " is past the " +
                      std::to_string(data.rows()) + " rows of the series.", codes::kValue);
   if (o.horizon == 0) throw ValueError("the horizon must be >= 1.", codes::kBadHyperparameter);
+  // Squared errors, scalers and Holt-Winters states must stay finite in double precision.
+  constexpr double kMaxMagnitude = 1e100;
+  for (std::size_t c = 0; c < data.columns.size(); ++c)
+    for (std::size_t r = 0; r < data.columns[c].size(); ++r)
+      if (!(std::fabs(data.columns[c][r]) <= kMaxMagnitude))
+        throw ValueError("column \"" + (c < data.names.size() ? data.names[c] : std::to_string(c)) +
+                             "\" has " + short_number(data.columns[c][r]) + " at data row " +
+                             std::to_string(r + 1) + ": values must be finite and at most 1e100 in "
+                             "magnitude (their squares must stay finite). Rescale the column (e.g. "
+                             "divide by 1e6, as a change of units).",
+                         codes::kNonFiniteData);
   // Only the training part from here on: later rows are cut off so nothing can read them.
   SeriesData train;
   train.names = data.names;
@@ -618,6 +637,7 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
     std::vector<TrainedModel> models;  // seeds seed, seed+1, ... (search_seeds of them)
   };
   std::deque<Done> done;  // a deque: pointers to finished trials stay valid as more are added
+  const std::size_t search_seeds = o.search_seeds, search_folds = o.search_folds;
   auto run_trial = [&](ForecasterConfig c, const char* stage, std::size_t index, std::size_t count) -> Done* {
     for (auto& d : done)
       if (d.trial.config.describe() == c.describe()) return &d;
@@ -627,11 +647,13 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
     d.coder.config = c;
     d.coder.horizon = h;
     d.coder.fit(train, fit_end);
-    // Each configuration is scored by the mean of search_seeds models: one seed's luck moves a
-    // validation RMSE by 10-25%, as much as the differences the search must tell apart.
+    // Each configuration is scored by the mean of search_seeds models on search_folds validation
+    // segments: one seed's luck, or one segment's, moves a validation RMSE by 10-25%, as much as
+    // the differences the search must tell apart.
     std::vector<Sequential*> scored;
-    // A long validation segment (200 rows or more) is a steady score already: one seed.
-    const std::size_t seeds = train_end - fit_end >= 200 ? 1 : std::max<std::size_t>(o.search_seeds, 1);
+    // A long validation segment (200 rows or more) is a steady score already: one seed, one fold.
+    const std::size_t seeds = train_end - fit_end >= 200 ? 1 : std::max<std::size_t>(search_seeds, 1);
+    const std::size_t folds = train_end - fit_end >= 200 ? 1 : search_folds;
     for (std::size_t k = 0; k < seeds && !ctx.stop; ++k) {
       d.models.push_back(train_one(ctx, d.coder, o.seed + k));
       ctx.stop = ctx.stop || d.models.back().interrupted;
@@ -642,6 +664,27 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
     d.trial.validation_rmse = validate(scored, d.coder, train, fit_end, train_end, nullptr, 1.0,
                                        o.shrink ? &shrink : nullptr);
     d.trial.shrink = shrink;
+    // Earlier folds: the same configuration trained on the rows before an earlier validation
+    // segment of the same length and scored there (rolling origin over several segments); the
+    // score is the root mean square of the folds' RMSEs.
+    double sum_sq = d.trial.validation_rmse * d.trial.validation_rmse;
+    std::size_t folds_scored = 1;
+    const std::size_t v = train_end - fit_end;
+    for (std::size_t fold = 1; fold < std::max<std::size_t>(folds, 1) && !ctx.stop; ++fold) {
+      if (fit_end < fold * v) break;
+      const std::size_t fe = fit_end - fold * v;
+      SeriesCoder k = d.coder;
+      if (fe < k.first_origin() + h + std::max<std::size_t>(8, (fe - std::min(fe, k.first_origin())) / 3)) break;
+      k.fit(train, fe);
+      Context fold_ctx{train, fe, fe + v, o};
+      TrainedModel m = train_one(fold_ctx, k, o.seed);
+      ctx.stop = ctx.stop || m.interrupted;
+      double unused = 1.0;
+      const double r = validate({&m.model}, k, train, fe, fe + v, nullptr, 1.0, o.shrink ? &unused : nullptr);
+      sum_sq += r * r;
+      ++folds_scored;
+    }
+    d.trial.validation_rmse = std::sqrt(sum_sq / static_cast<double>(folds_scored));
     d.trial.epochs_run = d.models[0].epochs_run;
     d.trial.best_epoch = d.models[0].best_epoch;
     d.trial.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -223,6 +223,19 @@ TEST(Forecaster, TooShortTrainingPartIsAClearError) {
   }
 }
 
+TEST(Forecaster, AbsurdMagnitudesAreRefusedBeforeTraining) {
+  SeriesData d = seasonal_series(100, 1.0, 9);
+  d.columns[0][42] = -1e300;
+  try {
+    recur::tasks::fit_forecaster(d, 90, quick(1));
+    FAIL() << "expected ValueError";
+  } catch (const recur::ValueError& e) {
+    EXPECT_EQ(e.code(), "RECUR-E0005");
+    EXPECT_NE(std::string(e.what()).find("row 43"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("Rescale"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Forecaster, MetadataRoundTripsAndHostileValuesAreModelFormatErrors) {
   const SeriesData d = seasonal_series(100, 1.0, 8);
   ForecasterOptions o = quick(2);

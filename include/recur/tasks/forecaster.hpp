@@ -165,7 +165,12 @@ struct ForecasterOptions {
   std::size_t ensemble = 5;
   /// Models (seeds seed, seed+1, ...) whose mean scores each configuration of the search; the
   /// winner's become the first ensemble members.
-  std::size_t search_seeds = 2;
+  std::size_t search_seeds = 1;
+  /// Validation folds of the search: 1 scores each configuration on the validation segment only;
+  /// k > 1 also trains it on the rows before each of the k - 1 earlier segments of the same
+  /// length and scores it there (one seed each); the score is the root mean square of the
+  /// folds' RMSEs. Segments of 200 rows or more use one fold and one seed.
+  std::size_t search_folds = 2;
   /// Search the layer size among 32, 16 and 64 (else 32 unless `units` says).
   bool search_units = false;
   /// Shrink the model's correction over its base where validation prefers it (Forecaster::shrink);
