@@ -327,6 +327,8 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   res.member_epochs = f.member_epochs;
   res.validation_rmse = f.validation_rmse;
   res.validation_rows = f.train_end - f.fit_end;
+  for (const auto& t : f.trials)
+    if (t.chosen) res.validation_folds = t.folds;
 
   // Paths from every origin that reaches a test point, and from the last row into the future.
   const std::size_t h = cfg.horizon;

@@ -72,7 +72,7 @@ struct ForecastResult {
   double shrink = 1.0;  // the correction over the transform's base kept (chosen on validation)
   std::vector<int> member_epochs;
   double validation_rmse = 0;
-  std::size_t fit_windows_end = 0, validation_rows = 0;
+  std::size_t validation_rows = 0, validation_folds = 1;
   std::vector<ModelScore> scores;  // recur first, then the baselines
   std::string holt_winters;        // the chosen Holt-Winters model, described
   double coverage80 = 0, coverage95 = 0;  // of the recur intervals on the test points

@@ -54,10 +54,15 @@ void print_report(const recur::cli::ForecastResult& r) {
                 r.frequency.empty() ? "" : (" (" + r.frequency + ")").c_str());
   std::printf("\nSeason: %s (%s).\n",
               r.season > 1 ? std::to_string(r.season).c_str() : "none", r.season_source.c_str());
-  std::printf("Chosen by rolling-origin validation on the last %zu training rows: %s; inputs are "
+  const std::string folds =
+      r.validation_folds == 2 ? " and on the " + std::to_string(r.validation_rows) + " before them"
+      : r.validation_folds > 2 ? " and on the " + std::to_string(r.validation_folds - 1) +
+                                     " segments of that length before them"
+                               : std::string();
+  std::printf("Chosen by rolling-origin validation on the last %zu training rows%s: %s; inputs are "
               "the target's %s. Ensemble of %zu model%s (best epochs",
-              r.validation_rows, r.chosen.c_str(), r.transform_description.c_str(), r.members,
-              r.members == 1 ? "" : "s");
+              r.validation_rows, folds.c_str(), r.chosen.c_str(), r.transform_description.c_str(),
+              r.members, r.members == 1 ? "" : "s");
   for (int e : r.member_epochs) std::printf(" %d", e);
   std::printf(")");
   if (r.shrink < 1)
@@ -194,6 +199,7 @@ nlohmann::json to_json(const recur::cli::ForecastResult& r) {
             {"shrink", r.shrink},
             {"best_epochs", r.member_epochs},
             {"validation_rows", r.validation_rows},
+            {"validation_folds", r.validation_folds},
             {"validation_rmse", val(r.validation_rmse)},
             {"search", trials}}},
           {"recur", recur_json},

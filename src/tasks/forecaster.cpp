@@ -685,6 +685,7 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
       ++folds_scored;
     }
     d.trial.validation_rmse = std::sqrt(sum_sq / static_cast<double>(folds_scored));
+    d.trial.folds = folds_scored;
     d.trial.epochs_run = d.models[0].epochs_run;
     d.trial.best_epoch = d.models[0].best_epoch;
     d.trial.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

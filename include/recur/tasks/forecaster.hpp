@@ -142,6 +142,7 @@ struct SearchTrial {
   ForecasterConfig config;
   double validation_rmse = 0;  // rolling-origin, steps 1..H, the series' units
   double shrink = 1.0;         // the correction's shrink toward the base that scored it
+  std::size_t folds = 1;       // validation folds that scored it
   int epochs_run = 0, best_epoch = 0;
   double seconds = 0;
   bool chosen = false;
