@@ -102,10 +102,16 @@ std::vector<std::string> row_labels(const CsvTable& table, const NumericColumns&
 std::vector<std::string> future_labels(const CsvTable& table, const std::string& time_column, std::size_t k) {
   if (!time_column.empty()) {
     const auto index = parse_time_column(column_cells(table, column_index(table, time_column)));
-    if (index && index->frequency != TimeFrequency::kUnknown) return index->next_labels(k);
+    if (index) {
+      try {
+        return index->next_labels(k);
+      } catch (const ValueError&) {
+        // No regular step (all times equal) or past the year 9999: count steps instead.
+      }
+    }
   }
   std::vector<std::string> labels;
-  for (std::size_t i = 1; i <= k; ++i) labels.push_back("+" + std::to_string(i));
+  for (std::size_t i = 1; i <= k; ++i) labels.push_back(std::string(1, '+').append(std::to_string(i)));
   return labels;
 }
 

@@ -79,11 +79,11 @@ void print_report(const recur::cli::ForecastResult& r) {
     std::printf("  %-34s %10s %10s\n", s.name.c_str(), fixed(s.all.rmse).c_str(), fixed(s.all.mae).c_str());
   if (r.horizon > 1) {
     std::printf("\n  RMSE by step   ");
-    for (const auto& s : r.scores) std::printf(" %12.12s", s.key.c_str());
+    for (const auto& s : r.scores) std::printf(" %14s", s.key.c_str());
     std::printf("\n");
     for (std::size_t h = 0; h < r.horizon; ++h) {
       std::printf("  %-15zu", h + 1);
-      for (const auto& s : r.scores) std::printf(" %12s", fixed(s.per_step[h].rmse).c_str());
+      for (const auto& s : r.scores) std::printf(" %14s", fixed(s.per_step[h].rmse).c_str());
       std::printf("\n");
     }
   }

@@ -7,6 +7,7 @@
 #include "recur/core/tensor.hpp"
 #include "recur/data/csv.hpp"
 #include "recur/data/scaler.hpp"
+#include "recur/data/time_index.hpp"
 #include "recur/data/windows.hpp"
 #include "recur/io/model_file.hpp"
 #include "recur/data/sequences.hpp"
@@ -20,3 +21,5 @@
 #include "recur/metrics/metrics.hpp"
 #include "recur/model/sequential.hpp"
 #include "recur/optimizers/optimizers.hpp"
+#include "recur/tasks/baselines.hpp"
+#include "recur/tasks/forecaster.hpp"

@@ -73,13 +73,6 @@ write_series("woolyrnq.csv", "quarter", quarterly(wy), list(tonnes = wy))
 pr <- ds("presidents", "datasets"); stopifnot_freq(pr, 4)
 write_series("presidents.csv", "quarter", quarterly(pr), list(approval = pr))  # 6 empty cells
 
-# statsmodels interest_inflation/E6.csv: "year","quarter","Dp","R" -> quarter label, values as is
-e6 <- read.csv(file.path(sm, "interest_inflation", "E6.csv"), colClasses = "character")
-stopifnot(identical(names(e6), c("year", "quarter", "Dp", "R")))
-con <- file(file.path(out, "german_inflation.csv"), open = "wb")
-writeLines(c("quarter,dp,r",
-             paste(sprintf("%s-Q%s", e6$year, e6$quarter), e6$Dp, e6$R, sep = ",")), con, sep = "\n")
-close(con)
 
 # ---- yearly ------------------------------------------------------------------------------
 lh <- ds("LakeHuron", "datasets")

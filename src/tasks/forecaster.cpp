@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <sstream>
 
 #include "recur/callbacks/callbacks.hpp"
 #include "recur/core/error.hpp"
@@ -214,10 +215,12 @@ bool is_seasonal(SeriesTransform t) {
 }
 
 std::string ForecasterConfig::describe() const {
-  std::string kind = layer == "lstm" ? "LSTM" : layer == "gru" ? "GRU" : "SimpleRNN";
-  std::string t = transform_name(transform);
-  if (is_seasonal(transform) || (is_holt_winters(transform) && season_lag > 1)) t += " " + std::to_string(season_lag);
-  return t + ", lookback " + std::to_string(lookback) + ", " + kind + "(" + std::to_string(units) + ")";
+  const char* kind = layer == "lstm" ? "LSTM" : layer == "gru" ? "GRU" : "SimpleRNN";
+  std::ostringstream out;
+  out << transform_name(transform);
+  if (is_seasonal(transform) || (is_holt_winters(transform) && season_lag > 1)) out << ' ' << season_lag;
+  out << ", lookback " << lookback << ", " << kind << '(' << units << ')';
+  return out.str();
 }
 
 // ---- SeriesCoder ----
