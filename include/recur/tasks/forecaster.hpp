@@ -10,8 +10,11 @@
 //   validation segment, stopped early on the validation windows (the weights of the best epoch
 //   are restored), and scored by rolling-origin validation: every validation point is forecast
 //   1..H steps ahead from the actual values before it (Tashman 2000, "Out-of-sample tests of
-//   forecasting accuracy"). The search, the ensemble and the interval widths use only these
-//   scores and residuals.
+//   forecasting accuracy"); with search_folds 2 a configuration is also trained on the rows
+//   before the segment of the same length that precedes it and scored there. The search, the
+//   ensemble, the shrink of the correction and the interval widths use only these scores and
+//   residuals; finally every member is trained again on the whole training part for its best
+//   epoch count.
 //
 // Sources: direct multi-horizon output (Taieb et al. 2012, "A review and comparison of
 // strategies for multi-step ahead time series forecasting"); seasonal differencing (Box &
@@ -219,9 +222,12 @@ struct Forecaster {
   double seconds = 0;
 };
 
-/// Trains a forecaster on rows [0, train_end) of `data` (later rows are never read). Throws
-/// ValueError (RECUR-E0013) when the training part is too short for the horizon, lookback and
-/// validation segment, naming the sizes.
+/// Trains a forecaster on rows [0, train_end) of `data` (later rows are never read; all rows are
+/// only checked to be finite and at most 1e100 in magnitude). data: C columns of N rows, the
+/// target first; the model takes (batch, lookback, C) and outputs (batch, horizon). Throws
+/// ValueError: RECUR-E0013 when the training part is too short for the horizon, lookback and
+/// validation segment (naming the sizes) or an option is out of range; RECUR-E0005 for a value
+/// that is not finite or too large; RECUR-E0200 for a log transform on values <= 0.
 Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const ForecasterOptions& options);
 
 /// Forecast paths from every origin in [first, last] (inclusive; last <= rows - 1; origins before
