@@ -61,6 +61,30 @@ std::string find_time_column(const CsvTable& table, const std::string& requested
   return "";
 }
 
+// A table that keeps its times in a year column and a quarter or month column (macrodata's
+// `year`, `quarter`) gets one more column, "<year>_<period>", holding "1959-Q1" / "1959-01"
+// labels, which then serves as the time column. Returns its name and the two source columns
+// (never model inputs), or "" when the table has no such pair.
+std::string add_period_column(CsvTable& table, std::vector<std::string>* sources) {
+  const auto found = find_time_columns(table);
+  if (!found || found->columns.size() != 2) return "";
+  const std::size_t yc = found->columns[0], pc = found->columns[1];
+  const bool quarterly = found->index.frequency == TimeFrequency::kQuarterly;
+  std::string name = table.header[yc] + "_" + table.header[pc];
+  while (std::find(table.header.begin(), table.header.end(), name) != table.header.end()) name += "_";
+  table.header.push_back(name);
+  for (std::size_t r = 0; r < table.rows.size(); ++r) {
+    const std::string year = trim_cell(table.rows[r][yc]);
+    std::string period = trim_cell(table.rows[r][pc]);
+    if (!period.empty() && (period[0] == 'Q' || period[0] == 'q')) period = period.substr(1);
+    if (!quarterly && period.size() == 1) period = "0" + period;
+    table.rows[r].push_back(year + (quarterly ? "-Q" : "-") + period);
+    if (r < table.cell_columns.size()) table.cell_columns[r].push_back(table.cell_columns[r].empty() ? 1 : table.cell_columns[r].back());
+  }
+  *sources = {table.header[yc], table.header[pc]};
+  return name;
+}
+
 // A table whose time column runs backwards from start to end is reversed (with a warning); one
 // that goes back somewhere in the middle, or repeats a time, is refused naming the rows.
 CsvTable in_time_order(CsvTable table, const std::string& time_column, std::vector<std::string>* warnings) {
@@ -235,9 +259,17 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
     for (const auto& f : cfg.features)
       if (f != target) features.push_back(f);
   res.time_column = find_time_column(table, cfg.time_column, features);
+  std::vector<std::string> time_sources;  // a year + quarter/month pair behind the time column
+  if (res.time_column.empty() && cfg.time_column.empty()) {
+    res.time_column = add_period_column(table, &time_sources);
+    for (const auto& source : time_sources)
+      if (std::find(features.begin(), features.end(), source) != features.end())
+        res.time_column.clear(), time_sources.clear();  // named as a feature: not a time here
+  }
   if (all)
     for (std::size_t c = 0; c < table.header.size(); ++c)
-      if (table.header[c] != target && table.header[c] != res.time_column && is_numeric_column(table, c))
+      if (table.header[c] != target && table.header[c] != res.time_column && is_numeric_column(table, c) &&
+          std::find(time_sources.begin(), time_sources.end(), table.header[c]) == time_sources.end())
         features.push_back(table.header[c]);
   if (std::find(features.begin(), features.end(), res.time_column) != features.end() && !res.time_column.empty())
     throw ValueError("column \"" + res.time_column + "\" is the time column; it cannot also be the "
@@ -522,6 +554,11 @@ PredictResult run_predict(const std::string& model_path, const std::string& data
   f.model = std::move(model);
   CsvTable table = load_table(data_path, "");
   std::vector<std::string> warnings;
+  if (!time_column.empty() &&
+      std::find(table.header.begin(), table.header.end(), time_column) == table.header.end()) {
+    std::vector<std::string> sources;
+    add_period_column(table, &sources);  // the same "<year>_<period>" column as in training
+  }
   if (!time_column.empty()) {
     const auto& hdr = table.header;
     if (std::find(hdr.begin(), hdr.end(), time_column) == hdr.end()) time_column.clear();

@@ -256,6 +256,31 @@ TEST(Cli, CsvDialectsTimeOrderAndTheTimeColumn) {
   EXPECT_NE(r.out.find("looks like data, not a header"), std::string::npos) << r.out;
 }
 
+TEST(Cli, YearAndQuarterColumnsAreOneTimeColumnAndNeverFeatures) {
+  const fs::path dir = fresh_dir("macro");
+  const CliRun r = run("forecast --json --data " + std::string(RECUR_DATA_DIR) + "/macrodata.csv --target realgdp "
+                       "--features all --search off --ensemble 1 --epochs 3 --output " + dir.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["time_column"], "year_quarter");
+  EXPECT_EQ(j["frequency"], "quarterly");
+  EXPECT_EQ(j["season"], 4);
+  EXPECT_EQ(j["test_to"], "2009-Q3");
+  EXPECT_EQ(j["future"][0]["time"], "2009-Q4");
+  for (const auto& f : j["features"]) EXPECT_TRUE(f != "year" && f != "quarter") << j["features"];
+  EXPECT_EQ(j["features"].size(), 12u);
+  // predict rebuilds the same time column from the file.
+  const CliRun p = run("predict --model " + (dir / "model.recur").string() + " --data " + std::string(RECUR_DATA_DIR) +
+                       "/macrodata.csv --output " + (dir / "p.csv").string());
+  ASSERT_EQ(p.code, 0) << p.out;
+  std::ifstream pc(dir / "p.csv");
+  std::string header, l, last;
+  std::getline(pc, header);
+  EXPECT_EQ(header.substr(0, 13), "year_quarter,");
+  while (std::getline(pc, l)) last = l;
+  EXPECT_EQ(last.substr(0, 17), "2009-Q4,2009-Q3,1");
+}
+
 TEST(Cli, OutputCsvCellsAreQuotedAndNeverSpreadsheetFormulas) {
   // A time column whose name holds a comma and starts like a formula.
   const fs::path dir = fresh_dir("quoting");
