@@ -122,16 +122,19 @@ std::vector<std::string> row_labels(const CsvTable& table, const NumericColumns&
   return labels;
 }
 
+// The parsed time column, or nullopt without one.
+std::optional<TimeIndex> time_index_of(const CsvTable& table, const std::string& time_column) {
+  if (time_column.empty()) return std::nullopt;
+  return parse_time_column(column_cells(table, column_index(table, time_column)));
+}
+
 // Labels of the k steps past the data: dates in the time column's format, else "+1", "+2", ...
-std::vector<std::string> future_labels(const CsvTable& table, const std::string& time_column, std::size_t k) {
-  if (!time_column.empty()) {
-    const auto index = parse_time_column(column_cells(table, column_index(table, time_column)));
-    if (index) {
-      try {
-        return index->next_labels(k);
-      } catch (const ValueError&) {
-        // No regular step (all times equal) or past the year 9999: count steps instead.
-      }
+std::vector<std::string> future_labels(const std::optional<TimeIndex>& index, std::size_t k) {
+  if (index) {
+    try {
+      return index->next_labels(k);
+    } catch (const ValueError&) {
+      // No regular step (all times equal) or past the year 9999: count steps instead.
     }
   }
   std::vector<std::string> labels;
@@ -293,15 +296,13 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
 
   // The season: --season, else the time column's frequency, else the autocorrelation of the
   // training part.
+  const std::optional<TimeIndex> index = time_index_of(table, res.time_column);
+  if (index) res.frequency = frequency_name(index->frequency);
   std::vector<std::size_t> seasons;
   if (cfg.season > 0) {
     seasons = {cfg.season};
     res.season_source = "given";
   } else {
-    std::optional<TimeIndex> index;
-    if (!res.time_column.empty())
-      index = parse_time_column(column_cells(table, column_index(table, res.time_column)));
-    if (index) res.frequency = frequency_name(index->frequency);
     if (index && !seasons_for(index->frequency).empty()) {
       seasons = seasons_for(index->frequency);
       res.season_source = "time column, " + res.frequency;
@@ -376,8 +377,11 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   std::vector<std::size_t> origins;
   for (std::size_t o = p_first; o < n; ++o) origins.push_back(o);
   res.scores.push_back(score("recur", res.model_name, y, p.mean, p_first, h, train_end, n));
+  // Each baseline's paths (origins, H), computed once for the scores and the CSV.
+  std::vector<std::vector<double>> base_paths;
   auto add_baseline = [&](const std::string& key, const std::string& name, const tasks::ForecastPaths& b) {
-    res.scores.push_back(score(key, name, y, flat(b), p_first, h, train_end, n));
+    base_paths.push_back(flat(b));
+    res.scores.push_back(score(key, name, y, base_paths.back(), p_first, h, train_end, n));
   };
   add_baseline("naive", "naive (last value)", tasks::naive_forecast(y, origins, h));
   add_baseline("seasonal_naive",
@@ -410,7 +414,7 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   const std::vector<std::string> labels = row_labels(table, nc, res.time_column);
   res.test_from = labels[train_end];
   res.test_to = labels[n - 1];
-  res.future_labels = future_labels(table, res.time_column, h);
+  res.future_labels = future_labels(index, h);
   const std::size_t last = n - 1 - p_first;
   for (std::size_t s = 1; s <= h; ++s) {
     res.future_mean.push_back(p.at(p.mean, last, s));
@@ -429,17 +433,6 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
       << ",origin,step,actual,recur,lower80,upper80,lower95,upper95";
   for (std::size_t k = 1; k < res.scores.size(); ++k) csv << "," << res.scores[k].key;
   csv << "\n";
-  std::vector<std::vector<double>> base_paths;
-  {
-    base_paths.push_back(flat(tasks::naive_forecast(y, origins, h)));
-    base_paths.push_back(res.season > 1 ? flat(tasks::seasonal_naive_forecast(y, origins, h, res.season))
-                                        : flat(tasks::naive_forecast(y, origins, h)));
-    base_paths.push_back(flat(tasks::drift_forecast(y, origins, h)));
-    if (res.scores.size() > 4) {
-      const tasks::HoltWintersFit hw = tasks::fit_holt_winters(y, train_end, res.season);
-      base_paths.push_back(flat(tasks::holt_winters_forecast(hw, y, origins, h)));
-    }
-  }
   for (std::size_t t = train_end; t < n; ++t)
     for (std::size_t s = 1; s <= h; ++s) {
       if (t < p_first + s) continue;
@@ -573,7 +566,7 @@ PredictResult run_predict(const std::string& model_path, const std::string& data
   const tasks::SeriesData data = series_of(nc, features);
   const tasks::PathForecast p = tasks::predict_paths(f, data, 0, n - 1);
   const auto labels = row_labels(table, nc, time_column);
-  const auto future = future_labels(table, time_column, h);
+  const auto future = future_labels(time_index_of(table, time_column), h);
   std::ostringstream csv;
   csv << csv_cell(time_column.empty() ? "row" : time_column) << ",origin,step,actual,"
       << csv_cell(features[0] + "_forecast") << ",lower80,upper80,lower95,upper95\n";

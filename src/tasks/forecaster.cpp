@@ -302,7 +302,9 @@ void SeriesCoder::fit(const SeriesData& data, std::size_t fit_end) {
   if (fit_end < o0 + horizon + 2)
     throw ValueError("the training part (" + std::to_string(fit_end) + " rows before validation) "
                      "is too short for lookback " + std::to_string(config.lookback) + " and horizon " +
-                     std::to_string(horizon) + ".", codes::kBadHyperparameter);
+                     std::to_string(horizon) + ": it needs at least " + std::to_string(o0 + horizon + 2) +
+                     " rows. Use a shorter lookback or horizon, or a longer series.",
+                     codes::kBadHyperparameter);
   const auto z = logged(*this, data);
   CodedSeries hw_cache;
   if (is_holt_winters(config.transform)) {
@@ -443,9 +445,8 @@ TrainedModel train_fixed(Context& ctx, const SeriesCoder& coder, std::uint64_t s
 }
 
 // Forecasts (in the model's z space) for origins [first, last], row-major (origins, H).
-std::vector<double> z_paths(Sequential& model, const SeriesCoder& coder, const SeriesData& data,
+std::vector<double> z_paths(Sequential& model, const SeriesCoder& coder, const CodedSeries& coded,
                             std::size_t first, std::size_t last) {
-  const CodedSeries coded = coder.encode(data);
   Tensor x, unused;
   coder.windows(coded, first, last + 1, false, &x, &unused);
   const Tensor out = model.predict(x, 256);
@@ -458,12 +459,18 @@ std::vector<double> z_paths(Sequential& model, const SeriesCoder& coder, const S
   return paths;
 }
 
+// A lookback must leave enough training windows before `fit_end`: a third of the rows after the
+// first origin, and at least 8.
+bool leaves_enough_windows(const SeriesCoder& c, std::size_t fit_end) {
+  const std::size_t o0 = c.first_origin();
+  if (o0 >= fit_end) return false;
+  return o0 + c.horizon + std::max<std::size_t>(8, (fit_end - o0) / 3) <= fit_end;
+}
+
 double from_z(const SeriesCoder& c, double z) { return c.log[0] ? std::exp(z) : z; }
 
-// Rolling-origin validation: every row t of [fit_end, train_end) forecast from origin t - h,
-// h = 1..H; returns the RMSE in the series' units and fills the residuals in z space per step.
-// Rolling-origin validation of the members' mean with its correction shrunk by `shrink`
-// (zhat = base + shrink * (model - base); 1 is the model as trained, 0 its base alone).
+// Rolling-origin validation of the members' mean: every row t of [fit_end, train_end)
+// forecast from origin t - h, h = 1..H, with the correction shrunk by `shrink` (zhat = base + shrink * (model - base); 1 is the model as trained, 0 its base alone).
 // Returns the RMSE in the series' units; fills the residuals in z space per step when asked,
 // and with `best_shrink` picks the shrink of kShrinkGrid with the lowest RMSE (ties: the largest).
 constexpr double kShrinkGrid[] = {1.0, 0.75, 0.5, 0.25, 0.0};
@@ -475,13 +482,13 @@ double validate(const std::vector<Sequential*>& models, const SeriesCoder& coder
   const std::size_t h_max = coder.horizon, o0 = coder.first_origin();
   const std::size_t first = std::max(o0, fit_end > h_max ? fit_end - h_max : 0);
   // The members' mean in the model's space (what the merged ensemble outputs).
+  const CodedSeries coded = coder.encode(data);
   std::vector<double> paths;
   for (Sequential* m : models) {
-    const std::vector<double> p = z_paths(*m, coder, data, first, train_end - 2);
+    const std::vector<double> p = z_paths(*m, coder, coded, first, train_end - 2);
     if (paths.empty()) paths.assign(p.size(), 0.0);
     for (std::size_t i = 0; i < p.size(); ++i) paths[i] += p[i] / static_cast<double>(models.size());
   }
-  const CodedSeries coded = coder.encode(data);
   auto rmse_at = [&](double lambda, std::vector<std::vector<double>>* res) {
     if (res) res->assign(h_max, {});
     double se = 0;
@@ -535,7 +542,8 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
   if (data.columns.empty() || train_end > data.rows())
     throw ValueError("fit_forecaster: train_end " + std::to_string(train_end) + " is past the " +
                      std::to_string(data.rows()) + " rows of the series.", codes::kValue);
-  if (o.horizon == 0) throw ValueError("the horizon must be >= 1.", codes::kBadHyperparameter);
+  if (o.horizon == 0)
+    throw ValueError("the horizon must be >= 1 (1 forecasts the next step), got 0.", codes::kBadHyperparameter);
   // Squared errors, scalers and Holt-Winters states must stay finite in double precision.
   constexpr double kMaxMagnitude = 1e100;
   for (std::size_t c = 0; c < data.columns.size(); ++c)
@@ -623,12 +631,11 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
     lookbacks.resize(1);
     units.resize(1);
   }
-  // A lookback must leave enough training windows (a third of the fit part at least).
   auto feasible = [&](const ForecasterConfig& c) {
     SeriesCoder k;
     k.config = c;
     k.horizon = h;
-    return k.first_origin() + h + std::max<std::size_t>(8, (fit_end - k.first_origin()) / 3) <= fit_end;
+    return leaves_enough_windows(k, fit_end);
   };
 
   Forecaster f;
@@ -677,7 +684,7 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
       if (fit_end < fold * v) break;
       const std::size_t fe = fit_end - fold * v;
       SeriesCoder k = d.coder;
-      if (fe < k.first_origin() + h + std::max<std::size_t>(8, (fe - std::min(fe, k.first_origin())) / 3)) break;
+      if (!leaves_enough_windows(k, fe)) break;
       k.fit(train, fe);
       Context fold_ctx{train, fe, fe + v, o};
       TrainedModel m = train_one(fold_ctx, k, o.seed);
@@ -852,7 +859,7 @@ PathForecast predict_paths(Forecaster& f, const SeriesData& data, std::size_t fi
   PathForecast p;
   p.horizon = c.horizon;
   if (first > last) return p;
-  const std::vector<double> z = z_paths(f.model, c, data, first, last);
+  const std::vector<double> z = z_paths(f.model, c, c.encode(data), first, last);
   for (std::size_t o = first; o <= last; ++o) p.origins.push_back(o);
   for (std::size_t i = 0; i < z.size(); ++i) {
     const std::size_t s = i % c.horizon;
