@@ -38,6 +38,19 @@ constexpr TransformName kTransforms[] = {
 
 std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
 
+// Forecast paths are (origins, horizon) doubles; a horizon from a model file times the rows of a
+// CSV must not become an allocation of any size.
+constexpr double kMaxPathValues = 2e7;
+void check_path_count(std::size_t origins, std::size_t horizon, const char* where) {
+  const double values = static_cast<double>(origins) * static_cast<double>(horizon);
+  if (values > kMaxPathValues)
+    throw ValueError(std::string(where) + ": " + std::to_string(origins) + " origins x horizon " +
+                         std::to_string(horizon) + " is more than the " + std::to_string(static_cast<long>(kMaxPathValues)) +
+                         " forecast values recur computes at once. Forecast from fewer rows, or use a "
+                         "model with a shorter horizon.",
+                     codes::kValue);
+}
+
 // A number for a message: 6 significant digits (1e+300, not 301 digits).
 std::string short_number(double v) {
   char buf[32];
@@ -276,6 +289,7 @@ double channel_value(const SeriesCoder& coder, const std::vector<std::vector<dou
 
 // Holt-Winters one-step forecasts and paths from every origin of z under fixed parameters.
 void holt_winters_cache(const SeriesCoder& coder, const std::vector<double>& z, CodedSeries* out) {
+  check_path_count(z.size(), coder.horizon, "the Holt-Winters base");
   out->hw_one_step = holt_winters_one_step(coder.hw, z);
   std::vector<std::size_t> origins(z.size());
   std::iota(origins.begin(), origins.end(), 0);
@@ -859,6 +873,7 @@ PathForecast predict_paths(Forecaster& f, const SeriesData& data, std::size_t fi
   PathForecast p;
   p.horizon = c.horizon;
   if (first > last) return p;
+  check_path_count(last + 1 - first, c.horizon, "predict_paths");
   const std::vector<double> z = z_paths(f.model, c, c.encode(data), first, last);
   for (std::size_t o = first; o <= last; ++o) p.origins.push_back(o);
   for (std::size_t i = 0; i < z.size(); ++i) {

@@ -236,6 +236,26 @@ TEST(Forecaster, AbsurdMagnitudesAreRefusedBeforeTraining) {
   }
 }
 
+TEST(Forecaster, AHugeHorizonTimesManyRowsIsRefusedBeforeAllocating) {
+  // A model file may declare any horizon up to the metadata cap; with a long CSV the paths would
+  // be rows x horizon values. predict_paths refuses before it allocates them.
+  const SeriesData d = seasonal_series(100, 1.0, 10);
+  ForecasterOptions o = quick(2);
+  o.ensemble = 1;
+  o.max_epochs = 2;
+  Forecaster f = recur::tasks::fit_forecaster(d, 90, o);
+  f.coder.horizon = 100000;  // as a crafted file's metadata could say
+  SeriesData big;
+  big.names = {"y"};
+  big.columns = {std::vector<double>(300000, 5.0)};
+  try {
+    recur::tasks::predict_paths(f, big, 0, 299999);
+    FAIL() << "expected ValueError";
+  } catch (const recur::ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("forecast values recur computes at once"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Forecaster, MetadataRoundTripsAndHostileValuesAreModelFormatErrors) {
   const SeriesData d = seasonal_series(100, 1.0, 8);
   ForecasterOptions o = quick(2);
