@@ -146,30 +146,36 @@ def hw_run(y, p, trend, damped, seasonal, m, n_fit, h):
     return fitted[:n_fit], fore
 
 
+def lowest_aicc(candidates, fit, label):
+    """Fits every candidate with `fit` (statsmodels' warnings silenced), skips the ones that fail
+    or have no finite AICc, and returns (result, candidate) of the lowest AICc."""
+    best = None
+    for cand in candidates:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = fit(cand)
+        except Exception as exc:  # noqa: BLE001
+            print(f"    {label} {cand}: {exc}", file=sys.stderr)
+            continue
+        if np.isfinite(res.aicc) and (best is None or res.aicc < best[0].aicc):
+            best = (res, cand)
+    return best
+
+
 def fit_ets(y, n_train, m, h):
     train = y[:n_train]
     seasons = [None]
     if m >= 2 and n_train >= 2 * m + 2:
         seasons = ["add"] + (["mul"] if np.all(train > 0) else [])
-    best = None
-    for seasonal in seasons:
-        for trend, damped in ((None, False), ("add", False), ("add", True)):
-            init = "heuristic" if (seasonal and m > 24) else "estimated"
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    mod = ExponentialSmoothing(train, trend=trend, damped_trend=damped, seasonal=seasonal,
-                                               seasonal_periods=m if seasonal else None,
-                                               initialization_method=init)
-                    res = mod.fit()
-            except Exception as exc:  # noqa: BLE001
-                print(f"    ets {trend},{damped},{seasonal}: {exc}", file=sys.stderr)
-                continue
-            if not np.isfinite(res.aicc):
-                continue
-            if best is None or res.aicc < best[0]:
-                best = (res.aicc, res, trend, damped, seasonal)
-    _, res, trend, damped, seasonal = best
+    candidates = [(trend, damped, seasonal) for seasonal in seasons
+                  for trend, damped in ((None, False), ("add", False), ("add", True))]
+    res, (trend, damped, seasonal) = lowest_aicc(
+        candidates,
+        lambda c: ExponentialSmoothing(train, trend=c[0], damped_trend=c[1], seasonal=c[2],
+                                       seasonal_periods=m if c[2] else None,
+                                       initialization_method="heuristic" if (c[2] and m > 24) else "estimated").fit(),
+        "ets")
     p = dict(res.params)
     fitted, fore = hw_run(y, p, trend, damped, seasonal, m, n_train, h)
     gap = float(np.max(np.abs(fitted - np.asarray(res.fittedvalues))))
@@ -230,21 +236,9 @@ def fit_sarima(y, n_train, m, h):
         grid = [((p, d, q), (0, 0, 0, 0))
                 for (p, q) in ((1, 0), (0, 1), (1, 1), (2, 0), (0, 2), (2, 1), (1, 2), (2, 2))]
     trend = "c" if (d == 0 and not seasonal) else None
-    best = None
-    for order, sorder in grid:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                mod = SARIMAX(train, order=order, seasonal_order=sorder, trend=trend)
-                res = mod.fit(disp=False, maxiter=200)
-        except Exception as exc:  # noqa: BLE001
-            print(f"    sarima {order}{sorder}: {exc}", file=sys.stderr)
-            continue
-        if not np.isfinite(res.aicc):
-            continue
-        if best is None or res.aicc < best[0]:
-            best = (res.aicc, res, order, sorder)
-    _, res, order, sorder = best
+    res, (order, sorder) = lowest_aicc(
+        grid, lambda c: SARIMAX(train, order=c[0], seasonal_order=c[1], trend=trend).fit(disp=False, maxiter=200),
+        "sarima")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         full = res.apply(x)  # same parameters, states filtered through the whole series
