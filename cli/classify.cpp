@@ -54,6 +54,39 @@ struct InputSpec {
     s.scaler.scale = j.at("scale").get<std::vector<double>>();
     return s;
   }
+  // The stored settings checked against the model they came with, before any buffer is sized
+  // from them: a crafted file with a valid checksum must not make predict write out of bounds.
+  void check_against(const Sequential& model, const std::string& path) const {
+    const auto bad = [&](const std::string& why) {
+      return ModelFormatError(path + ": the classifier metadata does not fit the model: " + why +
+                              ". The file was edited or damaged; retrain or restore it.");
+    };
+    const Shape& in = model.input_shape();
+    if (form == "columns") {
+      if (in != Shape{timesteps, features})
+        throw bad("its input is " + shape_str(in) + " but the metadata says (" + std::to_string(timesteps) + ", " +
+                  std::to_string(features) + ")");
+      if (columns.size() != timesteps * features)
+        throw bad(std::to_string(columns.size()) + " columns for " + std::to_string(timesteps) + " x " +
+                  std::to_string(features) + " inputs");
+      if (scaler.offset.size() != columns.size() || scaler.scale.size() != columns.size())
+        throw bad("the scaler has " + std::to_string(scaler.offset.size()) + " offsets and " +
+                  std::to_string(scaler.scale.size()) + " scales for " + std::to_string(columns.size()) + " columns");
+      for (std::size_t c = 0; c < columns.size(); ++c)
+        if (!std::isfinite(scaler.offset[c]) || !std::isfinite(scaler.scale[c]) || scaler.scale[c] == 0)
+          throw bad("the scaler of column \"" + columns[c] + "\" is not a finite, nonzero number");
+    } else if (form == "sequence") {
+      const Shape want = embed > 0 ? Shape{timesteps} : Shape{timesteps, features};
+      if (in != want) throw bad("its input is " + shape_str(in) + " but the metadata says " + shape_str(want));
+      if (alphabet.empty() || alphabet.size() != features)
+        throw bad("the alphabet has " + std::to_string(alphabet.size()) + " symbols for " + std::to_string(features) +
+                  " features");
+      for (std::size_t k = 0; k < alphabet.size(); ++k)
+        if (alphabet.find(alphabet[k]) != k) throw bad("the alphabet repeats a symbol");
+    } else {
+      throw bad("the input form is \"" + form.substr(0, 40) + "\", expected \"columns\" or \"sequence\"");
+    }
+  }
 };
 
 // Class names sorted numerically when every label is an integer ("2" before "10"), else as text.
@@ -386,9 +419,8 @@ PredictResult run_predict_classifier(Sequential& model, const std::string& model
   } catch (const json::exception& e) {
     throw ModelFormatError(model_path + ": the classifier metadata is incomplete: " + e.what());
   }
-  if (classes.size() != model.output_shape().back() ||
-      (spec.form == "columns" && (spec.scaler.offset.size() != spec.columns.size() ||
-                                  spec.scaler.scale.size() != spec.columns.size())))
+  spec.check_against(model, model_path);
+  if (classes.size() != model.output_shape().back())
     throw ModelFormatError(model_path + ": the classifier metadata does not match the model (" +
                            std::to_string(classes.size()) + " classes for an output of " +
                            std::to_string(model.output_shape().back()) + ").");
@@ -412,11 +444,17 @@ PredictResult run_predict_classifier(Sequential& model, const std::string& model
 }
 
 std::string describe_classifier(const std::string& metadata_json) {
-  const json meta = json::parse(metadata_json);
-  const InputSpec spec = InputSpec::from_json(meta.at("input"));
+  json meta;
+  InputSpec spec;
   std::ostringstream out;
-  out << "Classifier of \"" << meta.at("label").get<std::string>() << "\" into";
-  for (const auto& c : meta.at("classes")) out << " " << c.get<std::string>();
+  try {
+    meta = json::parse(metadata_json);
+    spec = InputSpec::from_json(meta.at("input"));
+    out << "Classifier of \"" << meta.at("label").get<std::string>() << "\" into";
+    for (const auto& c : meta.at("classes")) out << " " << c.get<std::string>();
+  } catch (const json::exception& e) {
+    throw ModelFormatError(std::string("the classifier metadata is incomplete: ") + e.what());
+  }
   out << "\n  input: " << spec.timesteps << " timesteps x " << spec.features << " features";
   if (spec.form == "sequence")
     out << (spec.embed > 0 ? ", embedded (" + std::to_string(spec.embed) + " dims)" : ", one-hot")

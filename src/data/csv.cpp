@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "recur/core/error.hpp"
+#include "recur/io/files.hpp"
 
 namespace recur {
 namespace {
@@ -334,19 +335,6 @@ std::string decimal_comma_split_hint(const Record& rec, std::size_t extra) {
          "), e.g. by exporting the file with '.' as the decimal separator.";
 }
 
-std::string format_bytes(std::uint64_t n) {
-  constexpr std::uint64_t kGiB = std::uint64_t{1} << 30, kMiB = std::uint64_t{1} << 20;
-  if (n >= kGiB && n % kGiB == 0) return std::to_string(n / kGiB) + " GiB";
-  if (n >= kMiB && n % kMiB == 0) return std::to_string(n / kMiB) + " MiB";
-  if (n >= kMiB) {
-    const bool gib = n >= kGiB;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, gib ? "%.1f GiB" : "%.1f MiB",
-                  static_cast<double>(n) / static_cast<double>(gib ? kGiB : kMiB));
-    return buf;
-  }
-  return std::to_string(n) + (n == 1 ? " byte" : " bytes");
-}
 
 }  // namespace
 
@@ -429,42 +417,10 @@ CsvTable parse_csv(const std::string& text, const std::string& source, const Csv
 }
 
 CsvTable read_csv(const std::string& path, const CsvOptions& options) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::file_status status = fs::status(path, ec);
-  if (ec) throw IoError("cannot open \"" + path + "\": " + ec.message() + ".");
-  if (fs::is_directory(status))
-    throw IoError("cannot read \"" + path + "\": it is a directory; give the path of a CSV file.");
-  const bool regular = fs::is_regular_file(status);
-  if (!regular && !fs::is_fifo(status))
-    throw IoError("cannot read \"" + path + "\": it is not a regular file (a device or a "
-                  "socket); give the path of a CSV file.");
-  // `what`: "the file is 3 GiB" when the size is known up front, else what was read.
-  const auto too_large = [&](const std::string& what) {
-    return IoError("cannot read \"" + path + "\": " + what + "; recur reads CSV files of up to " +
-                   format_bytes(options.max_bytes) + " (CsvOptions::max_bytes): split the file or "
-                   "keep only the rows and columns needed.");
-  };
-  std::uint64_t expected = 0;
-  if (regular) {
-    expected = fs::file_size(path, ec);
-    if (ec) throw IoError("cannot read \"" + path + "\": " + ec.message() + ".");
-    if (expected > options.max_bytes) throw too_large("the file is " + format_bytes(expected));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("cannot open \"" + path + "\": " + std::strerror(errno) + ".");
-  // Read in chunks so that the limit also holds for a FIFO and for a file that grows meanwhile.
-  constexpr std::size_t kChunk = std::size_t{1} << 20;
-  std::vector<char> chunk(kChunk);
-  std::string text;
-  text.reserve(static_cast<std::size_t>(expected));
-  while (in) {
-    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
-    if (text.size() > options.max_bytes)
-      throw too_large("the input is larger");
-  }
-  if (in.bad()) throw IoError("cannot read \"" + path + "\": " + std::strerror(errno) + ".");
+  // Bounded: a 3 GiB file, /dev/zero or an endless pipe is refused, not read until memory runs out.
+  const std::string text = read_file_bounded(path, options.max_bytes, "CSV file", /*allow_fifo=*/true,
+                                             "(CsvOptions::max_bytes) Split the file or keep only the rows and "
+                                             "columns needed.");
   return parse_csv(text, path, options);
 }
 

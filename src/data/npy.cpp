@@ -4,11 +4,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <cctype>
+#include <string_view>
 #include <vector>
 
 #include "recur/core/error.hpp"
+#include "recur/io/files.hpp"
 
 namespace recur {
 namespace {
@@ -34,6 +35,44 @@ std::string dict_value(const std::string& header, const std::string& key, const 
   return b == std::string::npos ? "" : v.substr(b, e - b + 1);
 }
 
+constexpr std::uint64_t kMaxNpyBytes = std::uint64_t{4} << 30;
+constexpr std::size_t kMaxHeader = 1u << 16;
+
+// A Python shape tuple: "()", "(3,)", "(2, 3)" - non-negative decimal integers only, each
+// below 2^63. Anything else ("(-3,)", "(1.5,)", "[3]", a 30-digit extent) is refused.
+Shape parse_shape(const std::string& text, const std::string& path) {
+  const auto fail = [&] {
+    return ParseError(path, 1, 1, "'shape' " + text.substr(0, 80) + " is not a shape: expected a tuple of "
+                      "non-negative integers such as (100, 12, 1).");
+  };
+  if (text.size() < 2 || text.front() != '(' || text.back() != ')') throw fail();
+  Shape shape;
+  std::size_t i = 1;
+  const std::size_t end = text.size() - 1;
+  auto skip_space = [&] {
+    while (i < end && (text[i] == ' ' || text[i] == '\t')) ++i;
+  };
+  skip_space();
+  while (i < end) {
+    std::uint64_t v = 0;
+    std::size_t digits = 0;
+    while (i < end && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      if (++digits > 18) throw fail();  // < 10^18 < 2^63
+      v = v * 10 + static_cast<std::uint64_t>(text[i++] - '0');
+    }
+    if (digits == 0) throw fail();
+    shape.push_back(static_cast<std::size_t>(v));
+    skip_space();
+    if (i < end && text[i] == ',') {
+      ++i;
+      skip_space();
+    } else if (i < end) {
+      throw fail();
+    }
+  }
+  return shape;
+}
+
 template <typename T>
 T read_scalar(const unsigned char* p, bool swap) {
   unsigned char buf[sizeof(T)];
@@ -46,9 +85,8 @@ T read_scalar(const unsigned char* p, bool swap) {
 }  // namespace
 
 Tensor load_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("cannot open \"" + path + "\": " + std::strerror(errno) + ".");
-  const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), {});
+  const std::string text = read_file_bounded(path, kMaxNpyBytes, ".npy file");
+  const std::basic_string_view<unsigned char> bytes(reinterpret_cast<const unsigned char*>(text.data()), text.size());
   if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
     throw ParseError(path, 1, 1, "not a .npy file (no \\x93NUMPY magic).");
   const int major = bytes[6];
@@ -63,7 +101,8 @@ Tensor load_npy(const std::string& path) {
   } else {
     throw ParseError(path, 1, 1, ".npy format version " + std::to_string(major) + " is not supported.");
   }
-  if (offset + header_len > bytes.size()) throw ParseError(path, 1, 1, "truncated .npy header.");
+  if (header_len > kMaxHeader || offset + header_len > bytes.size())
+    throw ParseError(path, 1, 1, "truncated or oversized .npy header (" + std::to_string(header_len) + " bytes).");
   const std::string header(bytes.begin() + static_cast<long>(offset),
                            bytes.begin() + static_cast<long>(offset + header_len));
   std::string descr = dict_value(header, "descr", path);
@@ -73,7 +112,8 @@ Tensor load_npy(const std::string& path) {
 
   const char order = descr.empty() ? '?' : descr[0];
   const char kind = descr.size() > 1 ? descr[1] : '?';
-  const std::size_t width = descr.size() > 2 ? static_cast<std::size_t>(std::atoi(descr.c_str() + 2)) : 0;
+  const std::size_t width = descr.size() == 3 && std::isdigit(static_cast<unsigned char>(descr[2]))
+                                ? static_cast<std::size_t>(descr[2] - '0') : 0;
   if (kind == 'O' || kind == 'U' || kind == 'S' || kind == 'V')
     throw ValueError(path + ": the array has dtype '" + descr + "' (" +
                      (kind == 'O' ? "Python objects" : "text") + "), not numbers. This happens "
@@ -86,27 +126,22 @@ Tensor load_npy(const std::string& path) {
                      "integer arrays.");
   if (fortran != "False")
     throw ValueError(path + ": the array is in Fortran order; save np.ascontiguousarray(a).");
-  Shape shape;
-  for (std::size_t i = 0; i < shape_text.size();) {
-    if (std::isdigit(static_cast<unsigned char>(shape_text[i]))) {
-      std::size_t j = i;
-      while (j < shape_text.size() && std::isdigit(static_cast<unsigned char>(shape_text[j]))) ++j;
-      shape.push_back(static_cast<std::size_t>(std::stoull(shape_text.substr(i, j - i))));
-      i = j;
-    } else {
-      ++i;
-    }
-  }
+  const Shape shape = parse_shape(shape_text, path);
   if (shape.empty() || shape.size() > 4)
     throw ValueError(path + ": the array has rank " + std::to_string(shape.size()) +
                      "; recur takes rank 1 to 4.");
-  std::size_t count = 1;
-  for (std::size_t d : shape) count *= d;
+  // Overflow-checked: (2^32, 2^32) must not wrap to 0 values.
+  std::size_t count = 1, bytes_needed = 0;
+  for (std::size_t d : shape)
+    if (__builtin_mul_overflow(count, d, &count))
+      throw ParseError(path, 1, 1, "shape " + shape_text + " overflows: its element count does not fit in 64 bits.");
+  if (__builtin_mul_overflow(count, width, &bytes_needed))
+    throw ParseError(path, 1, 1, "shape " + shape_text + " overflows: its byte count does not fit in 64 bits.");
   const std::size_t data_at = offset + header_len;
-  if (bytes.size() - data_at < count * width)
+  if (bytes.size() - data_at < bytes_needed)
     throw ParseError(path, 1, 1, "the file holds " + std::to_string(bytes.size() - data_at) +
                      " data bytes, but shape " + shape_text + " of '" + descr + "' needs " +
-                     std::to_string(count * width) + ".");
+                     std::to_string(bytes_needed) + ".");
   const std::uint16_t probe = 1;
   const bool little_host = *reinterpret_cast<const unsigned char*>(&probe) == 1;
   const bool swap = width > 1 && ((order == '<' && !little_host) || (order == '>' && little_host));

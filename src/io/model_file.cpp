@@ -1,24 +1,23 @@
 #include "recur/io/model_file.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <array>
+#include <cmath>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "recur/core/error.hpp"
+#include "recur/io/files.hpp"
 
 namespace recur {
 namespace {
 
 constexpr char kMagic[8] = {'R', 'E', 'C', 'U', 'R', 'M', 'D', 'L'};
 constexpr std::uint32_t kDtypeFloat32 = 1;
-constexpr std::uint64_t kMaxJson = 64u << 20;  // a sanity bound, not a format limit
+constexpr std::uint64_t kMaxJson = 16u << 20;   // the architecture and metadata JSON
+constexpr std::uint64_t kMaxTensors = 1u << 16;
 
 void put_u32(std::string& out, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -63,8 +62,6 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
-std::string os_reason() { return std::strerror(errno); }
-
 }  // namespace
 
 unsigned crc32(const unsigned char* data, std::size_t n) {
@@ -102,40 +99,11 @@ void write_model_file(const std::string& path, const ModelFileContents& contents
   }
   put_u32(out, crc32(reinterpret_cast<const unsigned char*>(out.data()), out.size()));
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0)
-    throw IoError("cannot write model file \"" + tmp + "\": " + os_reason() +
-                  ". Check that the folder exists and is writable.");
-  std::size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::write(fd, out.data() + done, out.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      std::string reason = os_reason();
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw IoError("cannot write model file \"" + tmp + "\": " + reason + ".");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    std::string reason = os_reason();
-    ::unlink(tmp.c_str());
-    throw IoError("cannot flush model file \"" + tmp + "\": " + reason + ".");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string reason = os_reason();
-    ::unlink(tmp.c_str());
-    throw IoError("cannot rename \"" + tmp + "\" to \"" + path + "\": " + reason + ".");
-  }
+  write_file_atomic(path, out);
 }
 
 ModelFileContents read_model_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("cannot open model file \"" + path + "\": " + os_reason() + ".");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw IoError("cannot read model file \"" + path + "\": " + os_reason() + ".");
+  const std::string bytes = read_file_bounded(path, kMaxModelFileBytes, "model file");
 
   Reader r(path, bytes);
   if (r.bytes(8, "magic") != std::string(kMagic, 8))
@@ -157,6 +125,8 @@ ModelFileContents read_model_file(const std::string& path) {
   const auto actual = crc32(reinterpret_cast<const unsigned char*>(bytes.data()), body);
 
   ModelFileContents c;
+  std::string non_finite;  // the last non-finite weight value seen, reported once the checksum is known good
+  std::size_t non_finite_at = 0;
   try {
   const auto json_len = r.u(8, "JSON length");
   if (json_len > kMaxJson || json_len > bytes.size())
@@ -164,6 +134,9 @@ ModelFileContents read_model_file(const std::string& path) {
            "truncated or corrupted");
   c.json = r.bytes(json_len, "architecture JSON");
   const auto count = r.u(4, "tensor count");
+  if (count > kMaxTensors)
+    r.fail("tensor count " + std::to_string(count) + " is more than the " + std::to_string(kMaxTensors) +
+           " a model file may hold");
   for (std::uint64_t t = 0; t < count; ++t) {
     const std::string which = "tensor " + std::to_string(t);
     const auto name_len = r.u(4, which + " name length");
@@ -180,11 +153,13 @@ ModelFileContents read_model_file(const std::string& path) {
     std::uint64_t n = 1;
     for (std::uint64_t k = 0; k < rank; ++k) {
       const auto d = r.u(8, field + " shape");
-      if (d > bytes.size()) r.fail(field + " has extent " + std::to_string(d) + ", larger than the file");
+      if (d == 0) r.fail(field + " has an extent of 0; a weight has at least one value per axis");
+      // Overflow-checked: (2^32, 2^32) must not wrap to 0 values.
+      if (d > bytes.size() || __builtin_mul_overflow(n, d, &n) || n > bytes.size())
+        r.fail(field + " has extent " + std::to_string(d) + ": more values than the file holds");
       shape.push_back(static_cast<std::size_t>(d));
-      n *= d;
     }
-    if (n * 4 > bytes.size()) r.fail(field + " claims more data than the file holds");
+    if (n > (bytes.size() - r.pos()) / 4) r.fail(field + " claims more data than the file holds");
     const std::string data = r.bytes(n * 4, field + " data");
     std::vector<float> values(static_cast<std::size_t>(n));
     for (std::size_t i = 0; i < values.size(); ++i) {
@@ -192,6 +167,10 @@ ModelFileContents read_model_file(const std::string& path) {
       for (int k = 0; k < 4; ++k)
         bits |= static_cast<std::uint32_t>(static_cast<unsigned char>(data[i * 4 + k])) << (8 * k);
       std::memcpy(&values[i], &bits, 4);
+      if (!std::isfinite(values[i])) {
+        non_finite = field + " value " + std::to_string(i) + " is " + (std::isnan(values[i]) ? "NaN" : "infinite");
+        non_finite_at = r.pos();
+      }
     }
     nt.tensor = Tensor(shape, std::move(values));
     c.tensors.push_back(std::move(nt));
@@ -210,6 +189,11 @@ ModelFileContents read_model_file(const std::string& path) {
     throw ModelFormatError(path + ": checksum mismatch (stored " + std::to_string(stored) +
                            ", computed " + std::to_string(actual) +
                            "); the file is corrupted. Re-save or restore the model.");
+  if (!non_finite.empty())
+    throw ModelFormatError(path + ": " + non_finite + " (tensor data ending at byte " + std::to_string(non_finite_at) +
+                           "); a model with NaN or infinite weights predicts nothing useful. It was "
+                           "saved from a run that diverged: retrain with a lower learning_rate.",
+                           codes::kNonFiniteData);
   return c;
 }
 

@@ -210,10 +210,8 @@ void Embedding::build(const Shape& input_shape, Rng& rng) {
     throw ShapeError(label() + " expects input (batch, timesteps) of integer ids, got " +
                      shape_str(with_batch(input_shape)) + ". One-hot or float features do not "
                      "need an Embedding: feed them to the recurrent layer directly.");
-  embeddings_.value = Tensor({options_.input_dim(), options_.output_dim()});
-  initialize(embeddings_.value, options_.embeddings_initializer(), rng,
-             label() + " embeddings_initializer");
-  embeddings_.grad = Tensor({options_.input_dim(), options_.output_dim()});
+  create_weight(embeddings_, {options_.input_dim(), options_.output_dim()}, options_.embeddings_initializer(),
+                rng, label() + " embeddings_initializer");
   mark_built(input_shape);
 }
 

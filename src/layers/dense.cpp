@@ -21,14 +21,8 @@ void Dense::build(const Shape& input_shape, Rng& rng) {
     throw ShapeError(label() + " expects input (batch, ..., features) with features > 0, got " +
                      shape_str(input_shape) + " after the batch axis.");
   const std::size_t F = input_shape.back(), O = options_.units();
-  kernel_.value = Tensor({F, O});
-  initialize(kernel_.value, options_.kernel_initializer(), rng, label() + " kernel_initializer");
-  kernel_.grad = Tensor({F, O});
-  if (options_.use_bias()) {
-    bias_.value = Tensor({O});
-    initialize(bias_.value, options_.bias_initializer(), rng, label() + " bias_initializer");
-    bias_.grad = Tensor({O});
-  }
+  create_weight(kernel_, {F, O}, options_.kernel_initializer(), rng, label() + " kernel_initializer");
+  if (options_.use_bias()) create_weight(bias_, {O}, options_.bias_initializer(), rng, label() + " bias_initializer");
   mark_built(input_shape);
 }
 

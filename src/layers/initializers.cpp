@@ -1,6 +1,7 @@
 #include "recur/layers/initializers.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "recur/core/error.hpp"
@@ -40,6 +41,14 @@ void orthogonal(Tensor& w, Rng& rng, float gain) {
       w[r * cols + c] = gain * static_cast<float>(wide ? a[c * k + r] : a[r * k + c]);
 }
 
+namespace {
+bool known_initializer(const std::string& name) {
+  for (const char* k : {"glorot_uniform", "orthogonal", "zeros", "ones", "uniform", "random_uniform"})
+    if (name == k) return true;
+  return false;
+}
+}  // namespace
+
 void initialize(Tensor& w, const std::string& name, Rng& rng, const std::string& caller) {
   if (name == "glorot_uniform") glorot_uniform(w, rng);
   else if (name == "orthogonal") orthogonal(w, rng);
@@ -50,6 +59,46 @@ void initialize(Tensor& w, const std::string& name, Rng& rng, const std::string&
   else
     throw ValueError(caller + ": unknown initializer \"" + name +
                      "\"; expected one of glorot_uniform, orthogonal, uniform, zeros, ones.");
+}
+
+namespace {
+struct LoadBudget {
+  bool active = false;
+  std::uint64_t left = 0;
+  std::string source;
+};
+thread_local LoadBudget load_budget;
+}  // namespace
+
+WeightLoadScope::WeightLoadScope(std::uint64_t max_elements, std::string source) {
+  load_budget = {true, max_elements, std::move(source)};
+}
+
+WeightLoadScope::~WeightLoadScope() { load_budget = {}; }
+
+void create_weight(Weight& w, const Shape& shape, const std::string& initializer, Rng& rng,
+                   const std::string& caller) {
+  std::uint64_t n = 1;
+  for (std::size_t d : shape)
+    if (__builtin_mul_overflow(n, static_cast<std::uint64_t>(d), &n))
+      throw ShapeError(caller + ": weight shape " + shape_str(shape) + " has more elements than fit in 64 bits.");
+  if (load_budget.active) {
+    if (!known_initializer(initializer))
+      throw ValueError(caller + ": unknown initializer \"" + initializer +
+                       "\"; expected one of glorot_uniform, orthogonal, uniform, zeros, ones.");
+    if (n > load_budget.left)
+      throw ModelFormatError(load_budget.source + ": the architecture declares a weight of shape " +
+                             shape_str(shape) + " (" + caller.substr(0, caller.rfind(' ')) +
+                             "), more values than the file's tensors hold; the file is damaged or "
+                             "crafted. Nothing was allocated.", codes::kArchitectureMismatch);
+    load_budget.left -= n;
+    w.value = Tensor(shape);
+    w.grad = Tensor(shape);
+    return;
+  }
+  w.value = Tensor(shape);
+  initialize(w.value, initializer, rng, caller);
+  w.grad = Tensor(shape);
 }
 
 }  // namespace recur

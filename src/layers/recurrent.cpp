@@ -4,6 +4,7 @@
 
 #include "recur/core/error.hpp"
 #include "recur/layers/initializers.hpp"
+#include "config_reader.hpp"
 
 namespace recur {
 namespace {
@@ -54,7 +55,7 @@ RnnOptions layer_options_of(const O& o) {
 // files written before a field existed still load).
 template <typename O>
 O cell_options_from(const json& c) {
-  O o(c.at("units").get<std::size_t>());
+  O o(detail::config_size(c, "units", detail::kMaxConfigUnits, "recurrent layer config"));
   o.activation(c.value("activation", o.activation()))
       .use_bias(c.value("use_bias", o.use_bias()))
       .kernel_initializer(c.value("kernel_initializer", o.kernel_initializer()))
@@ -133,20 +134,13 @@ void RecurrentCell::build(std::size_t features, Rng& rng) {
   if (features == 0)
     throw ShapeError(type() + " needs at least one feature per timestep, got 0.");
   const std::size_t U = spec_.units, G = ops::gate_count(spec_.kind) * U;
-  kernel_.value = Tensor({features, G});
-  recurrent_kernel_.value = Tensor({U, G});
-  initialize(kernel_.value, spec_.kernel_initializer, rng, type() + " kernel_initializer");
-  initialize(recurrent_kernel_.value, spec_.recurrent_initializer, rng,
-             type() + " recurrent_initializer");
-  kernel_.grad = Tensor({features, G});
-  recurrent_kernel_.grad = Tensor({U, G});
+  create_weight(kernel_, {features, G}, spec_.kernel_initializer, rng, type() + " kernel_initializer");
+  create_weight(recurrent_kernel_, {U, G}, spec_.recurrent_initializer, rng, type() + " recurrent_initializer");
   if (spec_.use_bias) {
     const Shape shape = spec_.kind == CellKind::kGru && spec_.reset_after ? Shape{2, G} : Shape{G};
-    bias_.value = Tensor(shape);
-    initialize(bias_.value, spec_.bias_initializer, rng, type() + " bias_initializer");
+    create_weight(bias_, shape, spec_.bias_initializer, rng, type() + " bias_initializer");
     if (spec_.kind == CellKind::kLstm && spec_.unit_forget_bias)
       for (std::size_t u = 0; u < U; ++u) bias_.value[ops::kGateF * U + u] += 1.0f;
-    bias_.grad = Tensor(shape);
   }
   features_ = features;
 }

@@ -8,6 +8,7 @@
 #include "recur/layers/dropout.hpp"
 #include "recur/layers/recurrent.hpp"
 #include "recur/layers/wrappers.hpp"
+#include "config_reader.hpp"
 
 namespace recur {
 
@@ -35,7 +36,7 @@ std::unique_ptr<Layer> layer_from_config(const std::string& class_name, const nl
   if (auto rnn = recurrent_layer_from_config(class_name, c)) return rnn;
   if (class_name == "Dense")
     return std::make_unique<Dense>(
-        DenseOptions(c.at("units").get<std::size_t>())
+        DenseOptions(detail::config_size(c, "units", detail::kMaxConfigUnits, "Dense config"))
             .activation(c.at("activation").get<std::string>())
             .use_bias(c.at("use_bias").get<bool>())
             .kernel_initializer(c.at("kernel_initializer").get<std::string>())
@@ -50,7 +51,8 @@ std::unique_ptr<Layer> layer_from_config(const std::string& class_name, const nl
   if (class_name == "Masking") return std::make_unique<Masking>(c.at("mask_value").get<float>(), name);
   if (class_name == "Embedding")
     return std::make_unique<Embedding>(
-        EmbeddingOptions(c.at("input_dim").get<std::size_t>(), c.at("output_dim").get<std::size_t>())
+        EmbeddingOptions(detail::config_size(c, "input_dim", detail::kMaxConfigVocabulary, "Embedding config"),
+                         detail::config_size(c, "output_dim", detail::kMaxConfigUnits, "Embedding config"))
             .embeddings_initializer(c.value("embeddings_initializer", "uniform"))
             .mask_zero(c.value("mask_zero", false))
             .name(name));

@@ -9,6 +9,7 @@
 
 #include "recur/core/error.hpp"
 #include "recur/io/model_file.hpp"
+#include "recur/layers/initializers.hpp"
 #include "recur/layers/recurrent.hpp"
 #include "recur/layers/wrappers.hpp"
 
@@ -764,82 +765,155 @@ void Sequential::save(const std::string& path, const std::string& metadata_json)
   write_model_file(path, contents);
 }
 
+namespace {
+
+// The model document of a file: parsed with its nesting capped (a document nested 200k levels
+// deep would overflow the stack of every recursive walk over it, dump() included) and checked
+// to be an object.
+json parse_model_document(const ModelFileContents& contents, const std::string& path) {
+  constexpr int kMaxDepth = 64;
+  json doc;
+  try {
+    doc = json::parse(contents.json, [&](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxDepth)
+        throw ModelFormatError(path + ": the architecture JSON is nested more than " + std::to_string(kMaxDepth) +
+                               " levels deep; recur's own files use fewer than 10. The file is damaged or crafted.");
+      return true;
+    });
+  } catch (const json::exception& e) {
+    throw ModelFormatError(path + ": the architecture JSON does not parse: " + e.what());
+  }
+  if (!doc.is_object()) throw ModelFormatError(path + ": the architecture JSON is not an object.");
+  return doc;
+}
+
+// The input shape stored in a file: 1 to 3 extents, each an integer from 1 to 2^24.
+Shape stored_input_shape(const json& v, const std::string& path) {
+  Shape shape;
+  const bool ok_rank = v.is_array() && !v.empty() && v.size() <= 3;
+  if (ok_rank)
+    for (const json& d : v) {
+      if (!d.is_number_unsigned() || d.get<std::uint64_t>() < 1 || d.get<std::uint64_t>() > (1u << 24)) break;
+      shape.push_back(static_cast<std::size_t>(d.get<std::uint64_t>()));
+    }
+  if (!ok_rank || shape.size() != v.size())
+    throw ModelFormatError(path + ": the stored input_shape " + v.dump().substr(0, 60) +
+                           " is not 1 to 3 integers from 1 to 16777216.");
+  return shape;
+}
+
+// The number of values the file's tensors hold (each bounded by the file size already).
+std::uint64_t stored_values(const ModelFileContents& contents) {
+  std::uint64_t n = 0;
+  for (const NamedTensor& t : contents.tensors) n += t.tensor.size();
+  return n;
+}
+
+}  // namespace
+
 void Sequential::load_weights(const std::string& path) {
   if (!built_)
     throw ValueError("load_weights: the model is not built; build it with the architecture the "
                      "file was saved from first.");
-  ModelFileContents contents = read_model_file(path);
-  json stored;
+  const ModelFileContents contents = read_model_file(path);
+  const json doc = parse_model_document(contents, path);
+  std::vector<std::string> file_names;  // the file's layer names, by position
   try {
-    stored = json::parse(contents.json).at("model").at("config");
-  } catch (const json::exception& e) {
-    throw ModelFormatError(path + ": the architecture JSON is missing or damaged: " + e.what());
-  }
-  const json& layers = stored.at("layers");
-  if (layers.size() != layers_.size())
-    throw ModelFormatError(path + ": the file's model has " + std::to_string(layers.size()) +
-                           " layers, this model " + std::to_string(layers_.size()) +
-                           "; load_weights needs the same architecture.",
-                           codes::kArchitectureMismatch);
-  // Layer by layer: the class, then every config field except the name.
-  std::function<void(const json&, const json&, const std::string&)> compare =
-      [&](const json& file, const json& mine, const std::string& where) {
-        for (const auto& [key, value] : mine.items()) {
-          if (key == "name") continue;
-          const std::string field = where.empty() ? key : where + "." + key;
-          if (!file.contains(key))
-            throw ModelFormatError(path + ": " + field + " is missing from the file's layer.",
-                                   codes::kArchitectureMismatch);
-          if (value.is_object()) compare(file.at(key), value, field);
-          else if (file.at(key) != value)
-            throw ModelFormatError(path + ": " + field + " is " + file.at(key).dump() +
-                                   " in the file but " + value.dump() + " in this model; "
-                                   "load_weights needs the same architecture.",
-                                   codes::kArchitectureMismatch);
-        }
-      };
-  for (std::size_t i = 0; i < layers_.size(); ++i) {
-    const Layer& l = *layers_[i];
-    const std::string where = "layer " + std::to_string(i) + " (" + l.type() + " '" + l.name() + "')";
-    const std::string file_class = layers[i].at("class_name").get<std::string>();
-    if (file_class != l.type())
-      throw ModelFormatError(path + ": " + where + " is a " + file_class + " in the file.",
+    const json& layers = doc.at("model").at("config").at("layers");
+    if (!layers.is_array())
+      throw ModelFormatError(path + ": the architecture's \"layers\" is not a list.");
+    if (layers.size() != layers_.size())
+      throw ModelFormatError(path + ": the file's model has " + std::to_string(layers.size()) +
+                             " layers, this model " + std::to_string(layers_.size()) +
+                             "; load_weights needs the same architecture.",
                              codes::kArchitectureMismatch);
-    compare(layers[i].at("config"), l.get_config(), where);
+    // Layer by layer: the class, then every config field except the name.
+    std::function<void(const json&, const json&, const std::string&)> compare =
+        [&](const json& file, const json& mine, const std::string& where) {
+          if (!file.is_object())
+            throw ModelFormatError(path + ": " + where + " is not an object in the file.",
+                                   codes::kArchitectureMismatch);
+          for (const auto& [key, value] : mine.items()) {
+            if (key == "name") continue;
+            const std::string field = where.empty() ? key : where + "." + key;
+            if (!file.contains(key))
+              throw ModelFormatError(path + ": " + field + " is missing from the file's layer.",
+                                     codes::kArchitectureMismatch);
+            if (value.is_object()) compare(file.at(key), value, field);
+            else if (file.at(key) != value)
+              throw ModelFormatError(path + ": " + field + " is " + file.at(key).dump().substr(0, 60) +
+                                     " in the file but " + value.dump() + " in this model; "
+                                     "load_weights needs the same architecture.",
+                                     codes::kArchitectureMismatch);
+          }
+        };
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      const Layer& l = *layers_[i];
+      const std::string where = "layer " + std::to_string(i) + " (" + l.type() + " '" + l.name() + "')";
+      const std::string file_class = layers[i].at("class_name").get<std::string>();
+      if (file_class != l.type())
+        throw ModelFormatError(path + ": " + where + " is a " + file_class.substr(0, 60) + " in the file.",
+                               codes::kArchitectureMismatch);
+      compare(layers[i].at("config"), l.get_config(), where);
+      file_names.push_back(layers[i].at("config").at("name").get<std::string>());
+    }
+  } catch (const json::exception& e) {
+    throw ModelFormatError(path + ": the architecture JSON is missing or has a wrong field: " + e.what());
   }
+  // The tensors by name and in order: the file's layer name, then the weight name.
   std::size_t k = 0;
   std::vector<Tensor> values;
-  for (auto& l : layers_)
-    for (Weight* w : l->weights()) {
-      if (k >= contents.tensors.size() || contents.tensors[k].tensor.shape() != w->value.shape())
-        throw ModelFormatError(path + ": tensor " + std::to_string(k) + " does not fit " +
-                               l->name() + "/" + w->name + " " + w->value.shape_str() + ".",
+  for (std::size_t i = 0; i < layers_.size(); ++i)
+    for (const Weight* w : std::as_const(*layers_[i]).weights()) {
+      const std::string want = file_names[i] + "/" + w->name;
+      const std::string mine = layers_[i]->name() + "/" + w->name;
+      if (k >= contents.tensors.size())
+        throw ModelFormatError(path + ": the file has " + std::to_string(contents.tensors.size()) +
+                               " tensors; '" + want + "' (for " + mine + ") is missing.",
                                codes::kArchitectureMismatch);
-      values.push_back(contents.tensors[k++].tensor);
+      const NamedTensor& t = contents.tensors[k++];
+      if (t.name != want)
+        throw ModelFormatError(path + ": tensor " + std::to_string(k - 1) + " is named '" + t.name +
+                               "', expected '" + want + "' (for " + mine + "); the file's tensors are "
+                               "in another order or belong to another model.", codes::kArchitectureMismatch);
+      if (t.tensor.shape() != w->value.shape())
+        throw ModelFormatError(path + ": tensor '" + t.name + "' has shape " + t.tensor.shape_str() +
+                               ", but " + mine + " is " + w->value.shape_str() + ".",
+                               codes::kArchitectureMismatch);
+      values.push_back(t.tensor);
     }
+  if (k != contents.tensors.size())
+    throw ModelFormatError(path + ": the file has " + std::to_string(contents.tensors.size() - k) +
+                           " tensors more than this model uses (first extra: '" + contents.tensors[k].name +
+                           "').", codes::kArchitectureMismatch);
   k = 0;
   for (auto& l : layers_)
     for (Weight* w : l->weights()) w->value = values[k++];
 }
 
 Sequential Sequential::load(const std::string& path, std::string* metadata_json) {
-  ModelFileContents contents = read_model_file(path);
-  json doc;
-  try {
-    doc = json::parse(contents.json);
-  } catch (const json::exception& e) {
-    throw ModelFormatError(path + ": the architecture JSON does not parse: " + e.what());
-  }
+  const ModelFileContents contents = read_model_file(path);
+  const json doc = parse_model_document(contents, path);
   Sequential model;
   try {
     if (doc.value("format", "") != "recur.sequential")
       throw ModelFormatError(path + ": the architecture JSON has format \"" +
-                             doc.value("format", "") + "\", expected \"recur.sequential\".");
+                             doc.value("format", "").substr(0, 60) + "\", expected \"recur.sequential\".");
     const json& cfg = doc.at("model").at("config");
     model.name_ = cfg.at("name").get<std::string>();
-    for (const json& l : cfg.at("layers"))
-      model.add(layer_from_config(l.at("class_name").get<std::string>(), l.at("config")));
-    model.build(cfg.at("input_shape").get<Shape>());
+    const Shape input_shape = stored_input_shape(cfg.at("input_shape"), path);
+    const json& layers = cfg.at("layers");
+    if (!layers.is_array() || layers.size() > 10000)
+      throw ModelFormatError(path + ": the architecture's \"layers\" is not a list of at most 10000 layers.");
+    {
+      // The weights are created uninitialised and may hold no more values than the file has:
+      // an architecture that declares more fails here, before anything large is allocated.
+      // (A slack of 4M values lets a small mismatch reach the clearer per-tensor message below.)
+      WeightLoadScope budget(stored_values(contents) + (std::uint64_t{1} << 22), path);
+      for (const json& l : layers)
+        model.add(layer_from_config(l.at("class_name").get<std::string>(), l.at("config")));
+      model.build(input_shape);
+    }
     if (doc.contains("compile")) {
       const json& c = doc.at("compile");
       std::vector<std::string> metrics = c.at("metrics").get<std::vector<std::string>>();
@@ -849,6 +923,8 @@ Sequential Sequential::load(const std::string& path, std::string* metadata_json)
                          c.value("delta", 1.0)},
                     metrics);
     }
+    if (doc.contains("metadata") && !doc["metadata"].is_object())
+      throw ModelFormatError(path + ": the stored metadata is not a JSON object.");
     if (metadata_json) *metadata_json = doc.contains("metadata") ? doc["metadata"].dump() : "{}";
   } catch (const json::exception& e) {
     throw ModelFormatError(path + ": the architecture JSON is missing or has a wrong field: " +
@@ -857,6 +933,8 @@ Sequential Sequential::load(const std::string& path, std::string* metadata_json)
     throw;
   } catch (const Error& e) {
     throw ModelFormatError(path + ": the stored architecture is invalid: " + e.what());
+  } catch (const std::bad_alloc&) {
+    throw ModelFormatError(path + ": the stored architecture needs more memory than there is.");
   }
   std::size_t i = 0;
   for (auto& l : model.layers_) {

@@ -1,6 +1,7 @@
 #pragma once
 // The recur model file: versioned, self-describing, little-endian, written atomically.
 // Format specification: docs/model-format.md.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -23,14 +24,21 @@ struct ModelFileContents {
 /// Current format version written by write_model_file.
 inline constexpr unsigned kModelFileVersion = 1;
 
-/// Writes `contents` to `path` atomically: to "<path>.tmp.<pid>" first, flushed and synced,
-/// then renamed over `path`, so an interrupted write never leaves a partial model behind.
-/// Throws IoError naming the path and the OS reason.
+/// The largest model file read_model_file reads (4 GiB); a larger file, a folder, a device or a
+/// pipe is refused before it is read.
+inline constexpr std::uint64_t kMaxModelFileBytes = std::uint64_t{4} << 30;
+
+/// Writes `contents` to `path` atomically and durably (write_file_atomic: a fresh O_EXCL
+/// temporary file, fsync, rename, fsync of the folder), so an interrupted write never leaves a
+/// partial model behind. Throws IoError naming the path and the OS reason.
 void write_model_file(const std::string& path, const ModelFileContents& contents);
 
-/// Reads and verifies a model file. Throws IoError if it cannot be opened, ModelFormatError if
-/// the magic, version, lengths, tensor records or checksum are wrong, naming the field and
-/// byte offset.
+/// Reads and verifies a model file, trusting nothing in it: at most kMaxModelFileBytes are read;
+/// the JSON (at most 16 MiB), the tensor count (at most 65536), names, ranks (1 to 4) and
+/// extents (each >= 1, their product overflow-checked) are compared with the bytes present
+/// before anything is allocated. Throws IoError if it cannot be opened or is not a regular
+/// file; ModelFormatError if the magic, version, lengths, tensor records or checksum are wrong,
+/// naming the field and byte offset, and (code RECUR-E0005) if a weight is NaN or infinite.
 ModelFileContents read_model_file(const std::string& path);
 
 /// CRC-32 (IEEE 802.3, as zlib) of `n` bytes.
