@@ -327,6 +327,8 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
                                    .validation_split(cfg.validation_split));
     return res;
   }
+  // Locked and checked before training (see JobOutput).
+  JobOutput out(cfg.output_dir, cfg.model_path);
   // Halve the learning rate when the validation loss stalls, and stop when it has not improved
   // for --patience epochs, going back to the best epoch's weights.
   const std::string monitor = cfg.validation_split > 0 ? "val_loss" : "loss";
@@ -386,14 +388,13 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
   res.majority_accuracy = static_cast<double>(majority_correct) / static_cast<double>(n_test);
   res.label = cfg.label;
 
-  ensure_folder(cfg.output_dir);
-  res.model_path = cfg.model_path.empty() ? cfg.output_dir + "/model.recur" : cfg.model_path;
+  res.model_path = out.model_final();
   json meta = {{"task", "classify"}, {"label", cfg.label}, {"classes", res.classes},
                {"input", spec.to_json()}};
-  model.save(res.model_path, meta.dump());
-  res.predictions_path = cfg.output_dir + "/test_predictions.csv";
-  write_text_atomic(res.predictions_path, csv.str());
-  res.plot_path = cfg.output_dir + "/training.svg";
+  model.save(out.model_staged(), meta.dump());
+  res.predictions_path = out.final_path("test_predictions.csv");
+  write_file_atomic(out.staged("test_predictions.csv"), csv.str());
+  res.plot_path = out.final_path("training.svg");
   auto series = [&](const std::string& key, const std::string& color) {
     return Series{key, h.history.count(key) ? h.history.at(key) : std::vector<double>{}, color};
   };
@@ -401,9 +402,10 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
   title.precision(3);
   title << cfg.label << ": training curves (test accuracy " << res.accuracy << ", majority "
         << res.majority_accuracy << ")";
-  write_training_curves_svg(res.plot_path, title.str(),
+  write_training_curves_svg(out.staged("training.svg"), title.str(),
                             {series("loss", "#1f77b4"), series("val_loss", "#ff7f0e")}, "loss",
                             {series("accuracy", "#1f77b4"), series("val_accuracy", "#ff7f0e")}, "accuracy");
+  out.publish();  // the model, predictions and plot appear together, or not at all
   return res;
 }
 
@@ -439,7 +441,7 @@ PredictResult run_predict_classifier(Sequential& model, const std::string& model
     for (std::size_t c = 0; c < C; ++c) csv << "," << csv_number(p[c]);
     csv << "\n";
   }
-  write_text_atomic(output_path, csv.str());
+  write_file_atomic(output_path, csv.str());
   return {table.rows.size(), output_path};
 }
 

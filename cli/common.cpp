@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cctype>
 #include <cmath>
@@ -16,20 +17,6 @@
 #include "recur/layers/wrappers.hpp"
 
 namespace recur::cli {
-
-void write_text_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw IoError("cannot write \"" + tmp + "\": " + std::strerror(errno) + ".");
-    out << text;
-    out.flush();
-    if (!out) throw IoError("cannot write \"" + tmp + "\": " + std::strerror(errno) + ".");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw IoError("cannot rename \"" + tmp + "\" to \"" + path + "\": " + ec.message() + ".");
-}
 
 std::string csv_number(double v) {
   if (!std::isfinite(v)) return "";
@@ -57,11 +44,37 @@ void require_positive(const char* flag, double v, const char* hint) {
                      codes::kBadHyperparameter);
 }
 
-void ensure_folder(const std::string& dir) {
+namespace {
+// The file name of `model_path` when it lies directly in `output_dir` (or is empty: the
+// default), else "".
+std::string model_in_folder(const std::string& output_dir, const std::string& model_path) {
+  if (model_path.empty()) return "model.recur";
+  namespace fs = std::filesystem;
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw IoError("cannot create output folder \"" + dir + "\": " + ec.message() + ".");
+  const fs::path dir = fs::absolute(output_dir, ec).lexically_normal();
+  const fs::path model = fs::absolute(model_path, ec).lexically_normal();
+  const fs::path d = dir.has_filename() ? dir : dir.parent_path();
+  return model.parent_path() == d ? model.filename().string() : "";
 }
+}  // namespace
+
+JobOutput::JobOutput(const std::string& output_dir, const std::string& model_path)
+    : folder(output_dir) {
+  const std::string inside = model_in_folder(output_dir, model_path);
+  if (inside.empty()) outside_model = model_path;
+  else model_name = inside;
+}
+
+std::string JobOutput::model_staged() const {
+  // A model outside the folder is its own unit: written (atomically) straight to its path.
+  return outside_model.empty() ? folder.staged(model_name) : outside_model;
+}
+
+std::string JobOutput::model_final() const {
+  return outside_model.empty() ? folder.final_path(model_name) : outside_model;
+}
+
+void JobOutput::publish() { folder.publish(); }
 
 std::unique_ptr<Layer> make_recurrent_layer(const std::string& layer, std::size_t units,
                                             bool bidirectional, float dropout,

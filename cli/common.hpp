@@ -7,16 +7,13 @@
 #include <vector>
 
 #include "recur/callbacks/callbacks.hpp"
+#include "recur/io/files.hpp"
 #include "recur/layers/layer.hpp"
 #include "recur/model/sequential.hpp"
 
 namespace recur::cli {
 
 struct TrainingCallbacks;  // forecast.hpp
-
-/// Writes `text` to "<path>.tmp.<pid>" and renames it over `path`, so a reader never sees a
-/// partial file. Throws IoError naming the path and the OS reason.
-void write_text_atomic(const std::string& path, const std::string& text);
 
 /// A number for a CSV cell: 6 significant digits, "" for NaN or infinity.
 std::string csv_number(double v);
@@ -29,8 +26,25 @@ std::string csv_cell(const std::string& text);
 /// Throws ValueError "<flag> must be > 0, got <v>. <hint>" unless v > 0.
 void require_positive(const char* flag, double v, const char* hint);
 
-/// Creates `dir` and its parents; throws IoError naming the folder and the reason.
-void ensure_folder(const std::string& dir);
+/// A job's output folder (OutputFolder: locked, checked, published as one unit) and where its
+/// model file goes: inside the folder unless `model_path` names a file elsewhere, which is then a
+/// unit of its own, written atomically straight to its path.
+struct JobOutput {
+  JobOutput(const std::string& output_dir, const std::string& model_path);
+  /// Where to write `name` now (the staging folder).
+  std::string staged(const std::string& name) const { return folder.staged(name); }
+  /// Where `name` will be after publish().
+  std::string final_path(const std::string& name) const { return folder.final_path(name); }
+  /// Where to save the model now, and where it will be.
+  std::string model_staged() const;
+  std::string model_final() const;
+  /// Publishes the folder.
+  void publish();
+
+  OutputFolder folder;
+  std::string outside_model;  // a --model path outside the folder, else empty
+  std::string model_name = "model.recur";
+};
 
 /// The option checks of a job. Normally the first failing check throws, as any error does; in
 /// `recur check` mode (collect) every failing check is recorded and the others still run, so all

@@ -354,6 +354,9 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
                        "horizon " + std::to_string(cfg.horizon) + ".", codes::kBadHyperparameter);
     return res;
   }
+  // Locked and checked before training: a second run into the folder, or a folder holding
+  // someone else's files, stops here rather than after minutes of work.
+  JobOutput out(cfg.output_dir, cfg.model_path);
   tasks::Forecaster f = tasks::fit_forecaster(data, train_end, fo);
   res.train_seconds = f.seconds;
   res.interrupted = f.interrupted;
@@ -423,9 +426,8 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   }
 
   // Files: model, forecast CSV, plots.
-  ensure_folder(cfg.output_dir);
-  res.model_path = cfg.model_path.empty() ? cfg.output_dir + "/model.recur" : cfg.model_path;
-  f.model.save(res.model_path, metadata_of(f, features, res.time_column, res.season, cfg.missing).dump());
+  res.model_path = out.model_final();
+  f.model.save(out.model_staged(), metadata_of(f, features, res.time_column, res.season, cfg.missing).dump());
   res.summary = f.model.summary();
 
   std::ostringstream csv;
@@ -452,8 +454,8 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
     for (const auto& b : base_paths) csv << "," << csv_number(b[last * h + s - 1]);
     csv << "\n";
   }
-  res.csv_path = cfg.output_dir + "/forecast.csv";
-  write_text_atomic(res.csv_path, csv.str());
+  res.csv_path = out.final_path("forecast.csv");
+  write_file_atomic(out.staged("forecast.csv"), csv.str());
 
   // The plot: the step-1 test forecasts (step H when H > 1 draws the farthest ones) with the
   // 95% band, and the future path.
@@ -487,16 +489,17 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
         << res.scores[0].per_step[0].rmse << "), 95% interval, and the next " << h
         << (h == 1 ? " step" : " steps");
   plot.title = title.str();
-  res.plot_path = cfg.output_dir + "/forecast.svg";
-  write_forecast_svg(res.plot_path, plot);
-  res.loss_plot_path = cfg.output_dir + "/loss.svg";
+  res.plot_path = out.final_path("forecast.svg");
+  write_forecast_svg(out.staged("forecast.svg"), plot);
+  res.loss_plot_path = out.final_path("loss.svg");
   std::vector<Series> members;
   const char* colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
   for (std::size_t k = 0; k < f.member_validation_loss.size(); ++k)
     members.push_back({std::to_string(cfg.seed + k), f.member_validation_loss[k], colors[k % 8]});
-  write_training_curves_svg(res.loss_plot_path, res.model_name + " training, " + res.chosen,
+  write_training_curves_svg(out.staged("loss.svg"), res.model_name + " training, " + res.chosen,
                             {{"loss", f.loss_curve, "#1f77b4"}, {"val_loss", f.validation_loss_curve, "#ff7f0e"}},
                             "first member: mse (scaled)", members, "val_loss of each member (by seed)");
+  out.publish();  // the model, CSV and plots appear together, or not at all
   return res;
 }
 
@@ -580,7 +583,7 @@ PredictResult run_predict(const std::string& model_path, const std::string& data
           << csv_number(p.at(p.lower95, i, s)) << "," << csv_number(p.at(p.upper95, i, s)) << "\n";
       ++rows;
     }
-  write_text_atomic(output_path, csv.str());
+  write_file_atomic(output_path, csv.str());
   return {rows, output_path};
 }
 

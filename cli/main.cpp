@@ -217,6 +217,25 @@ nlohmann::json to_json(const recur::cli::ForecastResult& r) {
 
 }  // namespace
 
+// Numeric flags take plain decimal numbers only: CLI11 alone would read "--epochs 0x1A" as 26
+// and "0b11" as 3, which no user means.
+void decimal_numbers_only(CLI::App* sub) {
+  static const CLI::Validator decimal(
+      [](const std::string& text) -> std::string {
+        const std::string t = text.substr(text.find_first_not_of(" \t") == std::string::npos ? 0 : text.find_first_not_of(" \t"));
+        const bool prefixed = t.size() > 1 && (t[0] == '0' || ((t[0] == '-' || t[0] == '+') && t[1] == '0')) &&
+                              t.find_first_of("xXbBoO") != std::string::npos;
+        if (prefixed || t.find_first_of("xX") != std::string::npos)
+          return "\"" + text + "\" is not a decimal number (hexadecimal, octal and binary forms are not read)";
+        return "";
+      },
+      "DECIMAL");
+  for (CLI::Option* o : sub->get_options()) {
+    const std::string type = o->get_type_name();
+    if (type == "INT" || type == "UINT" || type == "FLOAT" || type == "NUMBER") o->check(decimal);
+  }
+}
+
 void add_forecast_options(CLI::App* sub, recur::cli::ForecastConfig& cfg) {
   sub->add_option("--data", cfg.data_path, "CSV file with a header row (default: bundled airpassengers)");
   sub->add_option("--target", cfg.target, "Column to forecast");
@@ -344,6 +363,7 @@ int main(int argc, char** argv) {
                   "seasonal naive, drift and Holt-Winters on the last points. With no options: the "
                   "bundled airline passengers series.");
   add_forecast_options(forecast, cfg);
+  decimal_numbers_only(forecast);
   forecast->add_flag("--json", json_out, "Print the final metrics as one JSON object on stdout");
   forecast->add_flag("--quiet", quiet, "No progress lines");
 
@@ -352,6 +372,7 @@ int main(int argc, char** argv) {
       "classify", "Train an LSTM sequence classifier on a CSV file (one sequence per row) and "
                   "report test accuracy, a confusion matrix and a majority-class baseline.");
   add_classify_options(classify, ccfg);
+  decimal_numbers_only(classify);
   classify->add_flag("--json", json_out, "Print the final metrics as one JSON object on stdout");
   classify->add_flag("--quiet", quiet, "No per-epoch progress");
 
@@ -368,9 +389,11 @@ int main(int argc, char** argv) {
   check->require_subcommand(1);
   auto* check_forecast = check->add_subcommand("forecast", "Check a forecast run (same options)");
   add_forecast_options(check_forecast, cfg);
+  decimal_numbers_only(check_forecast);
   check_forecast->add_flag("--json", json_out, "Print the problems as JSON");
   auto* check_classify = check->add_subcommand("classify", "Check a classify run (same options)");
   add_classify_options(check_classify, ccfg);
+  decimal_numbers_only(check_classify);
   check_classify->add_flag("--json", json_out, "Print the problems as JSON");
 
   auto* summary = app.add_subcommand("summary", "Print a saved model's architecture");
@@ -421,9 +444,14 @@ int main(int argc, char** argv) {
         else print_report(r);
       } else {
         const auto r = recur::cli::run_classify(ccfg, cb);
-        if (json_out) std::cout << to_json(r).dump(2) << std::endl;
+        nlohmann::json j = to_json(r);
+        j["interrupted"] = g_interrupted != 0;
+        if (json_out) std::cout << j.dump(2) << std::endl;
         else print_report(r);
       }
+      // Interrupted runs still write their files (from the weights they have), but say so in
+      // the exit status: 130, the shell's code for a Ctrl-C.
+      if (g_interrupted) return 130;
     } else if (predict->parsed()) {
       const auto r = recur::cli::run_predict(model_path, data_path, out_path);
       std::printf("Wrote %zu forecasts to %s\n", r.predictions, r.output_path.c_str());
@@ -433,6 +461,10 @@ int main(int argc, char** argv) {
   } catch (const recur::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return exit_code_for(e);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory: the data or model needs more memory than this machine "
+                 "has. Use fewer rows, a shorter lookback or fewer units.\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: internal error: %s\nPlease report this with the command that "
                  "caused it.\n", e.what());

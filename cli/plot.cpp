@@ -162,7 +162,7 @@ void write_forecast_svg(const std::string& path, const ForecastPlot& plot) {
   draw_panel(s, {90, 440, 830, 300}, {{"actual", cut(plot.actual), "#1f77b4"}, {name, cut(plot.forecast), "#ff7f0e"}},
              zl, plot.y_label, plot.test_begin - from, &lo, &hi);
   s << "</svg>\n";
-  write_text_atomic(path, s.str());
+  write_file_atomic(path, s.str());
 }
 
 void write_training_curves_svg(const std::string& path, const std::string& title,
@@ -178,7 +178,7 @@ void write_training_curves_svg(const std::string& path, const std::string& title
   draw_panel(s, {80, 40, 380, 310}, left, x, left_label, static_cast<std::size_t>(-1));
   draw_panel(s, {590, 40, 380, 310}, right, x, right_label, static_cast<std::size_t>(-1));
   s << "<text x=\"500\" y=\"412\" text-anchor=\"middle\" fill=\"#666\">epoch</text>\n</svg>\n";
-  write_text_atomic(path, s.str());
+  write_file_atomic(path, s.str());
 }
 
 }  // namespace recur::cli

@@ -40,8 +40,16 @@ std::optional<double> parse_number(const std::string& cell) {
   }
   double v = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (ec != std::errc() || end != digits.data() + digits.size() || !std::isfinite(v))
+  if (end != digits.data() + digits.size()) return std::nullopt;
+  if (ec == std::errc::result_out_of_range) {
+    // Too small for a double ("1e-400") is 0, as strtod and NumPy read it; too large ("1e400")
+    // is not a finite number and is refused.
+    const std::size_t e = digits.find_first_of("eE");
+    if (e != std::string_view::npos && e + 1 < digits.size() && digits[e + 1] == '-')
+      return digits.front() == '-' ? -0.0 : 0.0;
     return std::nullopt;
+  }
+  if (ec != std::errc() || !std::isfinite(v)) return std::nullopt;
   return v;
 }
 
@@ -292,7 +300,8 @@ void read_header(CsvTable& t, const Record& rec) {
                        " is empty; every column needs a name." + data_hint);
     if (!seen.insert(name).second)
       throw ParseError(t.source, rec.line, rec.columns[c],
-                       "duplicate column name \"" + name + "\"." + data_hint);
+                       "duplicate column name \"" + (name.size() > 60 ? name.substr(0, 60) + "..." : name) +
+                       "\"." + data_hint);
     t.header.push_back(std::move(name));
   }
   if (data_like) {
@@ -425,8 +434,14 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
 }
 
 std::string column_list(const CsvTable& table) {
+  // Bounded: a header of 100k columns or a 10 MB name must not become a 10 MB message.
+  constexpr std::size_t kMaxNames = 30, kMaxName = 60;
   std::string list;
-  for (const std::string& h : table.header) list += (list.empty() ? "" : ", ") + h;
+  for (std::size_t c = 0; c < table.header.size() && c < kMaxNames; ++c) {
+    const std::string& h = table.header[c];
+    list += (list.empty() ? "" : ", ") + (h.size() > kMaxName ? h.substr(0, kMaxName) + "..." : h);
+  }
+  if (table.header.size() > kMaxNames) list += " and " + std::to_string(table.header.size() - kMaxNames) + " more";
   return list;
 }
 

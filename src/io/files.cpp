@@ -163,8 +163,7 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   fsync_folder(dir);
 }
 
-OutputFolder::OutputFolder(const std::string& dir, std::vector<std::string> known_files)
-    : known_(std::move(known_files)) {
+OutputFolder::OutputFolder(const std::string& dir) {
   std::error_code ec;
   fs::path abs = fs::absolute(fs::path(dir), ec).lexically_normal();
   if (ec) throw IoError("cannot use output folder \"" + dir + "\": " + ec.message() + ".");
@@ -206,20 +205,18 @@ OutputFolder::OutputFolder(const std::string& dir, std::vector<std::string> know
     const std::string prefix = "." + name_ + ".staging.";
     for (const auto& e : fs::directory_iterator(parent_, ec))
       if (e.path().filename().string().rfind(prefix, 0) == 0) remove_tree(e.path().string());
-    // The folder must hold only what recur writes: publishing replaces it as a whole.
-    if (fs::exists(fs::symlink_status(dir_)) && !fs::is_directory(fs::symlink_status(dir_)))
+    // The folder is replaced as a whole; its files are carried over (hard links), but a
+    // subfolder or a link cannot be, so it stops the run before it starts.
+    const auto st = fs::symlink_status(dir_);
+    if (fs::exists(st) && !fs::is_directory(st))
       throw IoError("cannot use \"" + dir + "\" as the output folder: it exists and is not a folder.");
-    if (fs::is_directory(fs::symlink_status(dir_))) {
-      for (const auto& e : fs::directory_iterator(dir_, ec)) {
-        const std::string n = e.path().filename().string();
-        const bool leftover_tmp = n.size() > 1 && n[0] == '.' && n.find(".tmp.") != std::string::npos;
-        const bool known = std::find(known_.begin(), known_.end(), n) != known_.end();
-        if (!(known && e.is_regular_file()) && !leftover_tmp)
-          throw IoError("the output folder \"" + dir + "\" holds \"" + n + "\", which recur did not write; "
-                        "recur replaces the output folder as a whole at the end of a run, so it must be "
-                        "new, empty, or hold only recur's outputs. Give another --output folder, or move "
-                        "the file.");
-      }
+    if (fs::is_directory(st)) {
+      for (const auto& e : fs::directory_iterator(dir_, ec))
+        if (!e.is_regular_file() || e.is_symlink())
+          throw IoError("the output folder \"" + dir + "\" holds \"" + e.path().filename().string() +
+                        "\", which is not a plain file; recur replaces the output folder as a whole at the end "
+                        "of a run (carrying plain files over), so it must hold files only. Give another "
+                        "--output folder, or move it.");
       if (ec) throw IoError("cannot list the output folder \"" + dir + "\": " + ec.message() + ".");
     }
     staging_ = parent_ + "/" + prefix + "XXXXXX";
@@ -246,17 +243,23 @@ void OutputFolder::publish() {
   if (published_) return;
   std::error_code ec;
   const bool had_old = fs::is_directory(fs::symlink_status(dir_));
-  // Carry over the known files this run did not write (hard links: the old folder keeps its
-  // copy until the swap, so a crash here loses nothing).
-  if (had_old)
-    for (const std::string& n : known_) {
-      const std::string from = dir_ + "/" + n, to = staging_ + "/" + n;
-      if (fs::exists(fs::symlink_status(to)) || !fs::is_regular_file(fs::symlink_status(from))) continue;
+  // Carry over the files this run did not write (hard links: the old folder keeps its copy
+  // until the swap, so a crash here loses nothing). Leftover temporary files of killed writes
+  // (".<name>.tmp.XXXXXX") are dropped.
+  if (had_old) {
+    for (const auto& e : fs::directory_iterator(dir_, ec)) {
+      const std::string n = e.path().filename().string();
+      const std::string from = e.path().string(), to = staging_ + "/" + n;
+      if (!e.is_regular_file() || e.is_symlink() || fs::exists(fs::symlink_status(to))) continue;
+      if (n.size() > 1 && n[0] == '.' && n.find(".tmp.") != std::string::npos) continue;
       if (::link(from.c_str(), to.c_str()) != 0) {
-        fs::copy_file(from, to, ec);  // another file system or no hard links: a copy
-        if (ec) throw IoError("cannot carry \"" + from + "\" over to the new output folder: " + ec.message() + ".");
+        std::error_code cec;
+        fs::copy_file(from, to, cec);  // no hard links here: a copy
+        if (cec) throw IoError("cannot carry \"" + from + "\" over to the new output folder: " + cec.message() + ".");
       }
     }
+    if (ec) throw IoError("cannot list the output folder \"" + dir_ + "\": " + ec.message() + ".");
+  }
   fsync_folder(staging_);
   if (!had_old) {
     if (std::rename(staging_.c_str(), dir_.c_str()) != 0)

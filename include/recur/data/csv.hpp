@@ -74,7 +74,8 @@ CsvTable parse_csv(const std::string& text, const std::string& source,
 /// (with the OS reason), a directory, a device or socket (a FIFO, e.g. a shell's <(...), is
 /// read), or a file over `options.max_bytes` (naming the limit); otherwise as parse_csv.
 CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
-/// The header names joined with ", " (for messages that list the columns).
+/// The header names joined with ", " (for messages that list the columns): at most 30 names of
+/// at most 60 characters, then "and N more".
 std::string column_list(const CsvTable& table);
 
 /// The cell without leading and trailing spaces and tabs, as select_numeric and the label and

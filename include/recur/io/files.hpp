@@ -54,17 +54,17 @@ void durability_point(const char* step);
 /// a second run into the same folder is refused with an IoError instead of interleaving its
 /// files. Staging folders left by killed runs are removed on the next run.
 ///
-/// The output folder holds only files recur writes (`known_files`); any other entry makes the
-/// constructor throw IoError before the job starts, so publishing never deletes a user's file.
-/// Files of `known_files` that this run does not write (e.g. predictions.csv written by `recur
-/// predict`) are carried over to the new folder.
+/// Files already in the output folder that this run does not write (a previous run's
+/// predictions.csv, the user's own data file) are carried over to the new folder as hard links,
+/// so publishing never loses a file; a subfolder, symlink or other special entry in the output
+/// folder makes the constructor throw IoError before the job starts.
 class OutputFolder {
  public:
-  /// Locks and checks `dir` (created later, at publish(), if it does not exist) and creates the
-  /// staging folder. Throws IoError if another run holds the lock, if `dir` holds an entry not
-  /// in `known_files`, if `dir` is the working folder or one above it, or if the parent folder
-  /// cannot be created or written.
-  OutputFolder(const std::string& dir, std::vector<std::string> known_files);
+  /// Locks and checks `dir` (created at publish() if it does not exist) and creates the staging
+  /// folder. Throws IoError if another run holds the lock, if `dir` holds anything but plain
+  /// files, if `dir` is the working folder or one above it, or if the parent folder cannot be
+  /// created or written.
+  explicit OutputFolder(const std::string& dir);
   ~OutputFolder();
   OutputFolder(const OutputFolder&) = delete;
   OutputFolder& operator=(const OutputFolder&) = delete;
@@ -73,14 +73,13 @@ class OutputFolder {
   std::string staged(const std::string& name) const;
   /// The path `name` will have after publish().
   std::string final_path(const std::string& name) const;
-  /// Fsyncs the staging folder, carries over the known files this run did not write, swaps it
+  /// Fsyncs the staging folder, carries over the files this run did not write, swaps it
   /// in place of the output folder, fsyncs the parent and removes the old folder. Throws
   /// IoError; on failure the output folder is as it was.
   void publish();
 
  private:
   std::string dir_, parent_, name_, staging_;
-  std::vector<std::string> known_;
   int lock_fd_ = -1;
   bool published_ = false;
 };
