@@ -83,6 +83,35 @@ bool EarlyStopping::on_epoch_end(Sequential& model, const EpochLogs& logs) {
   return true;
 }
 
+namespace {
+// Small integers stored as doubles in a State, checked on the way back.
+int state_int(double v, const char* who) {
+  if (!(v >= 0 && v <= 1e9) || v != static_cast<double>(static_cast<int>(v)))
+    throw ValueError(std::string(who) + "::set_state: a counter in the state is not a small non-negative integer.");
+  return static_cast<int>(v);
+}
+void require_values(const Callback::State& s, std::size_t n, const char* who) {
+  if (s.values.size() != n)
+    throw ValueError(std::string(who) + "::set_state: expected " + std::to_string(n) + " values, got " +
+                     std::to_string(s.values.size()) + ".");
+}
+}  // namespace
+
+Callback::State EarlyStopping::state() const {
+  return {{static_cast<double>(wait_), static_cast<double>(stopped_epoch_), static_cast<double>(best_epoch_),
+           monitor_.best},
+          best_weights_};
+}
+
+void EarlyStopping::set_state(const State& s) {
+  require_values(s, 4, "EarlyStopping");
+  wait_ = state_int(s.values[0], "EarlyStopping");
+  stopped_epoch_ = state_int(s.values[1], "EarlyStopping");
+  best_epoch_ = state_int(s.values[2], "EarlyStopping");
+  monitor_.best = s.values[3];
+  best_weights_ = s.tensors;
+}
+
 void EarlyStopping::on_train_end(Sequential& model) {
   if (stopped_epoch_ > 0 && o_.restore_best_weights() && !best_weights_.empty())
     model.set_weights(best_weights_);
@@ -97,6 +126,20 @@ ReduceLROnPlateau::ReduceLROnPlateau(const ReduceLROnPlateauOptions& o)
     throw ValueError("ReduceLROnPlateau: patience and cooldown must be >= 0, got patience " +
                      std::to_string(o.patience()) + " and cooldown " + std::to_string(o.cooldown()) +
                      ". They count epochs, e.g. patience 10, cooldown 0.");
+}
+
+Callback::State ReduceLROnPlateau::state() const {
+  return {{static_cast<double>(wait_), static_cast<double>(cooldown_counter_), static_cast<double>(reductions_),
+           monitor_.best},
+          {}};
+}
+
+void ReduceLROnPlateau::set_state(const State& s) {
+  require_values(s, 4, "ReduceLROnPlateau");
+  wait_ = state_int(s.values[0], "ReduceLROnPlateau");
+  cooldown_counter_ = state_int(s.values[1], "ReduceLROnPlateau");
+  reductions_ = state_int(s.values[2], "ReduceLROnPlateau");
+  monitor_.best = s.values[3];
 }
 
 void ReduceLROnPlateau::on_train_begin(Sequential& model) {
@@ -141,6 +184,25 @@ ModelCheckpoint::ModelCheckpoint(const ModelCheckpointOptions& o)
   if (o.filepath().empty()) throw ValueError("ModelCheckpoint: filepath is empty.");
 }
 
+Callback::State ModelCheckpoint::state() const {
+  State s{{monitor_.best}, {}};
+  for (int e : saved_) s.values.push_back(e);
+  return s;
+}
+
+void ModelCheckpoint::set_state(const State& s) {
+  if (s.values.empty()) throw ValueError("ModelCheckpoint::set_state: the state is empty.");
+  monitor_.best = s.values[0];
+  saved_.clear();
+  for (std::size_t i = 1; i < s.values.size(); ++i) saved_.push_back(state_int(s.values[i], "ModelCheckpoint"));
+}
+
+void ModelCheckpoint::on_epoch_state(Sequential& model, const TrainingState& state) {
+  if (pending_.empty()) return;
+  model.save(pending_, "{}", &state);
+  pending_.clear();
+}
+
 void ModelCheckpoint::on_train_begin(Sequential&) {
   monitor_.reset();
   saved_.clear();
@@ -152,8 +214,11 @@ bool ModelCheckpoint::on_epoch_end(Sequential& model, const EpochLogs& logs) {
     if (!monitor_.improves(current)) return true;
     monitor_.best = current;
   }
-  model.save(replace_epoch(o_.filepath(), logs.epoch));
   saved_.push_back(logs.epoch);
+  // With the training state, the file is written in on_epoch_state, once every callback has
+  // updated its own state for this epoch.
+  if (o_.save_training_state()) pending_ = replace_epoch(o_.filepath(), logs.epoch);
+  else model.save(replace_epoch(o_.filepath(), logs.epoch));
   return true;
 }
 

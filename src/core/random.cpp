@@ -1,9 +1,35 @@
 #include "recur/core/random.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <numeric>
+#include <sstream>
+
+#include "recur/core/error.hpp"
 
 namespace recur {
+
+std::string Rng::state() const {
+  std::ostringstream out;
+  out << engine_ << ' ' << (has_spare_ ? 1 : 0) << ' ';
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &spare_, sizeof bits);
+  out << bits;
+  return out.str();
+}
+
+void Rng::set_state(const std::string& state) {
+  std::istringstream in(state);
+  std::mt19937_64 engine;
+  int spare_flag = 0;
+  std::uint64_t bits = 0;
+  in >> engine >> spare_flag >> bits;
+  if (in.fail() || (spare_flag != 0 && spare_flag != 1))
+    throw ValueError("Rng::set_state: the text is not a generator state written by Rng::state().");
+  engine_ = engine;
+  has_spare_ = spare_flag == 1;
+  std::memcpy(&spare_, &bits, sizeof bits);
+}
 
 double Rng::uniform(double low, double high) {
   // 53 random bits -> [0, 1) exactly representable in double.

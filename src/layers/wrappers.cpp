@@ -192,4 +192,10 @@ json TimeDistributed::get_config() const {
           {"layer", {{"class_name", layer_->type()}, {"config", layer_->get_config()}}}};
 }
 
+std::vector<Rng*> Bidirectional::random_generators() {
+  std::vector<Rng*> out = forward_->random_generators();
+  for (Rng* r : backward_->random_generators()) out.push_back(r);
+  return out;
+}
+
 }  // namespace recur

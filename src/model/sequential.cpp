@@ -12,6 +12,7 @@
 #include "recur/layers/initializers.hpp"
 #include "recur/layers/recurrent.hpp"
 #include "recur/layers/wrappers.hpp"
+#include "training_state_io.hpp"
 
 namespace recur {
 namespace {
@@ -465,6 +466,55 @@ std::vector<Problem> Sequential::check(const Tensor& x, const Tensor& y, const F
   return problems;
 }
 
+TrainingState Sequential::training_state(int epochs_done, bool stopped, const Rng& shuffle,
+                                         const std::vector<std::shared_ptr<Callback>>& callbacks,
+                                         const History& history) const {
+  TrainingState st;
+  st.epochs_done = epochs_done;
+  st.stopped = stopped;
+  st.shuffle_rng = shuffle.state();
+  for (const auto& l : layers_)
+    for (Rng* r : l->random_generators()) st.layer_rngs.push_back(r->state());
+  st.optimizer = optimizer_->state();
+  for (const auto& cb : callbacks) st.callbacks.push_back(cb->state());
+  st.history = history;
+  return st;
+}
+
+void Sequential::resume(const TrainingState& st, const std::vector<std::shared_ptr<Callback>>& callbacks, Rng& shuffle) {
+  const auto fail = [](const std::string& what) {
+    return ValueError("fit: resume_from does not fit this run: " + what +
+                      ". Resume with the model, optimizer and callbacks of the run that wrote the checkpoint.");
+  };
+  std::vector<Rng*> rngs;
+  for (auto& l : layers_)
+    for (Rng* r : l->random_generators()) rngs.push_back(r);
+  if (rngs.size() != st.layer_rngs.size())
+    throw fail("the state has " + std::to_string(st.layer_rngs.size()) + " layer generators, the model " +
+               std::to_string(rngs.size()));
+  if (callbacks.size() != st.callbacks.size())
+    throw fail("the state has " + std::to_string(st.callbacks.size()) + " callbacks, fit was given " +
+               std::to_string(callbacks.size()));
+  const std::vector<Weight*> weights = trainable_weights();
+  for (const auto& list : st.optimizer.slots) {
+    if (list.empty()) continue;
+    bool same = list.size() == weights.size();
+    for (std::size_t k = 0; same && k < weights.size(); ++k) same = list[k].size() == weights[k]->value.size();
+    if (!same) throw fail("the optimizer's slots do not match the model's weights");
+  }
+  for (const auto& cs : st.callbacks) {
+    if (cs.tensors.empty()) continue;
+    bool same = cs.tensors.size() == weights.size();
+    for (std::size_t k = 0; same && k < weights.size(); ++k) same = cs.tensors[k].shape() == weights[k]->value.shape();
+    if (!same) throw fail("a callback's stored weights do not match the model's weights");
+  }
+  if (st.epochs_done < 0) throw fail("epochs_done is negative");
+  optimizer_->set_state(st.optimizer);
+  shuffle.set_state(st.shuffle_rng);
+  for (std::size_t k = 0; k < rngs.size(); ++k) rngs[k]->set_state(st.layer_rngs[k]);
+  for (std::size_t k = 0; k < callbacks.size(); ++k) callbacks[k]->set_state(st.callbacks[k]);
+}
+
 History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
   require_compiled("fit");
   check_fit_options(o);
@@ -506,7 +556,17 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
   bool stop = false;
 
   for (const auto& cb : callbacks) cb->on_train_begin(*this);
-  for (int epoch = 1; epoch <= o.epochs() && !stop; ++epoch) {
+  int first_epoch = 1;
+  if (o.resume_from()) {
+    resume(*o.resume_from(), o.callbacks(), rng);
+    history = o.resume_from()->history;
+    first_epoch = o.resume_from()->epochs_done + 1;
+    stop = o.resume_from()->stopped;
+  }
+  const bool want_state = static_cast<bool>(o.on_epoch_state()) ||
+                          std::any_of(callbacks.begin(), callbacks.end(),
+                                      [](const auto& cb) { return cb->wants_training_state(); });
+  for (int epoch = first_epoch; epoch <= o.epochs() && !stop; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<std::size_t> order(n_train);
     if (o.shuffle()) order = rng.permutation(n_train);
@@ -611,6 +671,14 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
     logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     bool keep_going = true;
     for (const auto& cb : callbacks) keep_going = cb->on_epoch_end(*this, logs) && keep_going;
+    if (want_state) {
+      // The state after this epoch: what a fit resumed from here needs (a stop by a callback
+      // is part of it; a stop asked by on_epoch_end, e.g. Ctrl-C, is not).
+      const TrainingState st = training_state(epoch, !keep_going, rng, o.callbacks(), history);
+      for (const auto& cb : callbacks)
+        if (cb->wants_training_state()) cb->on_epoch_state(*this, st);
+      if (o.on_epoch_state()) o.on_epoch_state()(st);
+    }
     if (o.on_epoch_end()) keep_going = o.on_epoch_end()(logs) && keep_going;
     if (!keep_going) break;
   }
@@ -733,7 +801,8 @@ void Sequential::set_weights(const std::vector<Tensor>& weights) {
   for (std::size_t i = 0; i < targets.size(); ++i) targets[i].second->value = weights[i];
 }
 
-void Sequential::save(const std::string& path, const std::string& metadata_json) const {
+void Sequential::save(const std::string& path, const std::string& metadata_json,
+                      const TrainingState* state) const {
   if (!built_) throw ValueError("save: the model is not built; build or fit it before saving.");
   json meta;
   try {
@@ -761,6 +830,7 @@ void Sequential::save(const std::string& path, const std::string& metadata_json)
                       {"delta", loss_->delta},
                       {"metrics", metric_names_}};
   }
+  if (state) doc["training_state"] = detail::encode_training_state(*state, contents.tensors);
   contents.json = doc.dump();
   write_model_file(path, contents);
 }
@@ -800,6 +870,13 @@ Shape stored_input_shape(const json& v, const std::string& path) {
     throw ModelFormatError(path + ": the stored input_shape " + v.dump().substr(0, 60) +
                            " is not 1 to 3 integers from 1 to 16777216.");
   return shape;
+}
+
+// True when every tensor from `first` on belongs to a training state ("training/...").
+bool only_training_tensors(const ModelFileContents& contents, std::size_t first) {
+  for (std::size_t t = first; t < contents.tensors.size(); ++t)
+    if (contents.tensors[t].name.rfind("training/", 0) != 0) return false;
+  return true;
 }
 
 // The number of values the file's tensors hold (each bounded by the file size already).
@@ -882,7 +959,7 @@ void Sequential::load_weights(const std::string& path) {
                                codes::kArchitectureMismatch);
       values.push_back(t.tensor);
     }
-  if (k != contents.tensors.size())
+  if (k != contents.tensors.size() && !(doc.contains("training_state") && only_training_tensors(contents, k)))
     throw ModelFormatError(path + ": the file has " + std::to_string(contents.tensors.size() - k) +
                            " tensors more than this model uses (first extra: '" + contents.tensors[k].name +
                            "').", codes::kArchitectureMismatch);
@@ -891,7 +968,7 @@ void Sequential::load_weights(const std::string& path) {
     for (Weight* w : l->weights()) w->value = values[k++];
 }
 
-Sequential Sequential::load(const std::string& path, std::string* metadata_json) {
+Sequential Sequential::load(const std::string& path, std::string* metadata_json, TrainingState* state) {
   const ModelFileContents contents = read_model_file(path);
   const json doc = parse_model_document(contents, path);
   Sequential model;
@@ -957,10 +1034,17 @@ Sequential Sequential::load(const std::string& path, std::string* metadata_json)
       w->value = nt.tensor;
     }
   }
-  if (i != contents.tensors.size())
+  const bool has_state = doc.contains("training_state");
+  if (i != contents.tensors.size() && !(has_state && only_training_tensors(contents, i)))
     throw ModelFormatError(path + ": the file has " + std::to_string(contents.tensors.size() - i) +
                            " tensors more than the architecture uses (first extra: '" +
                            contents.tensors[i].name + "').", codes::kArchitectureMismatch);
+  if (state) {
+    if (!has_state)
+      throw ModelFormatError(path + ": the file holds no training state; it is a model, not a checkpoint "
+                             "(checkpoints are written by ModelCheckpoint with save_training_state).");
+    *state = detail::decode_training_state(doc.at("training_state"), contents.tensors, i, path);
+  }
   return model;
 }
 

@@ -30,6 +30,31 @@ void check_epsilon(const std::string& who, float eps) {
 
 }  // namespace
 
+Optimizer::State Optimizer::state() const {
+  State st;
+  st.iterations = iterations_;
+  st.learning_rate = learning_rate();
+  for (auto* list : const_cast<Optimizer*>(this)->slot_lists()) st.slots.push_back(*list);
+  return st;
+}
+
+void Optimizer::set_state(const State& st) {
+  const auto lists = slot_lists();
+  // An optional slot list (RMSprop's momentum without momentum) may be stored empty.
+  if (st.slots.size() != lists.size())
+    throw ValueError(type() + "::set_state: the state has " + std::to_string(st.slots.size()) +
+                     " slot lists, this optimizer " + std::to_string(lists.size()) + ".");
+  if (st.iterations < 0 || !(st.learning_rate > 0) || !std::isfinite(st.learning_rate))
+    throw ValueError(type() + "::set_state: iterations must be >= 0 and the learning rate a positive number.");
+  for (const auto& list : st.slots)
+    for (const auto& a : list)
+      for (float v : a)
+        if (!std::isfinite(v)) throw ValueError(type() + "::set_state: a slot value is not finite.", codes::kNonFiniteData);
+  iterations_ = st.iterations;
+  set_learning_rate(st.learning_rate);
+  for (std::size_t k = 0; k < lists.size(); ++k) *lists[k] = st.slots[k];
+}
+
 void Optimizer::ensure_slots(std::vector<std::vector<float>>& slots,
                              const std::vector<Weight*>& weights) {
   if (slots.empty()) {

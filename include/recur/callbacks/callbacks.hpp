@@ -15,6 +15,7 @@
 namespace recur {
 
 class Sequential;
+struct TrainingState;
 
 /// What callbacks and FitOptions::on_epoch_end receive at the end of each epoch.
 struct EpochLogs {
@@ -51,6 +52,23 @@ class Callback {
   virtual bool on_batch_end(Sequential& /*model*/, const BatchLogs& /*logs*/) { return true; }
   virtual bool on_epoch_end(Sequential& /*model*/, const EpochLogs& /*logs*/) { return true; }
   virtual void on_train_end(Sequential& /*model*/) {}
+
+  /// A callback's progress (best value, patience counter, best weights, ...), stored in
+  /// checkpoints so that a resumed fit decides exactly as an uninterrupted one would. Doubles
+  /// are kept bit-exact.
+  struct State {
+    std::vector<double> values;
+    std::vector<Tensor> tensors;
+  };
+  /// The progress so far; the default (a stateless callback) is empty.
+  virtual State state() const { return {}; }
+  /// Restores a state() after on_train_begin. Throws ValueError when it does not fit.
+  virtual void set_state(const State& /*state*/) {}
+  /// True for a callback that wants the whole TrainingState after every epoch
+  /// (on_epoch_state); fit builds it only when one does.
+  virtual bool wants_training_state() const { return false; }
+  /// Called after every epoch, after all on_epoch_end calls, with the state a resumed fit needs.
+  virtual void on_epoch_state(Sequential& /*model*/, const TrainingState& /*state*/) {}
 };
 
 /// Stops training when a batch loss is NaN or infinite (Keras TerminateOnNaN), leaving the
@@ -129,6 +147,8 @@ class EarlyStopping : public Callback {
   int stopped_epoch() const noexcept { return stopped_epoch_; }
   /// The epoch (1-based) with the best monitored value, 0 before any.
   int best_epoch() const noexcept { return best_epoch_; }
+  State state() const override;
+  void set_state(const State& state) override;
 
  private:
   EarlyStoppingOptions o_;
@@ -159,6 +179,8 @@ class ReduceLROnPlateau : public Callback {
   bool on_epoch_end(Sequential& model, const EpochLogs& logs) override;
   /// Number of reductions made so far.
   int reductions() const noexcept { return reductions_; }
+  State state() const override;
+  void set_state(const State& state) override;
 
  private:
   ReduceLROnPlateauOptions o_;
@@ -174,6 +196,10 @@ struct ModelCheckpointOptions {
   /// Save only when the monitored value improves.
   RECUR_ARG(bool, save_best_only) = false;
   RECUR_ARG(MonitorMode, mode) = MonitorMode::kAuto;
+  /// Also store the training state (optimizer slots and step count, generators, callback
+  /// progress, history) in the file, so that fit can resume from it bit-identically
+  /// (FitOptions::resume_from). Keras's save_weights_only=False keeps the optimizer too.
+  RECUR_ARG(bool, save_training_state) = false;
 };
 
 /// Saves the model with Sequential::save (atomic: temp file + rename) after each epoch, or only
@@ -185,11 +211,16 @@ class ModelCheckpoint : public Callback {
   bool on_epoch_end(Sequential& model, const EpochLogs& logs) override;
   /// Epochs (1-based) at which a file was written.
   const std::vector<int>& saved_epochs() const noexcept { return saved_; }
+  State state() const override;
+  void set_state(const State& state) override;
+  bool wants_training_state() const override { return o_.save_training_state(); }
+  void on_epoch_state(Sequential& model, const TrainingState& state) override;
 
  private:
   ModelCheckpointOptions o_;
   Monitor monitor_;
   std::vector<int> saved_;
+  std::string pending_;  // with save_training_state: the path decided at on_epoch_end
 };
 
 /// Writes one CSV row per epoch: "epoch" (0-based, as Keras) and every log key in sorted order

@@ -4,6 +4,7 @@
 // because std::uniform_real_distribution and std::normal_distribution are implementation-defined.
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace recur {
@@ -22,6 +23,11 @@ class Rng {
   std::vector<std::size_t> permutation(std::size_t n);
   /// A new seed drawn from this generator, for child generators.
   std::uint64_t next_seed() { return engine_(); }
+  /// The full generator state as text (the standard's mt19937_64 text form plus the spare normal
+  /// deviate), for checkpoints: set_state(state()) continues the same sequence.
+  std::string state() const;
+  /// Restores a state() text. Throws ValueError if it is not one.
+  void set_state(const std::string& state);
 
  private:
   std::mt19937_64 engine_;

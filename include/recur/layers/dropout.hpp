@@ -19,6 +19,7 @@ class Dropout : public Layer {
   Tensor backward(const Tensor& dy) override;
   nlohmann::json get_config() const override;
   float rate() const noexcept { return rate_; }
+  std::vector<Rng*> random_generators() override { return {&rng_}; }
 
  private:
   float rate_;

@@ -75,6 +75,9 @@ class Layer {
 
   /// The trainable weights in Keras's get_weights() order (empty for Dropout).
   virtual std::vector<Weight*> weights() { return {}; }
+  /// The layer's random generators (dropout masks), inner layers' included, in a fixed order:
+  /// a checkpoint stores their states so that a resumed fit draws the same masks.
+  virtual std::vector<Rng*> random_generators() { return {}; }
   std::vector<const Weight*> weights() const;
   std::size_t count_params() const;
   void zero_grad();

@@ -247,6 +247,7 @@ class RNN : public Layer {
   Tensor forward_masked(const Tensor& x, const Tensor& mask, bool training) override;
   Tensor backward(const Tensor& dy) override;
   std::vector<Weight*> weights() override { return cell_->weights(); }
+  std::vector<Rng*> random_generators() override { return {&rng_}; }
   nlohmann::json get_config() const override;
   void reset_states() override;
 

@@ -37,6 +37,7 @@ class Bidirectional : public Layer {
   Tensor forward_masked(const Tensor& x, const Tensor& mask, bool training) override;
   Tensor backward(const Tensor& dy) override;
   std::vector<Weight*> weights() override;
+  std::vector<Rng*> random_generators() override;
   nlohmann::json get_config() const override;
   void reset_states() override;
 
@@ -71,6 +72,7 @@ class TimeDistributed : public Layer {
   Tensor forward(const Tensor& x, bool training) override;
   Tensor backward(const Tensor& dy) override;
   std::vector<Weight*> weights() override { return layer_->weights(); }
+  std::vector<Rng*> random_generators() override { return layer_->random_generators(); }
   nlohmann::json get_config() const override;
   Layer& layer() { return *layer_; }
 

@@ -18,6 +18,7 @@
 #include "recur/losses/losses.hpp"
 #include "recur/metrics/metrics.hpp"
 #include "recur/model/history.hpp"
+#include "recur/model/training_state.hpp"
 #include "recur/optimizers/optimizers.hpp"
 
 namespace recur {
@@ -63,6 +64,15 @@ struct FitOptions {
   /// 0 silent (recur's default: a library does not print unasked), 1 Keras's progress bar on
   /// stdout, 2 one line per epoch.
   RECUR_ARG(int, verbose) = 0;
+  /// Continue a run from a checkpoint's TrainingState (Sequential::load(path, &metadata,
+  /// &state)): the weights are the model's own (loaded with it), the rest (epoch count,
+  /// generators, optimizer slots, callback progress, history) comes from the state; training
+  /// goes on to `epochs` in all. Checked at the start of fit (ValueError when it does not fit
+  /// the model, optimizer or callbacks).
+  RECUR_ARG(std::shared_ptr<const TrainingState>, resume_from);
+  /// Called after every epoch (after the callbacks) with the state a resumed fit would need;
+  /// e.g. to write a checkpoint. ModelCheckpoint with save_training_state does this itself.
+  RECUR_ARG(std::function<void(const TrainingState&)>, on_epoch_state);
 
  public:
   /// Validation data (x_val, y_val) evaluated after every epoch, instead of validation_split
@@ -175,8 +185,10 @@ class Sequential {
   void set_weights(const std::vector<Tensor>& weights);
 
   /// Writes architecture, compile settings, `metadata_json` (any JSON object text, kept as-is
-  /// for the application) and weights to `path` atomically. See docs/model-format.md.
-  void save(const std::string& path, const std::string& metadata_json = "{}") const;
+  /// for the application) and weights to `path` atomically and durably; with `state`, also the
+  /// training state (a checkpoint that fit can resume from). See docs/model-format.md.
+  void save(const std::string& path, const std::string& metadata_json = "{}",
+            const TrainingState* state = nullptr) const;
   /// Loads only the weights of a model file into this built model (Keras's load_weights). The
   /// file's architecture must be this model's: the layer count, each layer's class and its
   /// config (units, return_sequences, ...) are compared first, and the first difference throws
@@ -184,8 +196,11 @@ class Sequential {
   /// differ. IoError / ModelFormatError as load() for a damaged file.
   void load_weights(const std::string& path);
   /// Reads a model written by save(). The metadata text is returned through `metadata_json`
-  /// when given. Throws IoError / ModelFormatError naming what is wrong.
-  static Sequential load(const std::string& path, std::string* metadata_json = nullptr);
+  /// when given, and the training state of a checkpoint through `state` (ModelFormatError
+  /// when `state` is given and the file has none). Throws IoError / ModelFormatError naming
+  /// what is wrong; the file is untrusted input (see read_model_file).
+  static Sequential load(const std::string& path, std::string* metadata_json = nullptr,
+                         TrainingState* state = nullptr);
 
   std::size_t size() const noexcept { return layers_.size(); }
   Layer& layer(std::size_t i) { return *layers_.at(i); }
@@ -212,6 +227,12 @@ class Sequential {
   // Builds one layer for `input_shape`; a ShapeError gains the previous layer's name and
   // output shape, so a misfit between two layers names both.
   static void build_layer(Layer& layer, const Layer* previous, const Shape& input_shape, Rng& rng);
+  // The TrainingState after `epochs_done` epochs of fit, and its inverse at the start of a
+  // resumed fit (ValueError when it does not fit the model, optimizer or callbacks).
+  TrainingState training_state(int epochs_done, bool stopped, const Rng& shuffle,
+                               const std::vector<std::shared_ptr<Callback>>& callbacks,
+                               const History& history) const;
+  void resume(const TrainingState& state, const std::vector<std::shared_ptr<Callback>>& callbacks, Rng& shuffle);
   void check_data(const Tensor& x, const Tensor* y, const std::string& caller) const;
   // The two halves of check_data: x's shape and values; y against x, the output and the loss
   // (x already checked).

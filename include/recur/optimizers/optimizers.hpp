@@ -74,12 +74,28 @@ class Optimizer {
   /// Number of step() calls so far.
   std::int64_t iterations() const noexcept { return iterations_; }
 
+  /// What a checkpoint stores to continue training exactly: the step count (which also fixes
+  /// the schedule position and Adam's bias correction), the learning rate (ReduceLROnPlateau
+  /// may have changed it) and every slot array (moments, velocities, accumulators), each list
+  /// one array per weight in step() order.
+  struct State {
+    std::int64_t iterations = 0;
+    float learning_rate = 0;
+    std::vector<std::vector<std::vector<float>>> slots;
+  };
+  State state() const;
+  /// Restores a state() of an optimizer of the same type for the same weights. Throws
+  /// ValueError when the number of slot lists differs or a value is not finite.
+  void set_state(const State& state);
+
  protected:
   /// The optimizer's own update rule, on already clipped gradients.
   virtual void apply(const std::vector<Weight*>& weights) = 0;
   /// Creates zeroed slots shaped like `weights` on first use; throws ValueError if the weight
   /// list changed between calls.
   void ensure_slots(std::vector<std::vector<float>>& slots, const std::vector<Weight*>& weights);
+  /// The optimizer's slot lists (e.g. Adam's m and v), for state() and set_state().
+  virtual std::vector<std::vector<std::vector<float>>*> slot_lists() { return {}; }
   std::int64_t iterations_ = 0;
 
  private:
@@ -131,6 +147,7 @@ class SGD : public Optimizer {
 
  protected:
   void apply(const std::vector<Weight*>& weights) override;
+  std::vector<std::vector<std::vector<float>>*> slot_lists() override { return {&velocity_}; }
 
  private:
   SgdOptions o_;
@@ -148,6 +165,7 @@ class Adam : public Optimizer {
 
  protected:
   void apply(const std::vector<Weight*>& weights) override;
+  std::vector<std::vector<std::vector<float>>*> slot_lists() override { return {&m_, &v_}; }
 
  private:
   AdamOptions o_;
@@ -166,6 +184,7 @@ class RMSprop : public Optimizer {
 
  protected:
   void apply(const std::vector<Weight*>& weights) override;
+  std::vector<std::vector<std::vector<float>>*> slot_lists() override { return {&v_, &mom_}; }
 
  private:
   RmspropOptions o_;
@@ -200,6 +219,7 @@ class Adagrad : public Optimizer {
 
  protected:
   void apply(const std::vector<Weight*>& weights) override;
+  std::vector<std::vector<std::vector<float>>*> slot_lists() override { return {&accumulators_}; }
 
  private:
   AdagradOptions o_;
