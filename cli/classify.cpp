@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -336,6 +337,14 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
       EarlyStoppingOptions().monitor(monitor).patience(cfg.patience).restore_best_weights(true));
   auto plateau = std::make_shared<ReduceLROnPlateau>(
       ReduceLROnPlateauOptions().monitor(monitor).factor(0.5).patience(3).min_lr(1e-5));
+  // The checkpoint after every epoch (model and training state); --resume continues from it,
+  // bit-identically (a run killed before its first epoch ended starts over).
+  Checkpoint checkpoint(cfg.output_dir, cfg.resume_dir, cfg.command, cfg.data_path, nullptr);
+  std::shared_ptr<TrainingState> resume_state;
+  if (checkpoint.resuming() && std::filesystem::exists(checkpoint.path("checkpoint.recur"))) {
+    resume_state = std::make_shared<TrainingState>();
+    model = Sequential::load(checkpoint.path("checkpoint.recur"), nullptr, resume_state.get());
+  }
   const auto start = std::chrono::steady_clock::now();
   const History h = model.fit(x_train, y_train,
                               FitOptions()
@@ -344,7 +353,15 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
                                   .batch_size(cfg.batch_size)
                                   .validation_split(cfg.validation_split)
                                   .seed(cfg.seed)
-                                  .on_epoch_end(callbacks.on_epoch_end));
+                                  .resume_from(resume_state)
+                                  .on_epoch_state([&](const TrainingState& st) {
+                                    model.save(checkpoint.path("checkpoint.recur"), "{}", &st);
+                                  })
+                                  .on_epoch_end([&](const EpochLogs& logs) {
+                                    const bool go_on = !callbacks.on_epoch_end || callbacks.on_epoch_end(logs);
+                                    res.interrupted = res.interrupted || !go_on;
+                                    return go_on;
+                                  }));
   res.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   res.epochs_run = static_cast<int>(h.epochs());
   res.stopped_early = early->stopped_epoch() > 0;
@@ -406,6 +423,8 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
                             {series("loss", "#1f77b4"), series("val_loss", "#ff7f0e")}, "loss",
                             {series("accuracy", "#1f77b4"), series("val_accuracy", "#ff7f0e")}, "accuracy");
   out.publish();  // the model, predictions and plot appear together, or not at all
+  if (!res.interrupted) checkpoint.finish();
+  res.checkpoint_dir = res.interrupted ? checkpoint.dir() : "";
   return res;
 }
 

@@ -32,6 +32,11 @@ struct ClassifyConfig {
   std::string scaler = "standard";
   std::string model_path;  // empty: <output>/model.recur
   std::string output_dir = "recur-output";
+  /// --resume: the checkpoint folder of a killed or interrupted run to continue ("" a new run).
+  std::string resume_dir;
+  /// The run's command-line arguments (without --resume, --quiet, --json), stored in the
+  /// checkpoint folder: a resumed run must repeat them.
+  std::vector<std::string> command;
 };
 
 struct ClassifyResult {
@@ -47,6 +52,9 @@ struct ClassifyResult {
   std::vector<std::vector<std::size_t>> confusion;  // [true][predicted], test set
   int epochs_run = 0, best_epoch = 0, lr_reductions = 0;
   bool stopped_early = false;
+  /// Stopped by Ctrl-C: the files are from the weights so far; checkpoint_dir can be resumed.
+  bool interrupted = false;
+  std::string checkpoint_dir;
   double train_seconds = 0, final_loss = 0, final_val_loss = 0, final_val_accuracy = 0;
   std::string model_path, predictions_path, plot_path;
 };

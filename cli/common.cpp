@@ -13,6 +13,9 @@
 
 #include "forecast.hpp"
 #include "recur/core/error.hpp"
+#include "recur/data/csv.hpp"
+#include "recur/io/model_file.hpp"
+#include <nlohmann/json.hpp>
 #include "recur/layers/recurrent.hpp"
 #include "recur/layers/wrappers.hpp"
 
@@ -76,6 +79,63 @@ std::string JobOutput::model_final() const {
 
 void JobOutput::publish() { folder.publish(); }
 
+namespace {
+// Identifies a data file by a CRC of its bytes ("bundled" for the built-in data).
+std::string data_fingerprint(const std::string& data_path) {
+  if (data_path.empty()) return "bundled";
+  const std::string bytes = read_file_bounded(data_path, CsvOptions{}.max_bytes, "CSV file", true);
+  return std::to_string(crc32(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size())) + "/" +
+         std::to_string(bytes.size());
+}
+}  // namespace
+
+Checkpoint::Checkpoint(const std::string& output_dir, const std::string& resume_dir,
+                       const std::vector<std::string>& command, const std::string& data_path,
+                       std::vector<std::string>* warnings) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path out = fs::absolute(output_dir, ec).lexically_normal();
+  if (!out.has_filename()) out = out.parent_path();
+  const std::string own = out.string() + ".checkpoint";
+  const nlohmann::json job = {{"command", command}, {"data", data_fingerprint(data_path)}};
+  if (!resume_dir.empty()) {
+    dir_ = resume_dir;
+    const std::string job_path = dir_ + "/job.json";
+    nlohmann::json stored;
+    try {
+      stored = nlohmann::json::parse(read_file_bounded(job_path, 1 << 20, "checkpoint file"));
+    } catch (const nlohmann::json::exception& e) {
+      throw IoError("--resume " + resume_dir + ": " + job_path + " is damaged: " + e.what());
+    }
+    if (!stored.is_object() || stored.value("command", nlohmann::json()) != job["command"])
+      throw ValueError("--resume " + resume_dir + ": that run was started as `recur " +
+                       (stored.is_object() && stored.contains("command") ? stored["command"].dump() : "?") +
+                       "`; resume it with the same options (add --resume to its command line), got " +
+                       job["command"].dump() + ".", codes::kBadHyperparameter);
+    if (stored.value("data", "") != job["data"])
+      throw ValueError("--resume " + resume_dir + ": the data file has changed since that run started; a "
+                       "resumed run must train on the same data. Start a new run instead.", codes::kBadHyperparameter);
+    resuming_ = true;
+    return;
+  }
+  dir_ = own;
+  if (fs::exists(dir_)) {
+    if (warnings)
+      warnings->push_back("a checkpoint of an earlier, unfinished run was in " + dir_ +
+                          "; this new run replaces it (continue such a run with --resume " + dir_ + ").");
+    fs::remove_all(dir_, ec);
+    if (ec) throw IoError("cannot remove the old checkpoint folder \"" + dir_ + "\": " + ec.message() + ".");
+  }
+  fs::create_directories(dir_, ec);
+  if (ec) throw IoError("cannot create the checkpoint folder \"" + dir_ + "\": " + ec.message() + ".");
+  write_file_atomic(dir_ + "/job.json", job.dump(2));
+}
+
+void Checkpoint::finish() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
 std::unique_ptr<Layer> make_recurrent_layer(const std::string& layer, std::size_t units,
                                             bool bidirectional, float dropout,
                                             float recurrent_dropout, bool return_sequences) {
@@ -97,7 +157,9 @@ std::unique_ptr<Layer> make_recurrent_layer(const std::string& layer, std::size_
 
 std::vector<std::shared_ptr<Callback>> with_progress(std::vector<std::shared_ptr<Callback>> callbacks,
                                                      const TrainingCallbacks& training) {
-  if (training.progress) callbacks.insert(callbacks.begin(), training.progress);
+  // Last: the progress display has no state, so a run resumed with or without it matches the
+  // checkpoint's list of callback states.
+  if (training.progress) callbacks.push_back(training.progress);
   return callbacks;
 }
 

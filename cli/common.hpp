@@ -46,6 +46,30 @@ struct JobOutput {
   std::string model_name = "model.recur";
 };
 
+/// A run's checkpoint folder, "<output>.checkpoint" beside the output folder: what a killed or
+/// interrupted run leaves so that `--resume DIR` continues it (classify: the model and training
+/// state after the last epoch; forecast: every finished training). It holds job.json, the run's
+/// command line and a fingerprint of its data; a resumed run must be given the same command (and
+/// the same data), and is refused with a ValueError naming the difference otherwise.
+class Checkpoint {
+ public:
+  /// `command`: the run's arguments without --resume/--quiet/--json. `resume_dir` empty: a new
+  /// run (a checkpoint folder left by an earlier run is replaced; a warning says so). Throws
+  /// IoError when the folder cannot be made, ValueError when resuming a different run.
+  Checkpoint(const std::string& output_dir, const std::string& resume_dir, const std::vector<std::string>& command,
+             const std::string& data_path, std::vector<std::string>* warnings);
+  const std::string& dir() const noexcept { return dir_; }
+  bool resuming() const noexcept { return resuming_; }
+  /// A path inside the folder.
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  /// Removes the folder: the run is complete, nothing is left to resume.
+  void finish();
+
+ private:
+  std::string dir_;
+  bool resuming_ = false;
+};
+
 /// The option checks of a job. Normally the first failing check throws, as any error does; in
 /// `recur check` mode (collect) every failing check is recorded and the others still run, so all
 /// option problems are reported at once.

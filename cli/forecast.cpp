@@ -357,6 +357,9 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   // Locked and checked before training: a second run into the folder, or a folder holding
   // someone else's files, stops here rather than after minutes of work.
   JobOutput out(cfg.output_dir, cfg.model_path);
+  // Every finished training is journaled there; --resume loads them instead of training again.
+  Checkpoint checkpoint(cfg.output_dir, cfg.resume_dir, cfg.command, cfg.data_path, &res.warnings);
+  fo.checkpoint_dir = checkpoint.dir();
   tasks::Forecaster f = tasks::fit_forecaster(data, train_end, fo);
   res.train_seconds = f.seconds;
   res.interrupted = f.interrupted;
@@ -500,6 +503,11 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
                             {{"loss", f.loss_curve, "#1f77b4"}, {"val_loss", f.validation_loss_curve, "#ff7f0e"}},
                             "first member: mse (scaled)", members, "val_loss of each member (by seed)");
   out.publish();  // the model, CSV and plots appear together, or not at all
+  if (res.interrupted)
+    res.warnings.push_back("interrupted: the files are from the models trained so far; continue the run with "
+                           "the same command and --resume " + checkpoint.dir() + ".");
+  else
+    checkpoint.finish();
   return res;
 }
 

@@ -39,6 +39,11 @@ struct ForecastConfig {
   std::size_t season = 0;  // 0: from the time column, else the autocorrelation
   std::string model_path;  // empty: <output>/model.recur
   std::string output_dir = "recur-output";
+  /// --resume: the checkpoint folder of a killed or interrupted run to continue ("" a new run).
+  std::string resume_dir;
+  /// The run's command-line arguments (without --resume, --quiet, --json), stored in the
+  /// checkpoint folder: a resumed run must repeat them.
+  std::vector<std::string> command;
 };
 
 struct ErrorPair {

@@ -277,6 +277,9 @@ void add_forecast_options(CLI::App* sub, recur::cli::ForecastConfig& cfg) {
   sub->add_option("--missing", cfg.missing, "Missing cells: error, interpolate or drop")->capture_default_str();
   sub->add_option("--model", cfg.model_path, "Model file to write (default: OUTPUT/model.recur)");
   sub->add_option("--output", cfg.output_dir, "Folder for the model, forecast CSV and plots")->capture_default_str();
+  sub->add_option("--resume", cfg.resume_dir,
+                  "Continue a killed or interrupted run from its checkpoint folder (OUTPUT.checkpoint); give the "
+                  "same options as that run");
 }
 
 void add_classify_options(CLI::App* sub, recur::cli::ClassifyConfig& cfg) {
@@ -318,6 +321,9 @@ void add_classify_options(CLI::App* sub, recur::cli::ClassifyConfig& cfg) {
   sub->add_option("--scaler", cfg.scaler, "Numeric columns: standard, minmax or none")->capture_default_str();
   sub->add_option("--model", cfg.model_path, "Model file to write (default: OUTPUT/model.recur)");
   sub->add_option("--output", cfg.output_dir, "Folder for the test predictions and plot")->capture_default_str();
+  sub->add_option("--resume", cfg.resume_dir,
+                  "Continue a killed or interrupted run from its checkpoint folder (OUTPUT.checkpoint); give the "
+                  "same options as that run");
 }
 
 // `recur check`: every problem found, one per line (or as JSON); exit 0 when there is none, else
@@ -404,6 +410,19 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  // The run's identity for its checkpoint: the arguments, less those that do not change it.
+  std::vector<std::string> command;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--quiet" || a == "--json" || a.rfind("--resume=", 0) == 0) continue;
+    if (a == "--resume") {
+      ++i;
+      continue;
+    }
+    command.push_back(a);
+  }
+  cfg.command = command;
+  ccfg.command = command;
 
   try {
     if (check->parsed()) {
@@ -446,8 +465,12 @@ int main(int argc, char** argv) {
         const auto r = recur::cli::run_classify(ccfg, cb);
         nlohmann::json j = to_json(r);
         j["interrupted"] = g_interrupted != 0;
+        if (!r.checkpoint_dir.empty()) j["checkpoint"] = r.checkpoint_dir;
         if (json_out) std::cout << j.dump(2) << std::endl;
         else print_report(r);
+        if (!r.checkpoint_dir.empty())
+          std::fprintf(stderr, "interrupted: continue the run with the same command and --resume %s\n",
+                       r.checkpoint_dir.c_str());
       }
       // Interrupted runs still write their files (from the weights they have), but say so in
       // the exit status: 130, the shell's code for a Ctrl-C.

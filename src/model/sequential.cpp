@@ -492,9 +492,16 @@ void Sequential::resume(const TrainingState& st, const std::vector<std::shared_p
   if (rngs.size() != st.layer_rngs.size())
     throw fail("the state has " + std::to_string(st.layer_rngs.size()) + " layer generators, the model " +
                std::to_string(rngs.size()));
-  if (callbacks.size() != st.callbacks.size())
-    throw fail("the state has " + std::to_string(st.callbacks.size()) + " callbacks, fit was given " +
-               std::to_string(callbacks.size()));
+  // Callbacks pair with the stored states in order; a stateless one (a progress display) may be
+  // added or left out at the end.
+  const auto empty = [](const Callback::State& c) { return c.values.empty() && c.tensors.empty(); };
+  for (std::size_t k = 0; k < std::max(callbacks.size(), st.callbacks.size()); ++k) {
+    const bool stored = k < st.callbacks.size() && !empty(st.callbacks[k]);
+    const bool stateful = k < callbacks.size() && !empty(callbacks[k]->state());
+    if ((k >= callbacks.size() && stored) || (k >= st.callbacks.size() && stateful))
+      throw fail("the state has " + std::to_string(st.callbacks.size()) + " callbacks, fit was given " +
+                 std::to_string(callbacks.size()));
+  }
   const std::vector<Weight*> weights = trainable_weights();
   for (const auto& list : st.optimizer.slots) {
     if (list.empty()) continue;
@@ -512,7 +519,8 @@ void Sequential::resume(const TrainingState& st, const std::vector<std::shared_p
   optimizer_->set_state(st.optimizer);
   shuffle.set_state(st.shuffle_rng);
   for (std::size_t k = 0; k < rngs.size(); ++k) rngs[k]->set_state(st.layer_rngs[k]);
-  for (std::size_t k = 0; k < callbacks.size(); ++k) callbacks[k]->set_state(st.callbacks[k]);
+  for (std::size_t k = 0; k < std::min(callbacks.size(), st.callbacks.size()); ++k)
+    if (!empty(st.callbacks[k])) callbacks[k]->set_state(st.callbacks[k]);
 }
 
 History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {

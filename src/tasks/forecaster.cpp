@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <filesystem>
+#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -13,6 +15,7 @@
 
 #include "recur/callbacks/callbacks.hpp"
 #include "recur/core/error.hpp"
+#include "recur/io/model_file.hpp"
 #include "recur/layers/dense.hpp"
 #include "recur/layers/lstm.hpp"
 #include "recur/optimizers/optimizers.hpp"
@@ -388,7 +391,7 @@ struct Context {
   bool stop = false;
 };
 
-TrainedModel train_one(Context& ctx, const SeriesCoder& coder, std::uint64_t seed) {
+TrainedModel train_one_fresh(Context& ctx, const SeriesCoder& coder, std::uint64_t seed) {
   const std::size_t channels = ctx.data.columns.size(), h = coder.horizon;
   const CodedSeries coded = coder.encode(ctx.data);
   Tensor x, y, vx, vy;
@@ -431,7 +434,7 @@ TrainedModel train_one(Context& ctx, const SeriesCoder& coder, std::uint64_t see
 
 // The refit: the same configuration and seed trained on every window of the training part
 // (validation segment included) for a fixed number of epochs, the member's best epoch.
-TrainedModel train_fixed(Context& ctx, const SeriesCoder& coder, std::uint64_t seed, int epochs) {
+TrainedModel train_fixed_fresh(Context& ctx, const SeriesCoder& coder, std::uint64_t seed, int epochs) {
   const std::size_t channels = ctx.data.columns.size(), h = coder.horizon;
   const CodedSeries coded = coder.encode(ctx.data);
   Tensor x, y;
@@ -456,6 +459,72 @@ TrainedModel train_fixed(Context& ctx, const SeriesCoder& coder, std::uint64_t s
   t.epochs_run = static_cast<int>(hist.epochs());
   t.best_epoch = t.epochs_run;
   return t;
+}
+
+// ---- the training journal (ForecasterOptions::checkpoint_dir) ----
+
+// Identifies the data: a CRC of every value, hex.
+std::string data_fingerprint(const SeriesData& data) {
+  std::string bytes;
+  for (const auto& column : data.columns)
+    bytes.append(reinterpret_cast<const char*>(column.data()), column.size() * sizeof(double));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%08x-%zu", crc32(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()),
+                bytes.size());
+  return buf;
+}
+
+// A finished training from the journal when there is one for `key`, else `train()`, stored in
+// the journal when it ran to its end (an interrupted training is redone on resume). Trainings are
+// pure functions of data, configuration and seed, so a resumed run makes the same decisions and
+// ends with bit-identical models.
+TrainedModel journaled(Context& ctx, const std::string& what, const std::function<TrainedModel()>& train) {
+  if (ctx.o.checkpoint_dir.empty()) return train();
+  const std::string key = what + "|rows " + std::to_string(ctx.fit_end) + "/" + std::to_string(ctx.train_end) +
+                          "|data " + data_fingerprint(ctx.data) + "|epochs " + std::to_string(ctx.o.max_epochs) +
+                          "|patience " + std::to_string(ctx.o.patience) + "|batch " + std::to_string(ctx.o.batch_size) +
+                          "|lr " + std::to_string(ctx.o.learning_rate) + "|layer " + ctx.o.layer;
+  char name[48];
+  std::snprintf(name, sizeof name, "training-%08x%08x.recur",
+                crc32(reinterpret_cast<const unsigned char*>(key.data()), key.size()),
+                crc32(reinterpret_cast<const unsigned char*>(key.data()), key.size() / 2));
+  const std::string path = ctx.o.checkpoint_dir + "/" + name;
+  if (std::filesystem::exists(path)) {
+    std::string meta_text;
+    TrainedModel t;
+    t.model = Sequential::load(path, &meta_text);
+    const auto meta = nlohmann::json::parse(meta_text);
+    if (meta.value("key", "") == key) {
+      try {
+        t.epochs_run = meta.at("epochs_run").get<int>();
+        t.best_epoch = meta.at("best_epoch").get<int>();
+        t.loss = meta.at("loss").get<std::vector<double>>();
+        t.val_loss = meta.at("val_loss").get<std::vector<double>>();
+      } catch (const nlohmann::json::exception& e) {
+        throw ModelFormatError(path + ": the journal entry is damaged: " + e.what());
+      }
+      return t;
+    }
+  }
+  TrainedModel t = train();
+  bool finite = true;
+  for (double v : t.loss) finite = finite && std::isfinite(v);
+  for (double v : t.val_loss) finite = finite && std::isfinite(v);
+  if (!t.interrupted && finite)
+    t.model.save(path, nlohmann::json{{"key", key}, {"epochs_run", t.epochs_run}, {"best_epoch", t.best_epoch},
+                                      {"loss", t.loss}, {"val_loss", t.val_loss}}.dump());
+  return t;
+}
+
+TrainedModel train_one(Context& ctx, const SeriesCoder& coder, std::uint64_t seed) {
+  return journaled(ctx, "early " + coder.config.describe() + "|seed " + std::to_string(seed),
+                   [&] { return train_one_fresh(ctx, coder, seed); });
+}
+
+TrainedModel train_fixed(Context& ctx, const SeriesCoder& coder, std::uint64_t seed, int epochs) {
+  return journaled(ctx, "fixed " + coder.config.describe() + "|seed " + std::to_string(seed) + "|for " +
+                            std::to_string(epochs),
+                   [&] { return train_fixed_fresh(ctx, coder, seed, epochs); });
 }
 
 // Forecasts (in the model's z space) for origins [first, last], row-major (origins, H).

@@ -247,4 +247,45 @@ TEST(Reliability, FoldersAndDevicesAsDataOrModelAreIoErrorsNotInternalErrors) {
   }
 }
 
+TEST(Reliability, AClassifyRunKilledMidTrainingAndResumedEndsBitIdentical) {
+  const fs::path dir = fresh_dir("resume_classify");
+  const std::string args = "classify --data " + std::string(RECUR_DATA_DIR) +
+                           "/digits.csv --label label --timesteps 8 --features 8 --epochs 8 --quiet --output ";
+  ASSERT_EQ(run(args + (dir / "ref").string()).code, 0);
+  const auto want = snapshot(dir / "ref");
+  EXPECT_FALSE(fs::exists(dir / "ref.checkpoint")) << "a finished run leaves no checkpoint";
+  // Killed at the 14th durable step: inside the checkpoint writes of the epochs (4 steps each).
+  const fs::path out = dir / "out";
+  ASSERT_EQ(run(args + out.string(), "RECUR_FAULT_AT=14").code, 86);
+  ASSERT_TRUE(fs::exists(dir / "out.checkpoint" / "checkpoint.recur"));
+  // The same command with --resume ends with the same files, byte for byte.
+  const CliRun r = run(args + out.string() + " --resume " + (dir / "out.checkpoint").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(snapshot(out), want);
+  EXPECT_FALSE(fs::exists(dir / "out.checkpoint"));
+  // Another command cannot resume it.
+  ASSERT_EQ(run(args + out.string(), "RECUR_FAULT_AT=14").code, 86);
+  const CliRun other = run(args + out.string() + " --seed 3 --resume " + (dir / "out.checkpoint").string());
+  EXPECT_EQ(other.code, 6) << other.out;
+  EXPECT_NE(other.out.find("resume it with the same options"), std::string::npos) << other.out;
+}
+
+TEST(Reliability, AForecastRunKilledMidSearchAndResumedEndsBitIdentical) {
+  const fs::path dir = fresh_dir("resume_forecast");
+  const std::string args = "forecast --ensemble 2 --epochs 30 --quiet --output ";
+  ASSERT_EQ(run(args + (dir / "ref").string()).code, 0);
+  const auto want = snapshot(dir / "ref");
+  // Killed after a few journaled trainings (each is a model file: 4 durable steps).
+  const fs::path out = dir / "out";
+  ASSERT_EQ(run(args + out.string(), "RECUR_FAULT_AT=23").code, 86);
+  std::size_t journaled = 0;
+  for (const auto& e : fs::directory_iterator(dir / "out.checkpoint"))
+    journaled += e.path().filename().string().rfind("training-", 0) == 0;
+  EXPECT_GE(journaled, 4u);
+  const CliRun r = run(args + out.string() + " --resume " + (dir / "out.checkpoint").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(snapshot(out), want);
+  EXPECT_FALSE(fs::exists(dir / "out.checkpoint"));
+}
+
 }  // namespace

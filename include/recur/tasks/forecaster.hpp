@@ -191,6 +191,12 @@ struct ForecasterOptions {
   /// Called after every epoch of every training; return false to stop everything (e.g. Ctrl-C):
   /// the models trained so far are kept.
   std::function<bool(const EpochLogs&)> on_epoch_end;
+  /// A folder (which must exist) where every finished training is journaled as a model file,
+  /// keyed by its configuration, seed, rows, options and a fingerprint of the data. A run given
+  /// the folder of a killed or interrupted run loads those trainings instead of repeating them
+  /// and ends with bit-identical models (each training is a pure function of what is in its key).
+  /// Empty: no journal.
+  std::string checkpoint_dir;
   /// Called after each search trial and ensemble member, for progress lines.
   std::function<void(const std::string& stage, std::size_t index, std::size_t count,
                      const SearchTrial& trial)>
