@@ -2,6 +2,8 @@
 // and the errors a user sees.
 #include <gtest/gtest.h>
 
+#include "support/cli.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -16,20 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-CliRun run(const std::string& args) {
-  const std::string cmd = std::string(RECUR_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using recur::test::CliRun;
+CliRun run(const std::string& args) { return recur::test::run_cli(args); }
 
 // The lines of a text file written by the CLI (header first).
 std::vector<std::string> file_lines(const fs::path& path) {

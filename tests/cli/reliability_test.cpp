@@ -3,6 +3,8 @@
 // model files through `recur predict`.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include "support/cli.hpp"
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -29,22 +31,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-// Runs `recur <args>` through the shell; `prefix` goes before the binary (e.g. an environment
-// variable or a cd).
-CliRun run(const std::string& args, const std::string& prefix = "") {
-  const std::string cmd = prefix + " " + std::string(RECUR_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using recur::test::CliRun;
+CliRun run(const std::string& args, const std::string& prefix = "") { return recur::test::run_cli(args, prefix); }
 
 fs::path fresh_dir(const std::string& name) {
   const fs::path d = fs::temp_directory_path() / ("recur_rel_" + name);
