@@ -110,7 +110,7 @@ Tensor encode_columns(const NumericColumns& nc, const InputSpec& spec) {
   Tensor x({n, T, F});
   for (std::size_t r = 0; r < n; ++r)
     for (std::size_t c = 0; c < spec.columns.size(); ++c)
-      x[r * T * F + c] = static_cast<float>(spec.scaler.transform(nc.values[c][r], c));
+      x[r * T * F + c] = to_float32(spec.scaler.transform(nc.values[c][r], c), "a scaled input value");
   return x;
 }
 

@@ -1,5 +1,8 @@
 #include "recur/core/tensor.hpp"
 
+#include <cmath>
+#include <limits>
+
 #include <algorithm>
 #include <utility>
 
@@ -83,5 +86,13 @@ Tensor Tensor::reshape(Shape shape) const {
 std::string Tensor::shape_str() const { return recur::shape_str(shape_); }
 
 void Tensor::zero() { std::fill(data_.begin(), data_.end(), 0.0f); }
+
+float to_float32(double v, const char* what) {
+  if (!std::isfinite(v) || std::fabs(v) > static_cast<double>(std::numeric_limits<float>::max()))
+    throw ValueError(std::string(what) + " is " + std::to_string(v).substr(0, 40) +
+                     ", not a float32 number (finite, at most 3.4e38 in magnitude); rescale the data.",
+                     codes::kNonFiniteData);
+  return static_cast<float>(v);
+}
 
 }  // namespace recur

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <cctype>
 #include <string_view>
 #include <vector>
@@ -159,7 +160,12 @@ Tensor load_npy(const std::string& path) {
     if (!std::isfinite(v))
       throw ValueError(path + ": element " + std::to_string(i) + " (flat index) is " +
                        std::to_string(v) + "; clean or impute the array first.", codes::kNonFiniteData);
-    t[i] = static_cast<float>(v);
+    // A float64 beyond float32's range would become infinite (and the cast is undefined).
+    if (std::fabs(v) > static_cast<double>(std::numeric_limits<float>::max()))
+      throw ValueError(path + ": element " + std::to_string(i) + " (flat index) is " + std::to_string(v).substr(0, 40) +
+                       ", beyond float32's range (3.4e38) that recur computes in; rescale the array first.",
+                       codes::kNonFiniteData);
+    t[i] = to_float32(v, "an array element");
   }
   return t;
 }

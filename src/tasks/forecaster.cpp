@@ -354,7 +354,7 @@ CodedSeries SeriesCoder::encode(const SeriesData& data) const {
   for (std::size_t r = first_input_row(); r < n; ++r)
     for (std::size_t c = 0; c < channels; ++c)
       out.inputs[r * channels + c] =
-          static_cast<float>(input_scaler.transform(channel_value(*this, z, out.hw_one_step, c, r), c));
+          to_float32(input_scaler.transform(channel_value(*this, z, out.hw_one_step, c, r), c), "a scaled input value");
   return out;
 }
 
@@ -376,7 +376,7 @@ void SeriesCoder::windows(const CodedSeries& coded, std::size_t begin, std::size
     for (std::size_t h = 1; h <= horizon; ++h) {
       const std::size_t o = begin + i * stride;
       (*y)[i * horizon + h - 1] =
-          static_cast<float>(target_scaler.transform(coded.z[o + h] - base(coded, o, h), h - 1));
+          to_float32(target_scaler.transform(coded.z[o + h] - base(coded, o, h), h - 1), "a scaled target value");
     }
 }
 

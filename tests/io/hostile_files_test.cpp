@@ -308,6 +308,21 @@ TEST(HostileNpy, ShapesThatLieAreRefused) {
   EXPECT_HAS(npy_error("(1.5,)", std::string(20, '\0')), "not a shape");
   EXPECT_HAS(npy_error("(3, 4)", std::string(8, '\0')), "needs 48");
   EXPECT_HAS(npy_error("[3]", std::string(12, '\0')), "not a shape");
+  // A float64 beyond float32's range: refused, not cast (undefined) to infinity.
+  {
+    const std::string path = temp_path("big.npy");
+    const double big = 1e300;
+    std::string data(8, '\0');
+    std::memcpy(data.data(), &big, 8);
+    write_bytes(path, npy_bytes("(1,)", "<f8", data));
+    try {
+      recur::load_npy(path);
+      ADD_FAILURE() << "1e300 loaded as float32";
+    } catch (const recur::ValueError& e) {
+      EXPECT_NE(std::string(e.what()).find("beyond float32's range"), std::string::npos) << e.what();
+    }
+    fs::remove(path);
+  }
   // A good one still loads, including the scalar-free rank-1 "(3,)" form.
   const std::string path = temp_path("good.npy");
   write_bytes(path, npy_bytes("(3,)", "<f4", std::string(12, '\0')));

@@ -60,4 +60,9 @@ class Tensor {
   std::vector<float> data_;
 };
 
+/// `v` as a float32 value. Throws ValueError RECUR-E0005 naming `what` when v is NaN, infinite or
+/// beyond float32's range (about 3.4e38): converting such a double is undefined behaviour in C++
+/// and would otherwise reach the model as infinity.
+float to_float32(double v, const char* what);
+
 }  // namespace recur
