@@ -117,9 +117,23 @@ std::string read_file_bounded(const std::string& path, std::uint64_t max_bytes, 
   const int flags = ::fcntl(fd.fd, F_GETFL);
   if (flags >= 0) ::fcntl(fd.fd, F_SETFL, flags & ~O_NONBLOCK);
   std::string bytes;
-  if (S_ISREG(st.st_mode)) bytes.reserve(static_cast<std::size_t>(st.st_size));
-  // Read in chunks, so that the bound also holds for a pipe and for a file that grows meanwhile.
-  std::vector<char> chunk(std::size_t{1} << 20);
+  if (S_ISREG(st.st_mode)) {
+    // A regular file straight into its buffer (no zero-filled bounce buffer per read).
+    bytes.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    while (got < bytes.size()) {
+      const ssize_t n = ::read(fd.fd, bytes.data() + got, bytes.size() - got);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw IoError("cannot read " + what + " \"" + path + "\": " + os_reason() + ".");
+      }
+      if (n == 0) break;  // the file shrank meanwhile
+      got += static_cast<std::size_t>(n);
+    }
+    bytes.resize(got);
+  }
+  // Then in chunks, so that the bound also holds for a pipe and for a file that grows meanwhile.
+  std::vector<char> chunk(std::size_t{64} << 10);
   for (;;) {
     const ssize_t n = ::read(fd.fd, chunk.data(), chunk.size());
     if (n < 0) {
