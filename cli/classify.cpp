@@ -63,6 +63,12 @@ struct InputSpec {
                               ". The file was edited or damaged; retrain or restore it.");
     };
     const Shape& in = model.input_shape();
+    // A sample of at most 2^22 values: the model file's word alone must not size a buffer of
+    // rows x 2^24 x 256 floats.
+    if (timesteps == 0 || features == 0 || timesteps > (std::size_t{1} << 22) || features > (std::size_t{1} << 22) ||
+        timesteps * features > (std::size_t{1} << 22))
+      throw bad("timesteps x features is " + std::to_string(timesteps) + " x " + std::to_string(features) +
+                ", outside 1 to 4194304 values per sample");
     if (form == "columns") {
       if (in != Shape{timesteps, features})
         throw bad("its input is " + shape_str(in) + " but the metadata says (" + std::to_string(timesteps) + ", " +
@@ -342,8 +348,18 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
   Checkpoint checkpoint(cfg.output_dir, cfg.resume_dir, cfg.command, cfg.data_path, nullptr);
   std::shared_ptr<TrainingState> resume_state;
   if (checkpoint.resuming() && std::filesystem::exists(checkpoint.path("checkpoint.recur"))) {
+    // The weights into the model this command built (load_weights compares the architecture),
+    // and the state checked against this run before fit checks it against the model.
+    const std::string path = checkpoint.path("checkpoint.recur");
     resume_state = std::make_shared<TrainingState>();
-    model = Sequential::load(checkpoint.path("checkpoint.recur"), nullptr, resume_state.get());
+    Sequential::load(path, nullptr, resume_state.get());
+    model.load_weights(path);
+    const auto& hist = resume_state->history.history;
+    const std::size_t done = static_cast<std::size_t>(resume_state->epochs_done);
+    if (resume_state->epochs_done > cfg.epochs || !hist.count("loss") || hist.at("loss").size() != done)
+      throw ModelFormatError(path + ": the checkpoint's training state does not fit this run (" +
+                             std::to_string(done) + " epochs done of " + std::to_string(cfg.epochs) +
+                             ", with a history of another length). Start a new run instead.");
   }
   const auto start = std::chrono::steady_clock::now();
   const History h = model.fit(x_train, y_train,
@@ -367,8 +383,9 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
   res.stopped_early = early->stopped_epoch() > 0;
   res.best_epoch = early->best_epoch();
   res.lr_reductions = plateau->reductions();
-  res.final_loss = h.history.at("loss").back();
-  if (h.history.count("val_loss")) {
+  res.final_loss = h.history.count("loss") && !h.history.at("loss").empty() ? h.history.at("loss").back() : NAN;
+  if (h.history.count("val_loss") && h.history.count("val_accuracy") && !h.history.at("val_loss").empty() &&
+      !h.history.at("val_accuracy").empty()) {
     res.final_val_loss = h.history.at("val_loss").back();
     res.final_val_accuracy = h.history.at("val_accuracy").back();
   }
@@ -388,7 +405,7 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
   std::size_t correct = 0, majority_correct = 0;
   std::ostringstream csv;
   csv << "line,label,predicted";
-  for (const auto& c : res.classes) csv << ",p_" << c;
+  for (const auto& c : res.classes) csv << "," << csv_cell("p_" + c);
   csv << "\n";
   for (std::size_t i = 0; i < n_test; ++i) {
     const float* p = probs.data() + i * C;
@@ -397,7 +414,7 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
     ++res.confusion[truth][guess];
     correct += guess == truth;
     majority_correct += majority == truth;
-    csv << table.line_numbers[order[i]] << "," << res.classes[truth] << "," << res.classes[guess];
+    csv << table.line_numbers[order[i]] << "," << csv_cell(res.classes[truth]) << "," << csv_cell(res.classes[guess]);
     for (std::size_t c = 0; c < C; ++c) csv << "," << csv_number(p[c]);
     csv << "\n";
   }
@@ -441,6 +458,9 @@ PredictResult run_predict_classifier(Sequential& model, const std::string& model
     throw ModelFormatError(model_path + ": the classifier metadata is incomplete: " + e.what());
   }
   spec.check_against(model, model_path);
+  if (model.output_shape() != Shape{classes.size()})
+    throw ModelFormatError(model_path + ": the classifier's output is " + shape_str(model.output_shape()) +
+                           ", expected (" + std::to_string(classes.size()) + ",): one probability per class.");
   if (classes.size() != model.output_shape().back())
     throw ModelFormatError(model_path + ": the classifier metadata does not match the model (" +
                            std::to_string(classes.size()) + " classes for an output of " +
@@ -452,11 +472,11 @@ PredictResult run_predict_classifier(Sequential& model, const std::string& model
   const std::size_t C = classes.size();
   std::ostringstream csv;
   csv << "line,predicted";
-  for (const auto& c : classes) csv << ",p_" << c;
+  for (const auto& c : classes) csv << "," << csv_cell("p_" + c);
   csv << "\n";
   for (std::size_t r = 0; r < table.rows.size(); ++r) {
     const float* p = probs.data() + r * C;
-    csv << table.line_numbers[r] << "," << classes[static_cast<std::size_t>(std::max_element(p, p + C) - p)];
+    csv << table.line_numbers[r] << "," << csv_cell(classes[static_cast<std::size_t>(std::max_element(p, p + C) - p)]);
     for (std::size_t c = 0; c < C; ++c) csv << "," << csv_number(p[c]);
     csv << "\n";
   }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cctype>
 #include <cmath>
@@ -31,9 +32,17 @@ std::string csv_number(double v) {
 
 std::string csv_cell(const std::string& text) {
   std::string s = text;
-  // A cell a spreadsheet would run as a formula is prefixed with ' (OWASP's CSV injection rule).
-  if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') &&
-      !(s.size() > 1 && (std::isdigit(static_cast<unsigned char>(s[1])) || s[1] == '.')))
+  // A cell a spreadsheet would run as a formula is prefixed with ' (OWASP's CSV injection rule):
+  // one starting with =, +, -, @, a tab or a carriage return, unless the whole cell is a plain
+  // number ("-3.5", "+1e3"); "=1+HYPERLINK(...)" or "-2+3+cmd|..." are prefixed.
+  const bool number = [&] {
+    double v = 0;
+    const char* b = s.data() + (!s.empty() && s[0] == '+' ? 1 : 0);
+    const auto [end, ec] = std::from_chars(b, s.data() + s.size(), v);
+    return ec == std::errc() && end == s.data() + s.size() && b != end;
+  }();
+  if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') &&
+      !number)
     s = "'" + s;
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string q = "\"";
@@ -97,22 +106,44 @@ Checkpoint::Checkpoint(const std::string& output_dir, const std::string& resume_
   fs::path out = fs::absolute(output_dir, ec).lexically_normal();
   if (!out.has_filename()) out = out.parent_path();
   const std::string own = out.string() + ".checkpoint";
-  const nlohmann::json job = {{"command", command}, {"data", data_fingerprint(data_path)}};
+  // The arguments as hex: any bytes (a Latin-1 path is not valid UTF-8, which JSON text needs).
+  nlohmann::json args = nlohmann::json::array();
+  for (const std::string& a : command) {
+    std::string hex;
+    for (unsigned char c : a) {
+      const char* digits = "0123456789abcdef";
+      hex += digits[c >> 4];
+      hex += digits[c & 15];
+    }
+    args.push_back(hex);
+  }
+  const nlohmann::json job = {{"command", args}, {"data", data_fingerprint(data_path)}};
+  std::string shown;  // the command for messages, shortened
+  for (const std::string& a : command) shown += (shown.empty() ? "" : " ") + a;
+  if (shown.size() > 300) shown = shown.substr(0, 300) + "...";
   if (!resume_dir.empty()) {
     dir_ = resume_dir;
     const std::string job_path = dir_ + "/job.json";
-    nlohmann::json stored;
+    bool same_command = false, same_data = false;
     try {
-      stored = nlohmann::json::parse(read_file_bounded(job_path, 1 << 20, "checkpoint file"));
+      // Our own file, still read as untrusted input: bounded, nesting capped, types checked.
+      const nlohmann::json stored = nlohmann::json::parse(
+          read_file_bounded(job_path, 1 << 20, "checkpoint file"), [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+            if (depth > 8) throw nlohmann::json::other_error::create(501, "nested too deeply", nullptr);
+            return true;
+          });
+      if (!stored.is_object() || !stored.contains("command") || !stored.contains("data"))
+        throw IoError("--resume " + resume_dir + ": " + job_path + " is not a recur checkpoint's job file.");
+      same_command = stored.at("command") == job.at("command");
+      same_data = stored.at("data") == job.at("data");
     } catch (const nlohmann::json::exception& e) {
       throw IoError("--resume " + resume_dir + ": " + job_path + " is damaged: " + e.what());
     }
-    if (!stored.is_object() || stored.value("command", nlohmann::json()) != job["command"])
-      throw ValueError("--resume " + resume_dir + ": that run was started as `recur " +
-                       (stored.is_object() && stored.contains("command") ? stored["command"].dump() : "?") +
-                       "`; resume it with the same options (add --resume to its command line), got " +
-                       job["command"].dump() + ".", codes::kBadHyperparameter);
-    if (stored.value("data", "") != job["data"])
+    if (!same_command)
+      throw ValueError("--resume " + resume_dir + ": that run was started with other options; resume it with "
+                       "the same options as its command line, in the same order (got `recur " + shown + "`).",
+                       codes::kBadHyperparameter);
+    if (!same_data)
       throw ValueError("--resume " + resume_dir + ": the data file has changed since that run started; a "
                        "resumed run must train on the same data. Start a new run instead.", codes::kBadHyperparameter);
     resuming_ = true;

@@ -511,7 +511,8 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   return res;
 }
 
-PredictResult run_predict(const std::string& model_path, const std::string& data_path,
+namespace {
+PredictResult run_predict_unchecked(const std::string& model_path, const std::string& data_path,
                           const std::string& output_path_in) {
   const std::string output_path =
       !output_path_in.empty()
@@ -595,7 +596,7 @@ PredictResult run_predict(const std::string& model_path, const std::string& data
   return {rows, output_path};
 }
 
-std::string describe_model(const std::string& model_path) {
+std::string describe_model_unchecked(const std::string& model_path) {
   std::string meta_text;
   const Sequential model = Sequential::load(model_path, &meta_text);
   std::ostringstream out;
@@ -634,6 +635,27 @@ std::string describe_model(const std::string& model_path) {
     out << describe_classifier(meta_text);
   }
   return out.str();
+}
+
+}  // namespace
+
+// The metadata of a model file is untrusted: a field of the wrong type ("task": 5) is a
+// ModelFormatError, never nlohmann's exception.
+PredictResult run_predict(const std::string& model_path, const std::string& data_path,
+                          const std::string& output_path_in) {
+  try {
+    return run_predict_unchecked(model_path, data_path, output_path_in);
+  } catch (const json::exception& e) {
+    throw ModelFormatError(model_path + ": the stored metadata has a field of the wrong type: " + e.what());
+  }
+}
+
+std::string describe_model(const std::string& model_path) {
+  try {
+    return describe_model_unchecked(model_path);
+  } catch (const json::exception& e) {
+    throw ModelFormatError(model_path + ": the stored metadata has a field of the wrong type: " + e.what());
+  }
 }
 
 }  // namespace recur::cli

@@ -219,20 +219,29 @@ nlohmann::json to_json(const recur::cli::ForecastResult& r) {
 
 // Numeric flags take plain decimal numbers only: CLI11 alone would read "--epochs 0x1A" as 26
 // and "0b11" as 3, which no user means.
+// Numeric flags take plain decimal numbers only: CLI11 alone would read "--epochs 0x1A" as 26,
+// "0b11" as 3, "010" as 8 (octal) and "--seed -1" as 2^64-1.
 void decimal_numbers_only(CLI::App* sub) {
-  static const CLI::Validator decimal(
-      [](const std::string& text) -> std::string {
-        const std::string t = text.substr(text.find_first_not_of(" \t") == std::string::npos ? 0 : text.find_first_not_of(" \t"));
-        const bool prefixed = t.size() > 1 && (t[0] == '0' || ((t[0] == '-' || t[0] == '+') && t[1] == '0')) &&
-                              t.find_first_of("xXbBoO") != std::string::npos;
-        if (prefixed || t.find_first_of("xX") != std::string::npos)
-          return "\"" + text + "\" is not a decimal number (hexadecimal, octal and binary forms are not read)";
-        return "";
-      },
-      "DECIMAL");
+  const auto make = [](bool integer, bool unsigned_) {
+    return CLI::Validator(
+        [integer, unsigned_](const std::string& text) -> std::string {
+          const std::size_t b = text.find_first_not_of(" \t");
+          const std::string t = b == std::string::npos ? text : text.substr(b);
+          const std::size_t digits = !t.empty() && (t[0] == '-' || t[0] == '+') ? 1 : 0;
+          const bool radix = t.find_first_of("xXbBoO") != std::string::npos;
+          const bool octal = integer && t.size() > digits + 1 && t[digits] == '0' &&
+                             std::isdigit(static_cast<unsigned char>(t[digits + 1]));
+          if (radix || octal)
+            return "\"" + text + "\" is not a plain decimal number (hexadecimal, octal and binary forms are not read)";
+          if (unsigned_ && !t.empty() && t[0] == '-') return "\"" + text + "\" is negative; give a number >= 0";
+          return "";
+        },
+        "DECIMAL");
+  };
   for (CLI::Option* o : sub->get_options()) {
     const std::string type = o->get_type_name();
-    if (type == "INT" || type == "UINT" || type == "FLOAT" || type == "NUMBER") o->check(decimal);
+    if (type == "INT" || type == "UINT" || type == "FLOAT" || type == "NUMBER")
+      o->check(make(type != "FLOAT" && type != "NUMBER", type == "UINT"));
   }
 }
 

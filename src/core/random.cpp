@@ -24,11 +24,21 @@ void Rng::set_state(const std::string& state) {
   int spare_flag = 0;
   std::uint64_t bits = 0;
   in >> engine >> spare_flag >> bits;
-  if (in.fail() || (spare_flag != 0 && spare_flag != 1))
+  double spare = 0;
+  std::memcpy(&spare, &bits, sizeof bits);
+  // An all-zero Mersenne Twister state is degenerate (it draws zeros forever): not one state()
+  // ever writes.
+  bool all_zero = true;
+  {
+    std::istringstream words(state);
+    std::string w;
+    for (int i = 0; i < 312 && words >> w; ++i) all_zero = all_zero && w == "0";
+  }
+  if (in.fail() || (spare_flag != 0 && spare_flag != 1) || !std::isfinite(spare) || all_zero)
     throw ValueError("Rng::set_state: the text is not a generator state written by Rng::state().");
   engine_ = engine;
   has_spare_ = spare_flag == 1;
-  std::memcpy(&spare_, &bits, sizeof bits);
+  spare_ = spare;
 }
 
 double Rng::uniform(double low, double high) {

@@ -64,10 +64,38 @@ void write_all(int fd, std::string_view bytes, const std::string& path) {
   }
 }
 
-// Removes a folder tree, ignoring errors (clean-up of staging folders).
-void remove_tree(const std::string& dir) {
+// Removes a folder's plain files, then the folder, ignoring errors. Never recursive: anything
+// else in it (a subfolder someone made there) is left, and so is the folder.
+void remove_plain_folder(const std::string& dir) {
   std::error_code ec;
-  fs::remove_all(dir, ec);
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file() && !e.is_symlink()) ::unlink(e.path().c_str());
+    else if (e.is_symlink()) ::unlink(e.path().c_str());
+  ::rmdir(dir.c_str());
+}
+
+// A temporary file of write_file_atomic: ".<name>.tmp.XXXXXX".
+bool is_temporary_name(const std::string& n) {
+  const std::size_t t = n.rfind(".tmp.");
+  return n.size() > 1 && n[0] == '.' && t != std::string::npos && t > 1 && n.size() - t == 11;
+}
+
+mode_t current_umask() {
+  const mode_t m = ::umask(022);
+  ::umask(m);
+  return m;
+}
+
+// Throws IoError unless every entry of `dir` is a plain file (what publishing can carry over).
+void check_plain_files(const std::string& dir, const std::string& shown) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (!e.is_regular_file() || e.is_symlink())
+      throw IoError("the output folder \"" + shown + "\" holds \"" + e.path().filename().string() +
+                    "\", which is not a plain file; recur replaces the output folder as a whole at the end "
+                    "of a run (carrying plain files over), so it must hold files only. Give another "
+                    "--output folder, or move it.");
+  if (ec) throw IoError("cannot list the output folder \"" + shown + "\": " + ec.message() + ".");
 }
 
 }  // namespace
@@ -159,7 +187,8 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
     throw IoError("cannot write \"" + path + "\": cannot create a temporary file in \"" + dir + "\": " +
                   os_reason() + ". Check that the folder exists and is writable.");
   try {
-    if (::fchmod(fd.fd, 0644) != 0) throw IoError("cannot write \"" + tmp + "\": " + os_reason() + ".");
+    // As open(O_CREAT, 0666) would make it (mkostemp gives 0600).
+    if (::fchmod(fd.fd, 0666 & ~current_umask()) != 0) throw IoError("cannot write \"" + tmp + "\": " + os_reason() + ".");
     write_all(fd.fd, bytes, tmp);
     durability_point("write");
     if (::fsync(fd.fd) != 0) throw IoError("cannot flush \"" + tmp + "\": " + os_reason() + ".");
@@ -215,28 +244,39 @@ OutputFolder::OutputFolder(const std::string& dir) {
     throw IoError("cannot lock \"" + lock + "\": " + reason + ".");
   }
   try {
-    // Leftovers of killed runs: their staging folders (we hold the lock, so none is live).
-    const std::string prefix = "." + name_ + ".staging.";
-    for (const auto& e : fs::directory_iterator(parent_, ec))
-      if (e.path().filename().string().rfind(prefix, 0) == 0) remove_tree(e.path().string());
+    // Leftovers of killed runs (we hold the lock, so none is live): staging folders are
+    // removed (their files were never published); a previous output moved aside by the fallback
+    // publish is moved back when the crash left no output folder.
+    const std::string prefix = "." + name_ + ".staging.", previous = "." + name_ + ".previous.";
+    for (const auto& e : fs::directory_iterator(parent_, ec)) {
+      const std::string n = e.path().filename().string();
+      if (n.rfind(prefix, 0) == 0) remove_plain_folder(e.path().string());
+      if (n.rfind(previous, 0) == 0 && !fs::exists(fs::symlink_status(dir_)))
+        std::rename(e.path().c_str(), dir_.c_str());
+    }
     // The folder is replaced as a whole; its files are carried over (hard links), but a
     // subfolder or a link cannot be, so it stops the run before it starts.
     const auto st = fs::symlink_status(dir_);
     if (fs::exists(st) && !fs::is_directory(st))
       throw IoError("cannot use \"" + dir + "\" as the output folder: it exists and is not a folder.");
+    mode_ = 0777 & ~current_umask();
     if (fs::is_directory(st)) {
-      for (const auto& e : fs::directory_iterator(dir_, ec))
-        if (!e.is_regular_file() || e.is_symlink())
-          throw IoError("the output folder \"" + dir + "\" holds \"" + e.path().filename().string() +
-                        "\", which is not a plain file; recur replaces the output folder as a whole at the end "
-                        "of a run (carrying plain files over), so it must hold files only. Give another "
-                        "--output folder, or move it.");
-      if (ec) throw IoError("cannot list the output folder \"" + dir + "\": " + ec.message() + ".");
+      check_plain_files(dir_, dir);
+      struct stat ds {}, ps {};
+      if (::stat(dir_.c_str(), &ds) == 0 && ::stat(parent_.c_str(), &ps) == 0) {
+        // A mount point (a Docker volume) cannot be swapped with a folder beside it.
+        if (ds.st_dev != ps.st_dev)
+          throw IoError("cannot use \"" + dir + "\" as the output folder: it is a mount point (another file "
+                        "system than its parent), which recur cannot replace as a whole at the end of a run. "
+                        "Give a folder inside it, e.g. --output " + dir_ + "/run.");
+        mode_ = ds.st_mode & 07777;
+      }
     }
     staging_ = parent_ + "/" + prefix + "XXXXXX";
     if (!::mkdtemp(staging_.data()))
       throw IoError("cannot create a staging folder in \"" + parent_ + "\": " + os_reason() +
                     ". Check that the folder is writable.");
+    ::chmod(staging_.c_str(), mode_);  // the published folder keeps the old one's mode (mkdtemp: 0700)
   } catch (...) {
     ::close(lock_fd_);
     lock_fd_ = -1;
@@ -245,7 +285,8 @@ OutputFolder::OutputFolder(const std::string& dir) {
 }
 
 OutputFolder::~OutputFolder() {
-  if (!published_ && !staging_.empty()) remove_tree(staging_);
+  // A failed publish keeps the staging folder: it holds the only copy of the run's files.
+  if (!published_ && !keep_staging_ && !staging_.empty()) remove_plain_folder(staging_);
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
@@ -255,21 +296,31 @@ std::string OutputFolder::final_path(const std::string& name) const { return dir
 
 void OutputFolder::publish() {
   if (published_) return;
+  try {
+    swap_in();
+  } catch (const IoError& e) {
+    keep_staging_ = true;
+    throw IoError(e.message() + " The run's files are kept in \"" + staging_ + "\".");
+  }
+}
+
+void OutputFolder::swap_in() {
   std::error_code ec;
   const bool had_old = fs::is_directory(fs::symlink_status(dir_));
-  // Carry over the files this run did not write (hard links: the old folder keeps its copy
-  // until the swap, so a crash here loses nothing). Leftover temporary files of killed writes
-  // (".<name>.tmp.XXXXXX") are dropped.
   if (had_old) {
+    // Checked again: what appeared during the run must not be lost by the swap.
+    check_plain_files(dir_, dir_);
+    // Carry over the files this run did not write (hard links: the old folder keeps its copy
+    // until the swap, so a crash here loses nothing). Leftover temporary files of killed writes
+    // (".<name>.tmp.XXXXXX") are dropped.
     for (const auto& e : fs::directory_iterator(dir_, ec)) {
       const std::string n = e.path().filename().string();
       const std::string from = e.path().string(), to = staging_ + "/" + n;
       if (!e.is_regular_file() || e.is_symlink() || fs::exists(fs::symlink_status(to))) continue;
-      if (n.size() > 1 && n[0] == '.' && n.find(".tmp.") != std::string::npos) continue;
+      if (is_temporary_name(n)) continue;
       if (::link(from.c_str(), to.c_str()) != 0) {
-        std::error_code cec;
-        fs::copy_file(from, to, cec);  // no hard links here: a copy
-        if (cec) throw IoError("cannot carry \"" + from + "\" over to the new output folder: " + cec.message() + ".");
+        // No hard links here: a durable copy.
+        write_file_atomic(to, read_file_bounded(from, std::uint64_t{1} << 40, "file"));
       }
     }
     if (ec) throw IoError("cannot list the output folder \"" + dir_ + "\": " + ec.message() + ".");
@@ -284,26 +335,26 @@ void OutputFolder::publish() {
     return;
   }
   // The swap: one atomic step. Afterwards the old folder's files are at the staging path.
+  std::string old = staging_;
   if (::renameat2(AT_FDCWD, staging_.c_str(), AT_FDCWD, dir_.c_str(), RENAME_EXCHANGE) != 0) {
     if (errno != EINVAL && errno != ENOSYS)
       throw IoError("cannot replace \"" + dir_ + "\" with \"" + staging_ + "\": " + os_reason() + ".");
-    // No RENAME_EXCHANGE on this file system: move the old folder aside, then the new one in. A
-    // crash between the two leaves no output folder (and the old one under a staging name).
-    const std::string aside = staging_ + ".old";
-    if (std::rename(dir_.c_str(), aside.c_str()) != 0)
+    // No RENAME_EXCHANGE on this file system: move the old folder aside (under a name the next
+    // run moves back if a crash leaves no output folder), then the new one in.
+    old = parent_ + "/." + name_ + ".previous." + staging_.substr(staging_.size() - 6);
+    if (std::rename(dir_.c_str(), old.c_str()) != 0)
       throw IoError("cannot move \"" + dir_ + "\" aside: " + os_reason() + ".");
     durability_point("move aside");
     if (std::rename(staging_.c_str(), dir_.c_str()) != 0) {
       const std::string reason = os_reason();
-      std::rename(aside.c_str(), dir_.c_str());
+      std::rename(old.c_str(), dir_.c_str());
       throw IoError("cannot rename \"" + staging_ + "\" to \"" + dir_ + "\": " + reason + ".");
     }
-    staging_ = aside;
   }
   durability_point("publish");
   published_ = true;
   fsync_folder(parent_);
-  remove_tree(staging_);  // the old folder
+  remove_plain_folder(old);  // the old folder: its files were carried over or replaced
 }
 
 }  // namespace recur

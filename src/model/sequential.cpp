@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -682,7 +683,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
     if (want_state) {
       // The state after this epoch: what a fit resumed from here needs (a stop by a callback
       // is part of it; a stop asked by on_epoch_end, e.g. Ctrl-C, is not).
-      const TrainingState st = training_state(epoch, !keep_going, rng, o.callbacks(), history);
+      const TrainingState st = training_state(epoch, !keep_going || stop, rng, o.callbacks(), history);
       for (const auto& cb : callbacks)
         if (cb->wants_training_state()) cb->on_epoch_state(*this, st);
       if (o.on_epoch_state()) o.on_epoch_state()(st);
@@ -862,6 +863,17 @@ json parse_model_document(const ModelFileContents& contents, const std::string& 
     throw ModelFormatError(path + ": the architecture JSON does not parse: " + e.what());
   }
   if (!doc.is_object()) throw ModelFormatError(path + ": the architecture JSON is not an object.");
+  // Layer and optimizer settings are read as float32: a larger number there (a rate of 1e300)
+  // would be an undefined conversion.
+  std::function<void(const json&)> floats_fit = [&](const json& v) {
+    if (v.is_number_float() && std::fabs(v.get<double>()) > static_cast<double>(std::numeric_limits<float>::max()))
+      throw ModelFormatError(path + ": the architecture holds the number " + v.dump() +
+                             ", beyond float32's range; the file is damaged or crafted.");
+    if (v.is_structured())
+      for (const json& x : v) floats_fit(x);
+  };
+  if (doc.contains("model")) floats_fit(doc["model"]);
+  if (doc.contains("compile")) floats_fit(doc["compile"]);
   return doc;
 }
 

@@ -76,6 +76,7 @@ json encode_training_state(const TrainingState& st, std::vector<NamedTensor>& te
           {"callbacks", callbacks},
           {"history_keys", st.history.keys},
           {"history", history},
+          {"terminated_on_nan", st.history.terminated_on_nan},
           {"train_samples", st.history.train_samples},
           {"validation_samples", st.history.validation_samples}};
 }
@@ -100,7 +101,8 @@ TrainingState decode_training_state(const json& j, const std::vector<NamedTensor
     const json& opt = j.at("optimizer");
     const json& it = opt.at("iterations");
     if (!it.is_number_unsigned()) throw bad("the optimizer's iterations is not a count");
-    st.optimizer.iterations = static_cast<std::int64_t>(std::min<std::uint64_t>(it.get<std::uint64_t>(), INT64_MAX));
+    if (it.get<std::uint64_t>() > (std::uint64_t{1} << 53)) throw bad("the optimizer's iterations is implausibly large");
+    st.optimizer.iterations = static_cast<std::int64_t>(it.get<std::uint64_t>());
     st.optimizer.learning_rate = static_cast<float>(from_bits(opt.at("learning_rate"), path));
     std::size_t t = first;
     const auto next = [&](const std::string& name) -> const Tensor& {
@@ -135,6 +137,7 @@ TrainingState decode_training_state(const json& j, const std::vector<NamedTensor
       if (!j.at("history").contains(key)) throw bad("history key '" + key.substr(0, 40) + "' has no values");
       for (double v : doubles(j.at("history").at(key), path)) st.history.record(key, v);
     }
+    st.history.terminated_on_nan = j.value("terminated_on_nan", false);
     st.history.train_samples = j.at("train_samples").get<std::size_t>();
     st.history.validation_samples = j.at("validation_samples").get<std::size_t>();
   } catch (const json::exception& e) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -478,33 +479,47 @@ std::string data_fingerprint(const SeriesData& data) {
 // the journal when it ran to its end (an interrupted training is redone on resume). Trainings are
 // pure functions of data, configuration and seed, so a resumed run makes the same decisions and
 // ends with bit-identical models.
-TrainedModel journaled(Context& ctx, const std::string& what, const std::function<TrainedModel()>& train) {
+TrainedModel journaled(Context& ctx, const SeriesCoder& coder, const std::string& what,
+                       const std::function<TrainedModel()>& train) {
   if (ctx.o.checkpoint_dir.empty()) return train();
+  std::uint32_t lr_bits = 0;
+  std::memcpy(&lr_bits, &ctx.o.learning_rate, sizeof lr_bits);
+  const std::size_t channels = ctx.data.columns.size(), h = coder.horizon;
   const std::string key = what + "|rows " + std::to_string(ctx.fit_end) + "/" + std::to_string(ctx.train_end) +
-                          "|data " + data_fingerprint(ctx.data) + "|epochs " + std::to_string(ctx.o.max_epochs) +
+                          "|data " + data_fingerprint(ctx.data) + "|channels " + std::to_string(channels) +
+                          "|horizon " + std::to_string(h) + "|epochs " + std::to_string(ctx.o.max_epochs) +
                           "|patience " + std::to_string(ctx.o.patience) + "|batch " + std::to_string(ctx.o.batch_size) +
-                          "|lr " + std::to_string(ctx.o.learning_rate) + "|layer " + ctx.o.layer;
+                          "|lr bits " + std::to_string(lr_bits) + "|layer " + ctx.o.layer;
   char name[48];
   std::snprintf(name, sizeof name, "training-%08x%08x.recur",
                 crc32(reinterpret_cast<const unsigned char*>(key.data()), key.size()),
                 crc32(reinterpret_cast<const unsigned char*>(key.data()), key.size() / 2));
   const std::string path = ctx.o.checkpoint_dir + "/" + name;
-  if (std::filesystem::exists(path)) {
-    std::string meta_text;
-    TrainedModel t;
-    t.model = Sequential::load(path, &meta_text);
-    const auto meta = nlohmann::json::parse(meta_text);
-    if (meta.value("key", "") == key) {
-      try {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    // An entry is untrusted like any model file, and checked against what this training would
+    // make; a damaged or foreign one is removed and the training done again.
+    try {
+      std::string meta_text;
+      TrainedModel t;
+      t.model = Sequential::load(path, &meta_text);
+      const auto meta = nlohmann::json::parse(meta_text);
+      if (meta.at("key").get<std::string>() == key) {
         t.epochs_run = meta.at("epochs_run").get<int>();
         t.best_epoch = meta.at("best_epoch").get<int>();
         t.loss = meta.at("loss").get<std::vector<double>>();
         t.val_loss = meta.at("val_loss").get<std::vector<double>>();
-      } catch (const nlohmann::json::exception& e) {
-        throw ModelFormatError(path + ": the journal entry is damaged: " + e.what());
+        const bool fits = t.model.input_shape() == Shape{coder.config.lookback, channels} &&
+                          t.model.output_shape() == Shape{h} && t.epochs_run >= 1 &&
+                          t.epochs_run <= std::max(ctx.o.max_epochs, 1) && t.best_epoch >= 0 &&
+                          t.best_epoch <= t.epochs_run && t.loss.size() == static_cast<std::size_t>(t.epochs_run) &&
+                          (t.val_loss.empty() || t.val_loss.size() == t.loss.size());
+        if (fits) return t;
       }
-      return t;
+    } catch (const Error&) {
+    } catch (const nlohmann::json::exception&) {
     }
+    std::filesystem::remove(path, ec);
   }
   TrainedModel t = train();
   bool finite = true;
@@ -517,12 +532,12 @@ TrainedModel journaled(Context& ctx, const std::string& what, const std::functio
 }
 
 TrainedModel train_one(Context& ctx, const SeriesCoder& coder, std::uint64_t seed) {
-  return journaled(ctx, "early " + coder.config.describe() + "|seed " + std::to_string(seed),
+  return journaled(ctx, coder, "early " + coder.config.describe() + "|seed " + std::to_string(seed),
                    [&] { return train_one_fresh(ctx, coder, seed); });
 }
 
 TrainedModel train_fixed(Context& ctx, const SeriesCoder& coder, std::uint64_t seed, int epochs) {
-  return journaled(ctx, "fixed " + coder.config.describe() + "|seed " + std::to_string(seed) + "|for " +
+  return journaled(ctx, coder, "fixed " + coder.config.describe() + "|seed " + std::to_string(seed) + "|for " +
                             std::to_string(epochs),
                    [&] { return train_fixed_fresh(ctx, coder, seed, epochs); });
 }

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "recur/core/error.hpp"
 #include "recur/io/files.hpp"
 #include "recur/layers/dense.hpp"
 #include "recur/layers/lstm.hpp"
@@ -270,10 +271,101 @@ TEST(Reliability, AForecastRunKilledMidSearchAndResumedEndsBitIdentical) {
   for (const auto& e : fs::directory_iterator(dir / "out.checkpoint"))
     journaled += e.path().filename().string().rfind("training-", 0) == 0;
   EXPECT_GE(journaled, 4u);
+  // A damaged journal entry is trained again, not trusted and not fatal.
+  for (const auto& e : fs::directory_iterator(dir / "out.checkpoint"))
+    if (e.path().filename().string().rfind("training-", 0) == 0) {
+      fs::resize_file(e.path(), fs::file_size(e.path()) / 2);
+      break;
+    }
   const CliRun r = run(args + out.string() + " --resume " + (dir / "out.checkpoint").string());
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(snapshot(out), want);
   EXPECT_FALSE(fs::exists(dir / "out.checkpoint"));
+}
+
+TEST(Reliability, APublishThatCannotSwapKeepsTheRunsFilesAndLosesNothing) {
+  const fs::path parent = fresh_dir("publish_fail");
+  const fs::path out = parent / "out";
+  fs::create_directories(out);
+  std::ofstream(out / "old.csv") << "old";
+  {
+    recur::OutputFolder folder(out.string());
+    std::ofstream(folder.staged("model.recur")) << "new model";
+    // Something that cannot be carried over appears during the run: a subfolder of the user's.
+    fs::create_directories(out / "made_meanwhile");
+    std::ofstream(out / "made_meanwhile" / "keep.txt") << "mine";
+    try {
+      folder.publish();
+      ADD_FAILURE() << "published over a subfolder";
+    } catch (const recur::IoError& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("not a plain file"), std::string::npos) << m;
+      EXPECT_NE(m.find("kept in"), std::string::npos) << m;
+      EXPECT_TRUE(fs::exists(folder.staged("model.recur"))) << "the run's files are kept";
+    }
+  }
+  EXPECT_EQ(read_all(out / "made_meanwhile" / "keep.txt"), "mine");
+  EXPECT_EQ(read_all(out / "old.csv"), "old");
+}
+
+TEST(Reliability, AnOutputFolderMovedAsideByACrashIsMovedBack) {
+  // The fallback publish (no RENAME_EXCHANGE) moves the old folder aside first; a crash right
+  // then leaves no output folder. The next run moves it back instead of deleting it.
+  const fs::path parent = fresh_dir("previous");
+  fs::create_directories(parent / ".out.previous.Ab12Cd");
+  std::ofstream(parent / ".out.previous.Ab12Cd" / "model.recur") << "last good";
+  { recur::OutputFolder folder((parent / "out").string()); }
+  EXPECT_EQ(read_all(parent / "out" / "model.recur"), "last good");
+}
+
+TEST(Reliability, ThePublishedFolderKeepsItsModeAndFilesFollowTheUmask) {
+  const fs::path parent = fresh_dir("mode");
+  const fs::path out = parent / "out";
+  fs::create_directories(out);
+  fs::permissions(out, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  ASSERT_EQ(run(kFast + " --output " + out.string(), "umask 027 &&").code, 0);
+  EXPECT_EQ(fs::status(out).permissions() & fs::perms::all,
+            fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  EXPECT_EQ(fs::status(out / "model.recur").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+}
+
+TEST(Reliability, ArgumentsThatAreNotUtf8AndCellsThatLookLikeFormulas) {
+  const fs::path dir = fresh_dir("bytes");
+  // A Latin-1 folder name (not UTF-8): the checkpoint's job file must still be written.
+  const CliRun r = run(kFast + " --output '" + (dir / "caf\xe9").string() + "'");
+  EXPECT_EQ(r.code, 0) << r.out;
+  // Classifier labels that a spreadsheet would run, or that hold a comma.
+  std::ofstream csv(dir / "labels.csv");
+  csv << "a,b,label\n";
+  for (int i = 0; i < 60; ++i) csv << i % 7 << "," << (i * 3) % 5 << "," << (i % 2 ? "=1+HYPERLINK(\"x\")" : "\"x,y\"") << "\n";
+  csv.close();
+  const CliRun c = run("classify --data " + (dir / "labels.csv").string() +
+                       " --label label --epochs 2 --quiet --output " + (dir / "c").string());
+  ASSERT_EQ(c.code, 0) << c.out;
+  const std::string text = read_all(dir / "c" / "test_predictions.csv");
+  EXPECT_EQ(text.find(",=1"), std::string::npos) << text;
+  EXPECT_NE(text.find("'=1+HYPERLINK"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"x,y\""), std::string::npos) << text;
+  // Octal and negative values for integer flags are refused.
+  EXPECT_EQ(run(kFast + " --epochs 010 --output " + (dir / "o").string()).code, 105);
+  EXPECT_EQ(run(kFast + " --seed -1 --output " + (dir / "o").string()).code, 105);
+}
+
+TEST(Reliability, MetadataOfTheWrongTypeIsAModelFormatError) {
+  const fs::path dir = fresh_dir("meta_types");
+  recur::Sequential m;
+  m.add(recur::LSTM(2));
+  m.add(recur::Dense(1));
+  m.build({3, 1});
+  for (const std::string& meta : {std::string(R"({"task": 5})"), std::string(R"({"task": "forecast", "format_version": "2"})")}) {
+    m.save((dir / "m.recur").string(), meta);
+    for (const std::string& cmd : {"predict --model " + (dir / "m.recur").string(), "summary --model " + (dir / "m.recur").string()}) {
+      const CliRun r = run(cmd);
+      EXPECT_EQ(r.code, 5) << cmd << " with " << meta << ": " << r.out;
+      EXPECT_EQ(r.out.find("internal error"), std::string::npos) << r.out;
+    }
+  }
 }
 
 }  // namespace

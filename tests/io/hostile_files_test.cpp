@@ -178,6 +178,12 @@ TEST(HostileModelFile, DeepJsonIsRefusedWithoutOverflowingTheStack) {
   EXPECT_HAS(m, "nested more than 64 levels");
 }
 
+TEST(HostileModelFile, NumbersBeyondFloat32InTheArchitectureAreRefused) {
+  std::string json = lstm_json("2");
+  json.replace(json.find(R"("units":2)"), 9, R"("units":2,"dropout":1e300)");
+  EXPECT_HAS(load_error(model_file_bytes(json, lstm2_tensors()), "float.recur"), "beyond float32's range");
+}
+
 TEST(HostileModelFile, NonFiniteWeightsAreRefused) {
   std::vector<RawTensor> t = lstm2_tensors();
   t[1].values[3] = std::numeric_limits<float>::quiet_NaN();

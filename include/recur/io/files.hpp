@@ -62,8 +62,9 @@ class OutputFolder {
  public:
   /// Locks and checks `dir` (created at publish() if it does not exist) and creates the staging
   /// folder. Throws IoError if another run holds the lock, if `dir` holds anything but plain
-  /// files, if `dir` is the working folder or one above it, or if the parent folder cannot be
-  /// created or written.
+  /// files, if `dir` is the working folder or one above it, if it is a mount point (another file
+  /// system than its parent: it cannot be swapped), or if the parent folder cannot be created
+  /// or written.
   explicit OutputFolder(const std::string& dir);
   ~OutputFolder();
   OutputFolder(const OutputFolder&) = delete;
@@ -73,15 +74,19 @@ class OutputFolder {
   std::string staged(const std::string& name) const;
   /// The path `name` will have after publish().
   std::string final_path(const std::string& name) const;
-  /// Fsyncs the staging folder, carries over the files this run did not write, swaps it
-  /// in place of the output folder, fsyncs the parent and removes the old folder. Throws
-  /// IoError; on failure the output folder is as it was.
+  /// Checks the output folder again (plain files only), carries over the files this run did
+  /// not write, fsyncs the staging folder, swaps it in place of the output folder, fsyncs the
+  /// parent and removes the old folder (its plain files only, never recursively). Throws
+  /// IoError; on failure the output folder is as it was and the staging folder is kept (the
+  /// message names it), since it holds the run's files.
   void publish();
 
  private:
+  void swap_in();
   std::string dir_, parent_, name_, staging_;
   int lock_fd_ = -1;
-  bool published_ = false;
+  unsigned mode_ = 0755;  // the output folder's permissions, kept across runs
+  bool published_ = false, keep_staging_ = false;
 };
 
 }  // namespace recur

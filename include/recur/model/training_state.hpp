@@ -15,7 +15,9 @@ namespace recur {
 /// save_training_state does it every epoch) and given back to fit with FitOptions::resume_from.
 /// A fit resumed from the state after epoch k of a run and trained to epoch N ends with
 /// bit-identical weights to the uninterrupted run of N epochs with the same data, options and
-/// seed on the same machine (same CPU kernels and thread count rules).
+/// seed on the same machine (same CPU kernels and thread count rules). Not stored: the states
+/// carried between batches by stateful recurrent layers (a resumed stateful model starts its
+/// next epoch from zero states, so it is not bit-identical).
 struct TrainingState {
   /// Epochs finished (the next one is epochs_done + 1).
   int epochs_done = 0;
