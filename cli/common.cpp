@@ -92,6 +92,9 @@ namespace {
 // Identifies a data file by a CRC of its bytes ("bundled" for the built-in data).
 std::string data_fingerprint(const std::string& data_path) {
   if (data_path.empty()) return "bundled";
+  // A pipe was read once already (by the CSV reader); it cannot be read again.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(data_path, ec)) return "pipe";
   const std::string bytes = read_file_bounded(data_path, CsvOptions{}.max_bytes, "CSV file", true);
   return std::to_string(crc32(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size())) + "/" +
          std::to_string(bytes.size());
