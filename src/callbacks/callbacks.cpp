@@ -95,20 +95,27 @@ void require_values(const Callback::State& s, std::size_t n, const char* who) {
     throw ValueError(std::string(who) + "::set_state: expected " + std::to_string(n) + " values, got " +
                      std::to_string(s.values.size()) + ".");
 }
+// Three counters and a monitor's best value: the state of EarlyStopping and ReduceLROnPlateau.
+std::vector<double> counters_and_best(std::initializer_list<int> counters, double best) {
+  std::vector<double> v(counters.begin(), counters.end());
+  v.push_back(best);
+  return v;
+}
+void read_counters_and_best(const Callback::State& s, std::initializer_list<int*> counters, double* best,
+                            const char* who) {
+  require_values(s, counters.size() + 1, who);
+  std::size_t i = 0;
+  for (int* c : counters) *c = state_int(s.values[i++], who);
+  *best = s.values[i];
+}
 }  // namespace
 
 Callback::State EarlyStopping::state() const {
-  return {{static_cast<double>(wait_), static_cast<double>(stopped_epoch_), static_cast<double>(best_epoch_),
-           monitor_.best},
-          best_weights_};
+  return {counters_and_best({wait_, stopped_epoch_, best_epoch_}, monitor_.best), best_weights_};
 }
 
 void EarlyStopping::set_state(const State& s) {
-  require_values(s, 4, "EarlyStopping");
-  wait_ = state_int(s.values[0], "EarlyStopping");
-  stopped_epoch_ = state_int(s.values[1], "EarlyStopping");
-  best_epoch_ = state_int(s.values[2], "EarlyStopping");
-  monitor_.best = s.values[3];
+  read_counters_and_best(s, {&wait_, &stopped_epoch_, &best_epoch_}, &monitor_.best, "EarlyStopping");
   best_weights_ = s.tensors;
 }
 
@@ -129,17 +136,11 @@ ReduceLROnPlateau::ReduceLROnPlateau(const ReduceLROnPlateauOptions& o)
 }
 
 Callback::State ReduceLROnPlateau::state() const {
-  return {{static_cast<double>(wait_), static_cast<double>(cooldown_counter_), static_cast<double>(reductions_),
-           monitor_.best},
-          {}};
+  return {counters_and_best({wait_, cooldown_counter_, reductions_}, monitor_.best), {}};
 }
 
 void ReduceLROnPlateau::set_state(const State& s) {
-  require_values(s, 4, "ReduceLROnPlateau");
-  wait_ = state_int(s.values[0], "ReduceLROnPlateau");
-  cooldown_counter_ = state_int(s.values[1], "ReduceLROnPlateau");
-  reductions_ = state_int(s.values[2], "ReduceLROnPlateau");
-  monitor_.best = s.values[3];
+  read_counters_and_best(s, {&wait_, &cooldown_counter_, &reductions_}, &monitor_.best, "ReduceLROnPlateau");
 }
 
 void ReduceLROnPlateau::on_train_begin(Sequential& model) {
