@@ -480,7 +480,7 @@ PredictResult run_predict_classifier(Sequential& model, const std::string& model
     for (std::size_t c = 0; c < C; ++c) csv << "," << csv_number(p[c]);
     csv << "\n";
   }
-  write_file_atomic(output_path, csv.str());
+  write_file_in_output_folder(output_path, csv.str());
   return {table.rows.size(), output_path};
 }
 

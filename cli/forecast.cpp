@@ -592,7 +592,7 @@ PredictResult run_predict_unchecked(const std::string& model_path, const std::st
           << csv_number(p.at(p.lower95, i, s)) << "," << csv_number(p.at(p.upper95, i, s)) << "\n";
       ++rows;
     }
-  write_file_atomic(output_path, csv.str());
+  write_file_in_output_folder(output_path, csv.str());
   return {rows, output_path};
 }
 

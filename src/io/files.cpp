@@ -206,6 +206,17 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   fsync_folder(dir);
 }
 
+void write_file_in_output_folder(const std::string& path, std::string_view bytes) {
+  std::error_code ec;
+  const fs::path folder = fs::absolute(fs::path(path), ec).lexically_normal().parent_path();
+  const std::string lock = folder.parent_path().string() + "/." + folder.filename().string() + ".lock";
+  Fd fd(::open(lock.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.fd >= 0 && ::flock(fd.fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+    throw IoError("cannot write \"" + path + "\": another recur run is writing to \"" + folder.string() +
+                  "\" and will replace it as a whole when it finishes; wait for it, or give another --output.");
+  write_file_atomic(path, bytes);
+}  // the shared lock is released with fd
+
 OutputFolder::OutputFolder(const std::string& dir) {
   std::error_code ec;
   fs::path abs = fs::absolute(fs::path(dir), ec).lexically_normal();

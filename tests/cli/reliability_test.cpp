@@ -119,6 +119,17 @@ TEST(Reliability, ASecondRunIntoTheSameFolderIsRefusedWhileTheFirstHoldsIt) {
   }
   EXPECT_EQ(run(kFast + " --output " + out.string()).code, 0);
   EXPECT_TRUE(fs::exists(out / "model.recur"));
+  // predict writes beside the model: refused while a run holds the folder (the swap would lose
+  // its file), fine otherwise.
+  const std::string predict = "predict --model " + (out / "model.recur").string();
+  {
+    recur::OutputFolder running(out.string());
+    const CliRun r = run(predict);
+    EXPECT_EQ(r.code, 4) << r.out;
+    EXPECT_NE(r.out.find("another recur run is writing to"), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(run(predict).code, 0);
+  EXPECT_TRUE(fs::exists(out / "predictions.csv"));
 }
 
 TEST(Reliability, PlantedSymlinksAreNeverFollowedAndUserFilesAreKept) {

@@ -33,6 +33,12 @@ std::string read_file_bounded(const std::string& path, std::uint64_t max_bytes, 
 /// the path and the OS reason.
 void write_file_atomic(const std::string& path, std::string_view bytes);
 
+/// write_file_atomic into a folder that may be a job's output folder (OutputFolder): while
+/// writing, holds a shared lock on that folder's lock file when there is one, so that a file is
+/// never written into a folder another run is about to replace (it would be lost). Throws
+/// IoError naming the folder while another run holds it.
+void write_file_in_output_folder(const std::string& path, std::string_view bytes);
+
 /// "1.5 GiB", "12 KiB", "512 bytes": a byte count for messages.
 std::string format_bytes(std::uint64_t bytes);
 
