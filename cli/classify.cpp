@@ -345,7 +345,7 @@ ClassifyResult run_classify(const ClassifyConfig& cfg, const TrainingCallbacks& 
       ReduceLROnPlateauOptions().monitor(monitor).factor(0.5).patience(3).min_lr(1e-5));
   // The checkpoint after every epoch (model and training state); --resume continues from it,
   // bit-identically (a run killed before its first epoch ended starts over).
-  Checkpoint checkpoint(cfg.output_dir, cfg.resume_dir, cfg.command, cfg.data_path, nullptr);
+  Checkpoint checkpoint(cfg.output_dir, cfg.resume_dir, cfg.command, table, nullptr);
   std::shared_ptr<TrainingState> resume_state;
   if (checkpoint.resuming() && std::filesystem::exists(checkpoint.path("checkpoint.recur"))) {
     // The weights into the model this command built (load_weights compares the architecture),
@@ -459,12 +459,10 @@ PredictResult run_predict_classifier(Sequential& model, const std::string& model
   }
   spec.check_against(model, model_path);
   if (model.output_shape() != Shape{classes.size()})
-    throw ModelFormatError(model_path + ": the classifier's output is " + shape_str(model.output_shape()) +
-                           ", expected (" + std::to_string(classes.size()) + ",): one probability per class.");
-  if (classes.size() != model.output_shape().back())
-    throw ModelFormatError(model_path + ": the classifier metadata does not match the model (" +
-                           std::to_string(classes.size()) + " classes for an output of " +
-                           std::to_string(model.output_shape().back()) + ").");
+    throw ModelFormatError(model_path + ": the classifier metadata does not match the model: its output is " +
+                           shape_str(model.output_shape()) + ", expected (" + std::to_string(classes.size()) +
+                           ",), one probability for each of the " + std::to_string(classes.size()) +
+                           " classes in the metadata. The file was edited or damaged; retrain or restore it.");
   if (data_path.empty())
     throw ValueError("--data is required to predict with a classifier.");
   const CsvTable table = read_csv(data_path);

@@ -89,20 +89,22 @@ std::string JobOutput::model_final() const {
 void JobOutput::publish() { folder.publish(); }
 
 namespace {
-// Identifies a data file by a CRC of its bytes ("bundled" for the built-in data).
-std::string data_fingerprint(const std::string& data_path) {
-  if (data_path.empty()) return "bundled";
-  // A pipe was read once already (by the CSV reader); it cannot be read again.
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(data_path, ec)) return "pipe";
-  const std::string bytes = read_file_bounded(data_path, CsvOptions{}.max_bytes, "CSV file", true);
+// Identifies the data a run trained on: a CRC of the parsed table (header and cells, joined by
+// the ASCII unit and record separators), so that piped data, read only once, is identified too.
+std::string data_fingerprint(const CsvTable& table) {
+  std::string bytes;
+  for (const std::string& h : table.header) bytes += h + '\x1f';
+  for (const auto& row : table.rows) {
+    bytes += '\x1e';
+    for (const std::string& cell : row) bytes += cell + '\x1f';
+  }
   return std::to_string(crc32(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size())) + "/" +
          std::to_string(bytes.size());
 }
 }  // namespace
 
 Checkpoint::Checkpoint(const std::string& output_dir, const std::string& resume_dir,
-                       const std::vector<std::string>& command, const std::string& data_path,
+                       const std::vector<std::string>& command, const CsvTable& data,
                        std::vector<std::string>* warnings) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -120,7 +122,7 @@ Checkpoint::Checkpoint(const std::string& output_dir, const std::string& resume_
     }
     args.push_back(hex);
   }
-  const nlohmann::json job = {{"command", args}, {"data", data_fingerprint(data_path)}};
+  const nlohmann::json job = {{"command", args}, {"data", data_fingerprint(data)}};
   std::string shown;  // the command for messages, shortened
   for (const std::string& a : command) shown += (shown.empty() ? "" : " ") + a;
   if (shown.size() > 300) shown = shown.substr(0, 300) + "...";
@@ -140,7 +142,8 @@ Checkpoint::Checkpoint(const std::string& output_dir, const std::string& resume_
       same_command = stored.at("command") == job.at("command");
       same_data = stored.at("data") == job.at("data");
     } catch (const nlohmann::json::exception& e) {
-      throw IoError("--resume " + resume_dir + ": " + job_path + " is damaged: " + e.what());
+      throw IoError("--resume " + resume_dir + ": " + job_path + " is damaged (" + e.what() +
+                    "); this checkpoint cannot be resumed: start a new run without --resume.");
     }
     if (!same_command)
       throw ValueError("--resume " + resume_dir + ": that run was started with other options; resume it with "

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "recur/callbacks/callbacks.hpp"
+#include "recur/data/csv.hpp"
 #include "recur/io/files.hpp"
 #include "recur/layers/layer.hpp"
 #include "recur/model/sequential.hpp"
@@ -49,7 +50,7 @@ struct JobOutput {
 /// A run's checkpoint folder, "<output>.checkpoint" beside the output folder: what a killed or
 /// interrupted run leaves so that `--resume DIR` continues it (classify: the model and training
 /// state after the last epoch; forecast: every finished training). It holds job.json, the run's
-/// command line and a fingerprint of its data; a resumed run must be given the same command (and
+/// command line and a fingerprint of its data (the parsed table); a resumed run must be given the same command (and
 /// the same data), and is refused with a ValueError naming the difference otherwise.
 class Checkpoint {
  public:
@@ -57,7 +58,7 @@ class Checkpoint {
   /// run (a checkpoint folder left by an earlier run is replaced; a warning says so). Throws
   /// IoError when the folder cannot be made, ValueError when resuming a different run.
   Checkpoint(const std::string& output_dir, const std::string& resume_dir, const std::vector<std::string>& command,
-             const std::string& data_path, std::vector<std::string>* warnings);
+             const CsvTable& data, std::vector<std::string>* warnings);
   const std::string& dir() const noexcept { return dir_; }
   bool resuming() const noexcept { return resuming_; }
   /// A path inside the folder.

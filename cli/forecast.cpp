@@ -358,7 +358,7 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   // someone else's files, stops here rather than after minutes of work.
   JobOutput out(cfg.output_dir, cfg.model_path);
   // Every finished training is journaled there; --resume loads them instead of training again.
-  Checkpoint checkpoint(cfg.output_dir, cfg.resume_dir, cfg.command, cfg.data_path, &res.warnings);
+  Checkpoint checkpoint(cfg.output_dir, cfg.resume_dir, cfg.command, table, &res.warnings);
   fo.checkpoint_dir = checkpoint.dir();
   tasks::Forecaster f = tasks::fit_forecaster(data, train_end, fo);
   res.train_seconds = f.seconds;

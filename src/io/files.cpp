@@ -80,6 +80,11 @@ bool is_temporary_name(const std::string& n) {
   return n.size() > 1 && n[0] == '.' && t != std::string::npos && t > 1 && n.size() - t == 11;
 }
 
+// The lock file of the output folder `dir` (absolute, normalized): ".<name>.lock" beside it.
+std::string lock_path_of(const fs::path& dir) {
+  return dir.parent_path().string() + "/." + dir.filename().string() + ".lock";
+}
+
 mode_t current_umask() {
   const mode_t m = ::umask(022);
   ::umask(m);
@@ -209,7 +214,7 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
 void write_file_in_output_folder(const std::string& path, std::string_view bytes) {
   std::error_code ec;
   const fs::path folder = fs::absolute(fs::path(path), ec).lexically_normal().parent_path();
-  const std::string lock = folder.parent_path().string() + "/." + folder.filename().string() + ".lock";
+  const std::string lock = lock_path_of(folder);
   Fd fd(::open(lock.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.fd >= 0 && ::flock(fd.fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
     throw IoError("cannot write \"" + path + "\": another recur run is writing to \"" + folder.string() +
@@ -241,7 +246,7 @@ OutputFolder::OutputFolder(const std::string& dir) {
   if (ec) throw IoError("cannot create folder \"" + parent_ + "\": " + ec.message() + ".");
 
   // The lock: refuses a second run into the same folder for as long as this object lives.
-  const std::string lock = parent_ + "/." + name_ + ".lock";
+  const std::string lock = lock_path_of(abs);
   lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (lock_fd_ < 0) throw IoError("cannot create the lock file \"" + lock + "\": " + os_reason() + ".");
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {

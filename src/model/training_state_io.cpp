@@ -84,7 +84,8 @@ json encode_training_state(const TrainingState& st, std::vector<NamedTensor>& te
 TrainingState decode_training_state(const json& j, const std::vector<NamedTensor>& tensors, std::size_t first,
                                     const std::string& path) {
   const auto bad = [&](const std::string& what) {
-    return ModelFormatError(path + ": the training state is damaged: " + what + ".");
+    return ModelFormatError(path + ": the training state is damaged: " + what +
+                            ". This checkpoint cannot be resumed; load it as a plain model, or start training anew.");
   };
   TrainingState st;
   try {
