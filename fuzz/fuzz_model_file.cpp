@@ -6,7 +6,7 @@
 // A model that loads is then exercised the way `recur summary` and `recur predict` would:
 // summary, parameter count, and, when small, one prediction on zeros. It must also survive a
 // round trip: saved again, it loads again with the same weights (an accepted file that its own
-// re-save rejects is a finding).
+// re-save rejects is a finding). The file is also read as a checkpoint, with its training state.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -77,6 +77,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     exercise(model, metadata);
   } catch (const recur::Error&) {
     // A typed refusal is the expected outcome for a damaged file.
+  }
+  // The training state of a checkpoint (decode_training_state), read as a resumed fit reads it.
+  try {
+    recur::TrainingState state;
+    (void)recur::Sequential::load(path, nullptr, &state);
+  } catch (const recur::Error&) {
   }
   return 0;
 }

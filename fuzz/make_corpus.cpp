@@ -1,6 +1,7 @@
 // Writes the seed corpus of the fuzz targets, deterministically, into <dir>/<target>/:
 //   fuzz_model_file    model files saved by the library (LSTM, GRU, Bidirectional, Embedding
-//                      and Masking models, compiled and not, with metadata); fuzz_model_file_crc
+//                      and Masking models, compiled and not, with metadata; a checkpoint with its
+//                      training state); fuzz_model_file_crc
 //                      reads the same seeds
 //   fuzz_load_weights  files of recur_fuzz::load_weights_model's architecture, and one of another
 //   fuzz_npy           .npy files v1.0 / v2.0 of float32, float64 and integer arrays, rank 1 to 4
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
+#include "recur/callbacks/callbacks.hpp"
 #include "recur/layers/core.hpp"
 #include "recur/layers/dense.hpp"
 #include "recur/layers/dropout.hpp"
@@ -44,6 +46,24 @@ void model_seeds(const fs::path& dir) {
     m.compile("adam", "mse", {"mae"});
     m.save((dir / "lstm_dense.recur").string(),
            R"({"task":"forecast","target":"y","lookback":5,"input_offset":[0.5],"input_scale":[2.0]})");
+  }
+  {
+    // A checkpoint: a model with dropout trained 2 epochs, with its training state (optimizer
+    // slots, generators, EarlyStopping's best weights, history).
+    recur::Sequential m;
+    m.add(recur::LSTM(recur::LstmOptions(2).dropout(0.1f)));
+    m.add(recur::Dropout(0.2f));
+    m.add(recur::Dense(1));
+    m.build({3, 1}, 5);
+    m.compile("adam", "mse");
+    recur::Tensor x({8, 3, 1}), y({8, 1});
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 5) * 0.25f;
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<float>(i % 3) * 0.5f;
+    const std::string path = (dir / "checkpoint.recur").string();
+    m.fit(x, y,
+          recur::FitOptions().epochs(2).batch_size(4).seed(1).validation_split(0.25).callbacks(
+              {std::make_shared<recur::EarlyStopping>(recur::EarlyStoppingOptions().restore_best_weights(true)),
+               std::make_shared<recur::ModelCheckpoint>(recur::ModelCheckpointOptions(path).save_training_state(true))}));
   }
   {
     recur::Sequential m;

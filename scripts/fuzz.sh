@@ -54,7 +54,7 @@ case $build_dir in /*) ;; *) build_dir=$root/$build_dir ;; esac
 corpus_of() { case $1 in fuzz_model_file_crc) echo fuzz_model_file ;; *) echo "$1" ;; esac; }
 max_len_of() {
   case $1 in
-    fuzz_model_file|fuzz_model_file_crc|fuzz_load_weights) echo 16384 ;;
+    fuzz_model_file|fuzz_model_file_crc|fuzz_load_weights) echo 32768 ;;  # a checkpoint seed is 22 KB
     fuzz_npy) echo 2048 ;;
     fuzz_csv) echo 4096 ;;
     *) echo 4096 ;;
