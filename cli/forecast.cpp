@@ -228,6 +228,8 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   pf.run([&] {
     if (cfg.search != "on" && cfg.search != "off")
       throw ValueError("--search must be on or off, got \"" + cfg.search + "\".", codes::kBadHyperparameter);
+    if (cfg.combine != "on" && cfg.combine != "off")
+      throw ValueError("--combine must be on or off, got \"" + cfg.combine + "\".", codes::kBadHyperparameter);
   });
   pf.run([&] {
     if (cfg.layer != "lstm" && cfg.layer != "gru" && cfg.layer != "simple_rnn")
@@ -322,6 +324,7 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   fo.seasons = seasons;
   fo.validation_size = cfg.validation_size;
   fo.search = cfg.search == "on";
+  fo.combine = cfg.combine == "on";
   fo.transform = cfg.transform == "auto" ? "" : cfg.transform;
   fo.lookback = cfg.lookback;
   fo.units = cfg.units;
@@ -369,6 +372,8 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
   res.trials = f.trials;
   res.members = f.members;
   res.shrink = f.shrink;
+  res.hw_weight = f.coder.hw_weight;
+  if (f.coder.combine) res.combined_with = tasks::describe(f.coder.hw) + (f.coder.log[0] ? " of the log target" : "");
   res.member_epochs = f.member_epochs;
   res.validation_rmse = f.validation_rmse;
   res.validation_rows = f.train_end - f.fit_end;
@@ -622,6 +627,9 @@ std::string describe_model_unchecked(const std::string& model_path) {
         << "\n  horizon " << f.coder.horizon << " (one output per step), ensemble of " << f.members
         << " model" << (f.members == 1 ? "" : "s") << " averaged, season " << meta.value("season", 0) << "\n"
         << "  correction over the transform's base kept at " << f.shrink * 100 << "% (chosen on validation)\n";
+    if (f.coder.combine)
+      out << "  combined with " << tasks::describe(f.coder.hw) << (f.coder.log[0] ? " of the log target" : "")
+          << " at weight " << f.coder.hw_weight * 100 << "% (chosen on validation; the model has the rest)\n";
     if (meta.contains("trials") && meta["trials"].is_array() && !meta["trials"].empty()) {
       out << "  chosen by rolling-origin validation on the training part:\n";
       for (const auto& t : meta["trials"])

@@ -25,6 +25,7 @@ struct ForecastConfig {
   std::size_t units = 0;     // 0: chosen by the search
   std::string layer = "lstm";  // lstm, gru or simple_rnn
   std::string search = "on";   // on | off
+  std::string combine = "on";  // on | off: combine the model with Holt-Winters as validation weighs them
   bool search_units = false;   // also search the layer size
   std::size_t ensemble = 5;
   int epochs = 300;            // the most; early stopping ends most runs far sooner
@@ -75,6 +76,8 @@ struct ForecastResult {
   std::vector<tasks::SearchTrial> trials;
   std::size_t members = 0;
   double shrink = 1.0;  // the correction over the transform's base kept (chosen on validation)
+  double hw_weight = 0.0;       // Holt-Winters' weight in the combined forecast (0: the model alone)
+  std::string combined_with;    // the combination's Holt-Winters model, described ("" when none)
   std::vector<int> member_epochs;
   double validation_rmse = 0;
   std::size_t validation_rows = 0, validation_folds = 1;

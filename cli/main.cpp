@@ -67,6 +67,8 @@ void print_report(const recur::cli::ForecastResult& r) {
   std::printf(")");
   if (r.shrink < 1)
     std::printf("; its correction over the transform's base is shrunk to %.0f%% (validation chose it)", 100 * r.shrink);
+  if (!r.combined_with.empty() && r.hw_weight > 0)
+    std::printf("; combined with %s at weight %.0f%% (validation chose it)", r.combined_with.c_str(), 100 * r.hw_weight);
   std::printf(", %.1fs.%s\n", r.train_seconds,
               r.interrupted ? " Interrupted: the models trained so far are used." : "");
   const std::string steps = r.horizon == 1 ? std::string("1-step-ahead forecasts")
@@ -197,6 +199,8 @@ nlohmann::json to_json(const recur::cli::ForecastResult& r) {
             {"transform", r.transform_description},
             {"ensemble", r.members},
             {"shrink", r.shrink},
+            {"holt_winters_weight", r.hw_weight},
+            {"combined_with", r.combined_with},
             {"best_epochs", r.member_epochs},
             {"validation_rows", r.validation_rows},
             {"validation_folds", r.validation_folds},
@@ -264,6 +268,9 @@ void add_forecast_options(CLI::App* sub, recur::cli::ForecastConfig& cfg) {
   sub->add_option("--search", cfg.search,
                   "on: choose transform, lookback and units by rolling-origin validation on the "
                   "training part; off: one configuration")->capture_default_str();
+  sub->add_option("--combine", cfg.combine,
+                  "on: average the model's forecast with Holt-Winters' (equal weights unless "
+                  "validation clearly prefers others); off: the model alone")->capture_default_str();
   sub->add_option("--transform", cfg.transform,
                   "auto (searched), none, diff, log-diff, seasonal-diff, log-seasonal-diff, "
                   "holt-winters, log-holt-winters (the LSTM learns the residual of Holt-Winters)")

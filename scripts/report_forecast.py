@@ -132,7 +132,9 @@ def main():
                 "vs_holt_winters": med / hw if hw else None,
                 "coverage80": statistics.median(r[0]["recur"]["coverage80"] for r in results),
                 "coverage95": statistics.median(r[0]["recur"]["coverage95"] for r in results),
-                "config": d["model"]["configuration"],
+                "config": d["model"]["configuration"] + (
+                    f" + Holt-Winters {d['model']['holt_winters_weight']:.0%}"
+                    if d["model"].get("holt_winters_weight") else ""),
                 "seconds": statistics.median(r[1] for r in results),
             })
             r = rows[-1]

@@ -325,8 +325,8 @@ void SeriesCoder::fit(const SeriesData& data, std::size_t fit_end) {
                      codes::kBadHyperparameter);
   const auto z = logged(*this, data);
   CodedSeries hw_cache;
-  if (is_holt_winters(config.transform)) {
-    hw = fit_holt_winters(z[0], fit_end, config.season_lag).params;
+  if (uses_holt_winters()) {
+    hw = fit_holt_winters(z[0], fit_end, is_holt_winters(config.transform) ? config.season_lag : combine_season).params;
     holt_winters_cache(*this, z[0], &hw_cache);
   }
   input_scaler = Scaler{ScalerKind::kStandard, {}, {}};
@@ -349,7 +349,7 @@ CodedSeries SeriesCoder::encode(const SeriesData& data) const {
   const auto z = logged(*this, data);
   CodedSeries out;
   out.z = z[0];
-  if (is_holt_winters(config.transform)) holt_winters_cache(*this, z[0], &out);
+  if (uses_holt_winters()) holt_winters_cache(*this, z[0], &out);
   const std::size_t n = data.rows(), channels = z.size();
   out.inputs = Tensor({n, channels});
   for (std::size_t r = first_input_row(); r < n; ++r)
@@ -557,6 +557,13 @@ std::vector<double> z_paths(Sequential& model, const SeriesCoder& coder, const C
   return paths;
 }
 
+// The combination with Holt-Winters (SeriesCoder::hw_weight) of a forecast zhat of z_{o+h}.
+double combined(const SeriesCoder& coder, const CodedSeries& coded, double weight, double zhat, std::size_t o,
+                std::size_t h) {
+  if (weight == 0.0) return zhat;
+  return (1 - weight) * zhat + weight * coded.hw_paths[o * coder.horizon + h - 1];
+}
+
 // A lookback must leave enough training windows before `fit_end`: a third of the rows after the
 // first origin, and at least 8.
 bool leaves_enough_windows(const SeriesCoder& c, std::size_t fit_end) {
@@ -571,12 +578,22 @@ double from_z(const SeriesCoder& c, double z) { return c.log[0] ? std::exp(z) : 
 // forecast from origin t - h, h = 1..H, with the correction shrunk by `shrink` (zhat = base + shrink * (model - base); 1 is the model as trained, 0 its base alone).
 // Returns the RMSE in the series' units; fills the residuals in z space per step when asked,
 // and with `best_shrink` picks the shrink of kShrinkGrid with the lowest RMSE (ties: the largest).
+// The forecast is combined with Holt-Winters by the coder's hw_weight; with `best_weight` (after
+// the shrink) the weight of kWeightGrid with the lowest RMSE is picked instead, the first (equal
+// weights) unless another wins by kWeightMargin.
 constexpr double kShrinkGrid[] = {1.0, 0.75, 0.5, 0.25, 0.0};
+constexpr double kWeightGrid[] = {0.5, 0.25, 0.75, 0.0, 1.0};
+// Another weight must beat the equal-weight combination by this factor on validation: the model
+// was stopped early on the same validation rows, so its score there is optimistic against
+// Holt-Winters' (fitted before them), and simple equal weights are hard to beat out of sample
+// (the "forecast combination puzzle", Smith & Wallis 2009; measured on the development series,
+// README). Only a clear loss, such as a Holt-Winters model that misses a long season, moves it.
+constexpr double kWeightMargin = 1.25;
 
 double validate(const std::vector<Sequential*>& models, const SeriesCoder& coder, const SeriesData& data,
                 std::size_t fit_end, std::size_t train_end,
                 std::vector<std::vector<double>>* residuals = nullptr, double shrink = 1.0,
-                double* best_shrink = nullptr) {
+                double* best_shrink = nullptr, double* best_weight = nullptr) {
   const std::size_t h_max = coder.horizon, o0 = coder.first_origin();
   const std::size_t first = std::max(o0, fit_end > h_max ? fit_end - h_max : 0);
   // The members' mean in the model's space (what the merged ensemble outputs).
@@ -587,6 +604,7 @@ double validate(const std::vector<Sequential*>& models, const SeriesCoder& coder
     if (paths.empty()) paths.assign(p.size(), 0.0);
     for (std::size_t i = 0; i < p.size(); ++i) paths[i] += p[i] / static_cast<double>(models.size());
   }
+  double weight = coder.hw_weight;
   auto rmse_at = [&](double lambda, std::vector<std::vector<double>>* res) {
     if (res) res->assign(h_max, {});
     double se = 0;
@@ -595,7 +613,8 @@ double validate(const std::vector<Sequential*>& models, const SeriesCoder& coder
       for (std::size_t h = 1; h <= h_max; ++h) {
         if (t < h || t - h < first) continue;
         const double base = coder.base(coded, t - h, h);
-        const double zhat = base + lambda * (paths[(t - h - first) * h_max + h - 1] - base);
+        const double zhat = combined(coder, coded, weight, base + lambda * (paths[(t - h - first) * h_max + h - 1] - base),
+                                     t - h, h);
         const double d = from_z(coder, zhat) - data.columns[0][t];
         se += d * d;
         ++count;
@@ -614,6 +633,19 @@ double validate(const std::vector<Sequential*>& models, const SeriesCoder& coder
       }
     }
     *best_shrink = shrink;
+  }
+  if (best_weight) {
+    double best = std::numeric_limits<double>::infinity();
+    double chosen = weight;
+    for (double w : kWeightGrid) {
+      weight = w;
+      const double r = rmse_at(shrink, nullptr) * (w == kWeightGrid[0] ? 1.0 : kWeightMargin);
+      if (r < best * (1 - 1e-9)) {
+        best = r;
+        chosen = w;
+      }
+    }
+    weight = *best_weight = chosen;
   }
   return rmse_at(shrink, residuals);
 }
@@ -898,6 +930,14 @@ Forecaster fit_forecaster(const SeriesData& data, std::size_t train_end, const F
   // interval widths from its validation residuals.
   if (o.shrink) validate({&f.model}, f.coder, train, fit_end, train_end, nullptr, 1.0, &f.shrink);
   apply_shrink(f.model, f.coder, f.shrink);
+  // Then the combination with a Holt-Winters forecast of the same z, fitted on the same rows,
+  // weighted as validation says.
+  if (o.combine && !is_holt_winters(chosen.transform)) {
+    f.coder.combine = true;
+    f.coder.combine_season = m0;
+    f.coder.fit(train, fit_end);
+    validate({&f.model}, f.coder, train, fit_end, train_end, nullptr, 1.0, nullptr, &f.coder.hw_weight);
+  }
   std::vector<std::vector<double>> residuals;
   f.validation_rmse = validate({&f.model}, f.coder, train, fit_end, train_end, &residuals);
   for (std::size_t s = 0; s < h; ++s) {
@@ -958,7 +998,10 @@ PathForecast predict_paths(Forecaster& f, const SeriesData& data, std::size_t fi
   p.horizon = c.horizon;
   if (first > last) return p;
   check_path_count(last + 1 - first, c.horizon, "predict_paths");
-  const std::vector<double> z = z_paths(f.model, c, c.encode(data), first, last);
+  const CodedSeries coded = c.encode(data);
+  std::vector<double> z = z_paths(f.model, c, coded, first, last);
+  for (std::size_t i = 0; i < z.size(); ++i)
+    z[i] = combined(c, coded, c.hw_weight, z[i], first + i / c.horizon, i % c.horizon + 1);
   for (std::size_t o = first; o <= last; ++o) p.origins.push_back(o);
   for (std::size_t i = 0; i < z.size(); ++i) {
     const std::size_t s = i % c.horizon;
@@ -998,6 +1041,9 @@ std::string forecaster_metadata(const Forecaster& f) {
                     {"level0", c.hw.level0},
                     {"trend0", c.hw.trend0},
                     {"season0", c.hw.season0}}},
+            {"combine", c.combine},
+            {"combine_season", c.combine_season},
+            {"hw_weight", c.hw_weight},
             {"width80", f.width80},
             {"width95", f.width95},
             {"members", f.members},
@@ -1022,7 +1068,13 @@ void forecaster_from_metadata(const std::string& text, Forecaster* f) {
                             j.at("input_scale").get<std::vector<double>>()};
     c.target_scaler = Scaler{ScalerKind::kStandard, j.at("target_offset").get<std::vector<double>>(),
                              j.at("target_scale").get<std::vector<double>>()};
-    if (is_holt_winters(c.config.transform)) {
+    c.combine = j.value("combine", false);
+    c.combine_season = j.value("combine_season", std::size_t{0});
+    c.hw_weight = j.value("hw_weight", 0.0);
+    if (!(c.hw_weight >= 0.0 && c.hw_weight <= 1.0) || (c.hw_weight > 0 && !c.combine))
+      throw ModelFormatError("the forecast metadata's Holt-Winters weight must lie in [0, 1] and needs "
+                             "\"combine\": true.");
+    if (c.uses_holt_winters()) {
       const json& hw = j.at("hw");
       const int trend = hw.at("trend").get<int>(), kind = hw.at("season_kind").get<int>();
       if (trend < 0 || trend > 2 || kind < 0 || kind > 2)

@@ -99,6 +99,7 @@ TEST(Forecaster, EnsembleIsTheExactMeanOfItsMembersAndDeterministicForASeed) {
   ForecasterOptions o = quick(3);
   o.ensemble = 1;
   o.shrink = false;  // each single model would choose its own shrink; the merge itself is tested
+  o.combine = false;  // and its own Holt-Winters weight
   Forecaster one = recur::tasks::fit_forecaster(d, 100, o);
   o.ensemble = 3;
   Forecaster three = recur::tasks::fit_forecaster(d, 100, o);
@@ -147,6 +148,7 @@ TEST(Forecaster, NothingAfterTheTrainingPartIsEverRead) {
     EXPECT_EQ(a.trials[i].validation_rmse, b.trials[i].validation_rmse);
   }
   EXPECT_EQ(a.coder.config.describe(), b.coder.config.describe());
+  EXPECT_EQ(a.coder.hw_weight, b.coder.hw_weight);
   EXPECT_EQ(a.width80, b.width80);
   const auto wa = a.model.get_weights(), wb = b.model.get_weights();
   ASSERT_EQ(wa.size(), wb.size());
@@ -212,6 +214,36 @@ TEST(Forecaster, OnARandomWalkItStaysCloseToNaive) {
   }
 }
 
+TEST(Forecaster, TheCombinationIsTheWeightedMeanOfTheModelAndHoltWinters) {
+  // With combine on, a forecast is (1 - w) * the model's + w * Holt-Winters' (fitted on the same
+  // training rows, run through the series), w chosen on validation among the grid's values.
+  const SeriesData d = seasonal_series(120, 2.0, 6);
+  ForecasterOptions o = quick(2);
+  o.transform = "diff";  // z = y: the combination is a plain weighted mean in the series' units
+  Forecaster f = recur::tasks::fit_forecaster(d, 100, o);
+  ASSERT_TRUE(f.coder.combine);
+  const double w = f.coder.hw_weight;
+  EXPECT_TRUE(w == 0 || w == 0.25 || w == 0.5 || w == 0.75 || w == 1) << w;
+  EXPECT_EQ(f.coder.hw.season, 12u) << "the combination's Holt-Winters model takes the season";
+  const auto p = recur::tasks::predict_paths(f, d, 100, 118);
+  f.coder.hw_weight = 0;
+  const auto m = recur::tasks::predict_paths(f, d, 100, 118);
+  std::vector<std::size_t> origins;
+  for (std::size_t o2 = 100; o2 <= 118; ++o2) origins.push_back(o2);
+  const auto hw = recur::tasks::holt_winters_forecast(f.coder.hw, d.columns[0], origins, 2);
+  ASSERT_EQ(p.mean.size(), origins.size() * 2);
+  for (std::size_t i = 0; i < origins.size(); ++i)
+    for (std::size_t h = 1; h <= 2; ++h) {
+      const double expect = (1 - w) * m.at(m.mean, i, h) + w * hw.values[i][h - 1];
+      EXPECT_NEAR(p.at(p.mean, i, h), expect, 1e-9 * std::fabs(expect)) << i << " " << h;
+    }
+  // Off: the model alone, and no Holt-Winters model is fitted.
+  o.combine = false;
+  Forecaster g = recur::tasks::fit_forecaster(d, 100, o);
+  EXPECT_FALSE(g.coder.combine);
+  EXPECT_EQ(g.coder.hw_weight, 0.0);
+}
+
 TEST(Forecaster, TooShortTrainingPartIsAClearError) {
   const SeriesData d = seasonal_series(20, 1.0, 7);
   try {
@@ -268,11 +300,17 @@ TEST(Forecaster, MetadataRoundTripsAndHostileValuesAreModelFormatErrors) {
   EXPECT_EQ(g.coder.config.describe(), f.coder.config.describe());
   EXPECT_EQ(g.width95, f.width95);
   EXPECT_EQ(g.coder.target_scaler.scale, f.coder.target_scaler.scale);
+  EXPECT_EQ(g.coder.combine, f.coder.combine);
+  EXPECT_EQ(g.coder.hw_weight, f.coder.hw_weight);
+  EXPECT_EQ(g.coder.hw.alpha, f.coder.hw.alpha);
   for (const std::string& bad :
        {std::string("{}"), std::string("[1,2]"),
         meta.substr(0, meta.size() / 2),
         std::string(R"({"transform":"diff","season_lag":0,"lookback":4,"units":8,"layer":"lstm","horizon":18446744073709551615,"log":[false],"input_offset":[0],"input_scale":[1],"target_offset":[0],"target_scale":[1],"width80":[1],"width95":[1],"members":1})"),
         std::string(R"({"transform":"diff","season_lag":0,"lookback":4,"units":8,"layer":"lstm","horizon":1,"log":[false],"input_offset":[0],"input_scale":[1],"target_offset":[0],"target_scale":[1],"width80":[1],"width95":[1e400],"members":1})"),
+        std::string(R"({"transform":"diff","season_lag":0,"lookback":4,"units":8,"layer":"lstm","horizon":1,"log":[false],"input_offset":[0],"input_scale":[1],"target_offset":[0],"target_scale":[1],"width80":[1],"width95":[1],"members":1,"combine":true,"hw_weight":1.5})"),
+        std::string(R"({"transform":"diff","season_lag":0,"lookback":4,"units":8,"layer":"lstm","horizon":1,"log":[false],"input_offset":[0],"input_scale":[1],"target_offset":[0],"target_scale":[1],"width80":[1],"width95":[1],"members":1,"combine":false,"hw_weight":0.5})"),
+        std::string(R"({"transform":"diff","season_lag":0,"lookback":4,"units":8,"layer":"lstm","horizon":1,"log":[false],"input_offset":[0],"input_scale":[1],"target_offset":[0],"target_scale":[1],"width80":[1],"width95":[1],"members":1,"combine":true,"hw_weight":0.5})"),
         std::string(R"({"transform":"sideways","season_lag":0,"lookback":4,"units":8,"layer":"lstm","horizon":1,"log":[false],"input_offset":[0],"input_scale":[1],"target_offset":[0],"target_scale":[1],"width80":[1],"width95":[1],"members":1})")}) {
     Forecaster h;
     EXPECT_THROW(recur::tasks::forecaster_from_metadata(bad, &h), recur::ModelFormatError) << bad;

@@ -106,7 +106,15 @@ struct SeriesCoder {
   std::vector<bool> log;  // per column
   Scaler input_scaler;    // per channel (= column)
   Scaler target_scaler;   // per horizon step
-  HoltWintersParams hw;   // the Holt-Winters forms: fitted on z[0, fit_end)
+  HoltWintersParams hw;   // the Holt-Winters forms and the combination: fitted on z[0, fit_end)
+  /// The forecast combination (Bates & Granger 1969; the M4 competition's lesson that a
+  /// combination beats its members, Makridakis et al. 2020): when `combine` is set (the forms
+  /// without Holt-Winters only), `hw` is also fitted on z with season `combine_season`, and the
+  /// forecast in the model's space is (1 - hw_weight) * the model's + hw_weight * Holt-Winters'.
+  bool combine = false;
+  std::size_t combine_season = 0;
+  double hw_weight = 0.0;  // in [0, 1]; 0 is the model alone
+  bool uses_holt_winters() const { return combine || is_holt_winters(config.transform); }
 
   /// The first row with a defined input (0 levels, 1 differences and Holt-Winters residuals,
   /// m seasonal differences).
@@ -180,6 +188,10 @@ struct ForecasterOptions {
   /// Shrink the model's correction over its base where validation prefers it (Forecaster::shrink);
   /// false keeps the model as trained.
   bool shrink = true;
+  /// Combine the model's forecast with a Holt-Winters forecast of the same series (transforms
+  /// without Holt-Winters only), weighted as validation chooses (SeriesCoder::hw_weight);
+  /// false keeps the model alone.
+  bool combine = true;
   /// After validation, train every member again on the whole training part (validation rows
   /// included) for its best epoch count; the intervals keep the validation residuals' widths.
   bool refit = true;
