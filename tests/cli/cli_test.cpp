@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
@@ -27,6 +28,16 @@ std::vector<std::string> file_lines(const fs::path& path) {
   std::vector<std::string> lines;
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   return lines;
+}
+
+// The cells of a CSV line without quoted fields (the numbers and dates the CLI writes).
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> cells(1);
+  for (char ch : line) {
+    if (ch == ',') cells.emplace_back();
+    else cells.back() += ch;
+  }
+  return cells;
 }
 
 fs::path fresh_dir(const std::string& name) {
@@ -116,6 +127,25 @@ TEST(Cli, HorizonGivesPathsWithPerStepMetricsAndDatedFutureRows) {
   ASSERT_GE(lines.size(), 2u);
   EXPECT_EQ(lines.front(), "month,origin,step,actual,passengers_forecast,lower80,upper80,lower95,upper95");
   EXPECT_EQ(lines.back().substr(0, 17), "1961-03,1960-12,3");
+  // predict gives the forecast's own numbers on the test paths: the same ensemble, combined with
+  // the same Holt-Winters model (log-diff, the first candidate, is combined by default).
+  const double w = j["model"]["holt_winters_weight"];
+  EXPECT_TRUE(w >= 0 && w <= 1) << w;
+  EXPECT_NE(j["model"]["combined_with"].get<std::string>().find("Holt-Winters"), std::string::npos);
+  std::map<std::string, std::string> forecast;  // "time,origin,step" -> the forecast cell
+  for (const auto& line : file_lines(dir / "forecast.csv")) {
+    const auto cells = split_csv_line(line);
+    if (cells.size() > 4) forecast[cells[0] + "," + cells[1] + "," + cells[2]] = cells[4];
+  }
+  std::size_t compared = 0;
+  for (const auto& line : lines) {
+    const auto cells = split_csv_line(line);
+    const auto it = cells.size() > 4 ? forecast.find(cells[0] + "," + cells[1] + "," + cells[2]) : forecast.end();
+    if (it == forecast.end() || cells[0] == "month") continue;
+    EXPECT_NEAR(std::stod(cells[4]), std::stod(it->second), 1e-3 * std::fabs(std::stod(it->second))) << line;
+    ++compared;
+  }
+  EXPECT_GE(compared, 24u * 3u);
 }
 
 TEST(Cli, BadCellIsAParseErrorWithExitCode3AndNoStackTrace) {
@@ -158,6 +188,9 @@ TEST(Cli, UnknownColumnAndBadOptionsAreValueErrors) {
   r = run("forecast --search maybe --output " + dir.string());
   EXPECT_EQ(r.code, 6) << r.out;
   EXPECT_NE(r.out.find("--search must be on or off"), std::string::npos) << r.out;
+  r = run("forecast --combine maybe --output " + dir.string());
+  EXPECT_EQ(r.code, 6) << r.out;
+  EXPECT_NE(r.out.find("--combine must be on or off"), std::string::npos) << r.out;
   r = run("forecast --no-such-flag");
   EXPECT_EQ(r.code, 109) << r.out;  // CLI11's code for an unknown argument
 }

@@ -12,14 +12,15 @@
 //   1..H steps ahead from the actual values before it (Tashman 2000, "Out-of-sample tests of
 //   forecasting accuracy"); with search_folds 2 a configuration is also trained on the rows
 //   before the segment of the same length that precedes it and scored there. The search, the
-//   ensemble, the shrink of the correction and the interval widths use only these scores and
-//   residuals; finally every member is trained again on the whole training part for its best
-//   epoch count.
+//   ensemble, the shrink of the correction, the weight of the combination with Holt-Winters and
+//   the interval widths use only these scores and residuals; finally every member is trained
+//   again on the whole training part for its best epoch count.
 //
 // Sources: direct multi-horizon output (Taieb et al. 2012, "A review and comparison of
 // strategies for multi-step ahead time series forecasting"); seasonal differencing (Box &
 // Jenkins; Hyndman & Athanasopoulos, "Forecasting: Principles and Practice", 3rd ed., 9.1);
-// ensembles of seeds (Smyl 2020, the M4 winner ES-RNN, ensembled); split-conformal intervals
+// ensembles of seeds (Smyl 2020, the M4 winner ES-RNN, ensembled); forecast combination
+// (Bates & Granger 1969; Makridakis et al. 2020, the M4 competition); split-conformal intervals
 // from held-out residuals (Vovk et al. 2005; Stankeviciute et al. 2021 for multi-step
 // forecasts, one width per horizon step).
 #include <cstddef>
