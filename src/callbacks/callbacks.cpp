@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "recur/core/error.hpp"
-#include "recur/model/sequential.hpp"
+#include "recur/optimizers/optimizers.hpp"
 
 namespace recur {
 namespace {
@@ -59,13 +59,13 @@ EarlyStopping::EarlyStopping(const EarlyStoppingOptions& o)
     throw ValueError("EarlyStopping: patience must be >= 0, got " + std::to_string(o.patience()) + ".");
 }
 
-void EarlyStopping::on_train_begin(Sequential&) {
+void EarlyStopping::on_train_begin(TrainingTarget&) {
   wait_ = stopped_epoch_ = best_epoch_ = 0;
   monitor_.reset();
   best_weights_.clear();
 }
 
-bool EarlyStopping::on_epoch_end(Sequential& model, const EpochLogs& logs) {
+bool EarlyStopping::on_epoch_end(TrainingTarget& model, const EpochLogs& logs) {
   const double current = monitor_.read(logs, "EarlyStopping");
   if (logs.epoch <= o_.start_from_epoch()) return true;
   ++wait_;
@@ -119,7 +119,7 @@ void EarlyStopping::set_state(const State& s) {
   best_weights_ = s.tensors;
 }
 
-void EarlyStopping::on_train_end(Sequential& model) {
+void EarlyStopping::on_train_end(TrainingTarget& model) {
   if (stopped_epoch_ > 0 && o_.restore_best_weights() && !best_weights_.empty())
     model.set_weights(best_weights_);
 }
@@ -143,7 +143,7 @@ void ReduceLROnPlateau::set_state(const State& s) {
   read_counters_and_best(s, {&wait_, &cooldown_counter_, &reductions_}, &monitor_.best, "ReduceLROnPlateau");
 }
 
-void ReduceLROnPlateau::on_train_begin(Sequential& model) {
+void ReduceLROnPlateau::on_train_begin(TrainingTarget& model) {
   if (model.optimizer() && model.optimizer()->schedule())
     throw ValueError("ReduceLROnPlateau: the optimizer follows a learning-rate schedule, which "
                      "would overwrite every reduction; use one or the other (as Keras requires).");
@@ -151,7 +151,7 @@ void ReduceLROnPlateau::on_train_begin(Sequential& model) {
   monitor_.reset();
 }
 
-bool ReduceLROnPlateau::on_epoch_end(Sequential& model, const EpochLogs& logs) {
+bool ReduceLROnPlateau::on_epoch_end(TrainingTarget& model, const EpochLogs& logs) {
   const double current = monitor_.read(logs, "ReduceLROnPlateau");
   Optimizer* opt = model.optimizer();
   if (!opt) return true;
@@ -198,18 +198,18 @@ void ModelCheckpoint::set_state(const State& s) {
   for (std::size_t i = 1; i < s.values.size(); ++i) saved_.push_back(state_int(s.values[i], "ModelCheckpoint"));
 }
 
-void ModelCheckpoint::on_epoch_state(Sequential& model, const TrainingState& state) {
+void ModelCheckpoint::on_epoch_state(TrainingTarget& model, const TrainingState& state) {
   if (pending_.empty()) return;
   model.save(pending_, "{}", &state);
   pending_.clear();
 }
 
-void ModelCheckpoint::on_train_begin(Sequential&) {
+void ModelCheckpoint::on_train_begin(TrainingTarget&) {
   monitor_.reset();
   saved_.clear();
 }
 
-bool ModelCheckpoint::on_epoch_end(Sequential& model, const EpochLogs& logs) {
+bool ModelCheckpoint::on_epoch_end(TrainingTarget& model, const EpochLogs& logs) {
   if (o_.save_best_only()) {
     const double current = monitor_.read(logs, "ModelCheckpoint");
     if (!monitor_.improves(current)) return true;
@@ -219,14 +219,14 @@ bool ModelCheckpoint::on_epoch_end(Sequential& model, const EpochLogs& logs) {
   // With the training state, the file is written in on_epoch_state, once every callback has
   // updated its own state for this epoch.
   if (o_.save_training_state()) pending_ = replace_epoch(o_.filepath(), logs.epoch);
-  else model.save(replace_epoch(o_.filepath(), logs.epoch));
+  else model.save(replace_epoch(o_.filepath(), logs.epoch), "{}", nullptr);
   return true;
 }
 
 CSVLogger::CSVLogger(std::string filename, bool append)
     : filename_(std::move(filename)), append_(append) {}
 
-void CSVLogger::on_train_begin(Sequential&) {
+void CSVLogger::on_train_begin(TrainingTarget&) {
   out_.close();
   keys_.clear();
   out_.open(filename_, append_ ? std::ios::app : std::ios::trunc);
@@ -234,7 +234,7 @@ void CSVLogger::on_train_begin(Sequential&) {
     throw IoError("CSVLogger: cannot open \"" + filename_ + "\": " + std::strerror(errno) + ".");
 }
 
-bool CSVLogger::on_epoch_end(Sequential&, const EpochLogs& logs) {
+bool CSVLogger::on_epoch_end(TrainingTarget&, const EpochLogs& logs) {
   if (keys_.empty()) {
     for (const auto& [k, v] : logs.values) keys_.push_back(k);  // std::map: sorted, as Keras
     out_ << "epoch";
@@ -253,16 +253,15 @@ bool CSVLogger::on_epoch_end(Sequential&, const EpochLogs& logs) {
   return true;
 }
 
-void CSVLogger::on_train_end(Sequential&) { out_.close(); }
+void CSVLogger::on_train_end(TrainingTarget&) { out_.close(); }
 
 }  // namespace recur
 
 namespace recur {
 
-bool TerminateOnNaN::on_batch_end(Sequential& /*model*/, const BatchLogs& logs) {
+bool TerminateOnNaN::on_batch_end(TrainingTarget& /*model*/, const BatchLogs& logs) {
   const auto it = logs.values.find("loss");
   if (it == logs.values.end() || std::isfinite(it->second)) return true;
-  std::fprintf(stderr, "Batch %d: Invalid loss, terminating training\n", logs.batch);
   return false;
 }
 
@@ -311,7 +310,7 @@ std::string ProgressBar::line(int batch, int batches, double seconds,
   return s;
 }
 
-bool ProgressBar::on_batch_end(Sequential& /*model*/, const BatchLogs& logs) {
+bool ProgressBar::on_batch_end(TrainingTarget& /*model*/, const BatchLogs& logs) {
   batches_ = logs.batches;
   if (verbose_ == 0) return true;
   if (header_for_epoch_ != logs.epoch) {
@@ -325,7 +324,7 @@ bool ProgressBar::on_batch_end(Sequential& /*model*/, const BatchLogs& logs) {
   return true;
 }
 
-bool ProgressBar::on_epoch_end(Sequential& /*model*/, const EpochLogs& logs) {
+bool ProgressBar::on_epoch_end(TrainingTarget& /*model*/, const EpochLogs& logs) {
   if (verbose_ == 0) return true;
   if (header_for_epoch_ != logs.epoch) std::fprintf(stream_, "Epoch %d/%d\n", logs.epoch, logs.epochs);
   header_for_epoch_ = logs.epoch;

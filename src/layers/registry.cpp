@@ -6,6 +6,7 @@
 #include "recur/layers/core.hpp"
 #include "recur/layers/dense.hpp"
 #include "recur/layers/dropout.hpp"
+#include "recur/layers/merge.hpp"
 #include "recur/layers/recurrent.hpp"
 #include "recur/layers/wrappers.hpp"
 #include "config_reader.hpp"
@@ -56,6 +57,30 @@ std::unique_ptr<Layer> layer_from_config(const std::string& class_name, const nl
             .embeddings_initializer(c.value("embeddings_initializer", "uniform"))
             .mask_zero(c.value("mask_zero", false))
             .name(name));
+  if (class_name == "Concatenate") {
+    const nlohmann::json& axis = c.value("axis", nlohmann::json(-1));
+    if (!axis.is_number_integer() || axis.get<long long>() < -8 || axis.get<long long>() > 8)
+      throw ValueError("Concatenate config: axis must be an integer from -8 to 8, got " + axis.dump().substr(0, 40) + ".");
+    return std::make_unique<Concatenate>(axis.get<int>(), name);
+  }
+  if (class_name == "Add") return std::make_unique<Add>(name);
+  if (class_name == "Multiply") return std::make_unique<Multiply>(name);
+  if (class_name == "Average") return std::make_unique<Average>(name);
+  if (class_name == "RepeatVector")
+    return std::make_unique<RepeatVector>(detail::config_size(c, "n", detail::kMaxConfigUnits, "RepeatVector config"), name);
+  if (class_name == "Reshape") {
+    const nlohmann::json& t = c.at("target_shape");
+    if (!t.is_array() || t.empty() || t.size() > 4)
+      throw ValueError("Reshape config: target_shape must be a list of 1 to 4 integers.");
+    std::vector<long long> target;
+    for (const nlohmann::json& d : t) {
+      if (!d.is_number_integer() || d.get<long long>() < -1 || d.get<long long>() > (1LL << 24))
+        throw ValueError("Reshape config: target_shape extents must be integers from -1 to 16777216, got " +
+                         d.dump().substr(0, 40) + ".");
+      target.push_back(d.get<long long>());
+    }
+    return std::make_unique<Reshape>(target, name);
+  }
   if (class_name == "Bidirectional" || class_name == "TimeDistributed") {
     const nlohmann::json& inner = c.at("layer");
     std::unique_ptr<Layer> layer =
@@ -70,7 +95,8 @@ std::unique_ptr<Layer> layer_from_config(const std::string& class_name, const nl
   }
   throw ValueError("unknown layer class \"" + class_name + "\"; this recur knows LSTM, GRU, "
                    "SimpleRNN, RNN, Bidirectional, TimeDistributed, Dense, Dropout, Activation, "
-                   "Flatten, GlobalMaxPooling1D, GlobalAveragePooling1D, Masking, Embedding.");
+                   "Flatten, GlobalMaxPooling1D, GlobalAveragePooling1D, Masking, Embedding, Concatenate, "
+                   "Add, Multiply, Average, RepeatVector, Reshape.");
 }
 
 }  // namespace recur

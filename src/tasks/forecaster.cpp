@@ -91,7 +91,7 @@ class BestWeights : public Callback {
  public:
   explicit BestWeights(int patience) : patience_(patience) {}
   void set_patience(int patience) { patience_ = patience; }
-  bool on_epoch_end(Sequential& model, const EpochLogs& logs) override {
+  bool on_epoch_end(TrainingTarget& model, const EpochLogs& logs) override {
     const auto it = logs.values.find("val_loss");
     if (it == logs.values.end()) return true;
     if (std::isfinite(it->second) && it->second < best_) {
@@ -101,7 +101,7 @@ class BestWeights : public Callback {
     }
     return logs.epoch - best_epoch_ < patience_;
   }
-  void on_train_end(Sequential& model) override {
+  void on_train_end(TrainingTarget& model) override {
     if (!weights_.empty()) model.set_weights(weights_);
   }
   int best_epoch() const { return best_epoch_; }

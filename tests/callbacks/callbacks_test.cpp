@@ -100,7 +100,7 @@ TEST(Callbacks, FitRunsThemCheckpointsAndLogsAndStopsEarly) {
   auto log = std::make_shared<recur::CSVLogger>((dir / "log.csv").string());
   // A user's own callback: stop after epoch 3.
   struct StopAtThree : recur::Callback {
-    bool on_epoch_end(recur::Sequential&, const recur::EpochLogs& l) override { return l.epoch < 3; }
+    bool on_epoch_end(recur::TrainingTarget&, const recur::EpochLogs& l) override { return l.epoch < 3; }
   };
   const auto h = m.fit(x, y, recur::FitOptions().epochs(10).validation_split(0.25).callbacks(
                                  {ckpt, log, std::make_shared<StopAtThree>()}));

@@ -14,8 +14,26 @@
 
 namespace recur {
 
-class Sequential;
+class Optimizer;
 struct TrainingState;
+
+/// What a callback may reach of the model being trained (Keras's `self.model`, narrowed to what
+/// callbacks need): its weights in get_weights() order, its optimizer, and save. recur::Model
+/// (and so Sequential) implements it; callbacks never see the rest of the model, so this folder
+/// does not depend on recur/model.
+class TrainingTarget {
+ public:
+  virtual ~TrainingTarget() = default;
+  /// Copies of every weight, in Keras's get_weights() order.
+  virtual std::vector<Tensor> get_weights() const = 0;
+  /// Replaces every weight; the list must match get_weights() (ValueError / ShapeError).
+  virtual void set_weights(const std::vector<Tensor>& weights) = 0;
+  /// The compiled optimizer (null before compile).
+  virtual Optimizer* optimizer() = 0;
+  /// Writes the model file atomically (Model::save); with `state`, a checkpoint.
+  virtual void save(const std::string& path, const std::string& metadata_json,
+                    const TrainingState* state) const = 0;
+};
 
 /// What callbacks and FitOptions::on_epoch_end receive at the end of each epoch.
 struct EpochLogs {
@@ -48,10 +66,10 @@ struct BatchLogs {
 class Callback {
  public:
   virtual ~Callback() = default;
-  virtual void on_train_begin(Sequential& /*model*/) {}
-  virtual bool on_batch_end(Sequential& /*model*/, const BatchLogs& /*logs*/) { return true; }
-  virtual bool on_epoch_end(Sequential& /*model*/, const EpochLogs& /*logs*/) { return true; }
-  virtual void on_train_end(Sequential& /*model*/) {}
+  virtual void on_train_begin(TrainingTarget& /*model*/) {}
+  virtual bool on_batch_end(TrainingTarget& /*model*/, const BatchLogs& /*logs*/) { return true; }
+  virtual bool on_epoch_end(TrainingTarget& /*model*/, const EpochLogs& /*logs*/) { return true; }
+  virtual void on_train_end(TrainingTarget& /*model*/) {}
 
   /// A callback's progress (best value, patience counter, best weights, ...), stored in
   /// checkpoints so that a resumed fit decides exactly as an uninterrupted one would. Doubles
@@ -68,15 +86,16 @@ class Callback {
   /// (on_epoch_state); fit builds it only when one does.
   virtual bool wants_training_state() const { return false; }
   /// Called after every epoch, after all on_epoch_end calls, with the state a resumed fit needs.
-  virtual void on_epoch_state(Sequential& /*model*/, const TrainingState& /*state*/) {}
+  virtual void on_epoch_state(TrainingTarget& /*model*/, const TrainingState& /*state*/) {}
 };
 
 /// Stops training when a batch loss is NaN or infinite (Keras TerminateOnNaN), leaving the
 /// weights at their last finite values and History::terminated_on_nan set, instead of fit's
-/// default divergence error. Prints "Batch N: Invalid loss, terminating training" to stderr.
+/// default divergence error. It prints nothing (a library does not write to stderr unasked):
+/// the History says so, and the batch is in the BatchLogs a ProgressBar or your callback sees.
 class TerminateOnNaN : public Callback {
  public:
-  bool on_batch_end(Sequential& model, const BatchLogs& logs) override;
+  bool on_batch_end(TrainingTarget& model, const BatchLogs& logs) override;
 };
 
 /// Keras's progress display: "Epoch 3/20" then
@@ -87,8 +106,8 @@ class ProgressBar : public Callback {
  public:
   /// verbose 1: a live bar on a terminal; 2: one line per epoch. `stream` e.g. stdout.
   explicit ProgressBar(int verbose = 1, std::FILE* stream = stdout);
-  bool on_batch_end(Sequential& model, const BatchLogs& logs) override;
-  bool on_epoch_end(Sequential& model, const EpochLogs& logs) override;
+  bool on_batch_end(TrainingTarget& model, const BatchLogs& logs) override;
+  bool on_epoch_end(TrainingTarget& model, const EpochLogs& logs) override;
 
  private:
   std::string line(int batch, int batches, double seconds,
@@ -140,9 +159,9 @@ struct EarlyStoppingOptions {
 class EarlyStopping : public Callback {
  public:
   explicit EarlyStopping(const EarlyStoppingOptions& options = {});
-  void on_train_begin(Sequential& model) override;
-  bool on_epoch_end(Sequential& model, const EpochLogs& logs) override;
-  void on_train_end(Sequential& model) override;
+  void on_train_begin(TrainingTarget& model) override;
+  bool on_epoch_end(TrainingTarget& model, const EpochLogs& logs) override;
+  void on_train_end(TrainingTarget& model) override;
   /// The epoch (1-based) at which training was stopped, 0 if it was not.
   int stopped_epoch() const noexcept { return stopped_epoch_; }
   /// The epoch (1-based) with the best monitored value, 0 before any.
@@ -175,8 +194,8 @@ struct ReduceLROnPlateauOptions {
 class ReduceLROnPlateau : public Callback {
  public:
   explicit ReduceLROnPlateau(const ReduceLROnPlateauOptions& options = {});
-  void on_train_begin(Sequential& model) override;
-  bool on_epoch_end(Sequential& model, const EpochLogs& logs) override;
+  void on_train_begin(TrainingTarget& model) override;
+  bool on_epoch_end(TrainingTarget& model, const EpochLogs& logs) override;
   /// Number of reductions made so far.
   int reductions() const noexcept { return reductions_; }
   State state() const override;
@@ -202,19 +221,19 @@ struct ModelCheckpointOptions {
   RECUR_ARG(bool, save_training_state) = false;
 };
 
-/// Saves the model with Sequential::save (atomic: temp file + rename) after each epoch, or only
+/// Saves the model with Model::save (atomic: temp file + rename) after each epoch, or only
 /// when the monitored value improves (Keras ModelCheckpoint). Throws IoError if it cannot write.
 class ModelCheckpoint : public Callback {
  public:
   explicit ModelCheckpoint(const ModelCheckpointOptions& options);
-  void on_train_begin(Sequential& model) override;
-  bool on_epoch_end(Sequential& model, const EpochLogs& logs) override;
+  void on_train_begin(TrainingTarget& model) override;
+  bool on_epoch_end(TrainingTarget& model, const EpochLogs& logs) override;
   /// Epochs (1-based) at which a file was written.
   const std::vector<int>& saved_epochs() const noexcept { return saved_; }
   State state() const override;
   void set_state(const State& state) override;
   bool wants_training_state() const override { return o_.save_training_state(); }
-  void on_epoch_state(Sequential& model, const TrainingState& state) override;
+  void on_epoch_state(TrainingTarget& model, const TrainingState& state) override;
 
  private:
   ModelCheckpointOptions o_;
@@ -228,9 +247,9 @@ class ModelCheckpoint : public Callback {
 class CSVLogger : public Callback {
  public:
   explicit CSVLogger(std::string filename, bool append = false);
-  void on_train_begin(Sequential& model) override;
-  bool on_epoch_end(Sequential& model, const EpochLogs& logs) override;
-  void on_train_end(Sequential& model) override;
+  void on_train_begin(TrainingTarget& model) override;
+  bool on_epoch_end(TrainingTarget& model, const EpochLogs& logs) override;
+  void on_train_end(TrainingTarget& model) override;
 
  private:
   std::string filename_;

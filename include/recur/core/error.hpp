@@ -28,6 +28,11 @@ inline constexpr const char* kStatefulBatch = "RECUR-E0012";     // stateful lay
 inline constexpr const char* kBadHyperparameter = "RECUR-E0013"; // units, rates, epochs, ... out of range
 inline constexpr const char* kUnknownColumn = "RECUR-E0014";     // a CSV column name that does not exist
 // RECUR-E0015 is a compile-time error: a cell added to a Sequential model (static_assert).
+inline constexpr const char* kGraphShape = "RECUR-E0016";       // a layer called on symbolic tensors it cannot take
+inline constexpr const char* kGraphCall = "RECUR-E0017";        // initial_state, a list vs one tensor, output count
+inline constexpr const char* kGraphDisconnected = "RECUR-E0018";  // an output needs an input the model lacks, an unused input, a cycle
+inline constexpr const char* kGraphData = "RECUR-E0019";        // data for a model's inputs/outputs: count, names, samples
+inline constexpr const char* kOutputLoss = "RECUR-E0020";       // compile: losses or loss_weights do not fit the outputs
 inline constexpr const char* kShape = "RECUR-E0100";             // other shape mismatches
 inline constexpr const char* kValue = "RECUR-E0200";             // other invalid values
 inline constexpr const char* kParse = "RECUR-E0300";             // other unparsable text

@@ -107,7 +107,8 @@ std::string default_layer_name(const std::string& type);
 
 /// Builds a layer from its Keras class name and get_config() JSON (what a model file stores):
 /// LSTM, GRU, SimpleRNN, RNN, Bidirectional, TimeDistributed, Dense, Dropout, Activation,
-/// Flatten, GlobalMaxPooling1D, GlobalAveragePooling1D, Masking, Embedding. Throws ValueError for an unknown class name and
+/// Flatten, GlobalMaxPooling1D, GlobalAveragePooling1D, Masking, Embedding, Concatenate, Add,
+/// Multiply, Average, RepeatVector, Reshape. Throws ValueError for an unknown class name and
 /// nlohmann::json::exception for a missing field.
 std::unique_ptr<Layer> layer_from_config(const std::string& class_name,
                                          const nlohmann::json& config);
