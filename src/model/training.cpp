@@ -445,10 +445,9 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
   return fit(std::vector<Tensor>{x}, std::vector<Tensor>{y}, o);
 }
 
-History Model::fit(const std::map<std::string, Tensor>& xs, const std::map<std::string, Tensor>& ys,
-                   const FitOptions& o) {
+History Model::fit(const NamedTensors& xs, const NamedTensors& ys, const FitOptions& o) {
   require_built("fit");
-  return fit(by_name(xs, input_names(), "input", "fit"), by_name(ys, output_names(), "output", "fit"), o);
+  return fit(by_name(xs.map, input_names(), "input", "fit"), by_name(ys.map, output_names(), "output", "fit"), o);
 }
 
 History Model::fit(const std::vector<Tensor>& x_in, const std::vector<Tensor>& y_in, const FitOptions& o) {
@@ -689,9 +688,9 @@ std::vector<Tensor> Model::predict(const std::vector<Tensor>& xs, int batch_size
   return predict_checked(xs, batch_size);
 }
 
-std::map<std::string, Tensor> Model::predict(const std::map<std::string, Tensor>& xs, int batch_size) {
+std::map<std::string, Tensor> Model::predict(const NamedTensors& xs, int batch_size) {
   require_built("predict");
-  const std::vector<Tensor> out = predict(by_name(xs, input_names(), "input", "predict"), batch_size);
+  const std::vector<Tensor> out = predict(by_name(xs.map, input_names(), "input", "predict"), batch_size);
   std::map<std::string, Tensor> named;
   const std::vector<std::string> names = output_names();
   for (std::size_t k = 0; k < out.size(); ++k) named[names[k]] = out[k];

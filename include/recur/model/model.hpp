@@ -14,6 +14,8 @@
 //   model.fit({x_enc, x_dec}, {y_true}, recur::FitOptions().epochs(10));
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
+#include <utility>
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,6 +35,15 @@
 #include "recur/optimizers/optimizers.hpp"
 
 namespace recur {
+
+/// Tensors by name - an Input's, or an output layer's - e.g. {{"sequence", x}, {"static", s}}
+/// (Keras's dicts of inputs and targets). A type of its own so that a braced list of tensors
+/// ({x1, x2}) always means the vector overloads.
+struct NamedTensors {
+  NamedTensors(std::initializer_list<std::pair<const std::string, Tensor>> list) : map(list) {}
+  explicit NamedTensors(std::map<std::string, Tensor> m) : map(std::move(m)) {}
+  std::map<std::string, Tensor> map;
+};
 
 /// Loss weight per class id (FitOptions::class_weight).
 using ClassWeights = std::map<int, double>;
@@ -182,8 +193,7 @@ class Model : public TrainingTarget {
   /// there instead). Masked timesteps are left out of the loss and the metrics, as in Keras. A
   /// model with a stateful layer needs a training sample count that batch_size divides.
   History fit(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, const FitOptions& options = {});
-  History fit(const std::map<std::string, Tensor>& xs, const std::map<std::string, Tensor>& ys,
-              const FitOptions& options = {});
+  History fit(const NamedTensors& xs, const NamedTensors& ys, const FitOptions& options = {});
   /// Single input and output: fit(x, y).
   History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
   History fit(const Sequences& x, const Tensor& y, const FitOptions& options = {}) {
@@ -201,8 +211,10 @@ class Model : public TrainingTarget {
   std::map<std::string, double> evaluate(const Tensor& x, const Tensor& y, int batch_size = 32);
   /// Outputs (samples, *output.shape()) for each output, in inference mode.
   std::vector<Tensor> predict(const std::vector<Tensor>& xs, int batch_size = 32);
-  std::map<std::string, Tensor> predict(const std::map<std::string, Tensor>& xs, int batch_size = 32);
-  /// Single input and output: (samples, *output_shape).
+  /// By input name; the outputs by output name.
+  std::map<std::string, Tensor> predict(const NamedTensors& xs, int batch_size = 32);
+  /// Single input and output: (samples, *output_shape). (With several outputs, pass
+  /// std::vector<Tensor>{x}: this throws ValueError RECUR-E0019.)
   Tensor predict(const Tensor& x, int batch_size = 32);
   Tensor predict(const Sequences& x, int batch_size = 32) { return predict(to_tensor(x, "predict"), batch_size); }
 
