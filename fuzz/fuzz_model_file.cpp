@@ -1,5 +1,5 @@
-// Fuzz target: a model file read by Sequential::load (read_model_file, the architecture JSON,
-// the layer registry, the tensor records). Built twice: fuzz_model_file takes the bytes as they
+// Fuzz target: a model file read by Sequential::load and Model::load (read_model_file, the
+// architecture JSON, the layer registry, a Functional file's graph, the tensor records). Built twice: fuzz_model_file takes the bytes as they
 // are, so most mutations stop at the checksum; fuzz_model_file_crc (RECUR_FUZZ_FIX_CRC)
 // recomputes the trailing CRC-32 first, so they reach the JSON and tensor parsing.
 //
@@ -16,6 +16,7 @@
 
 #include "fuzz_support.hpp"
 #include "recur/core/error.hpp"
+#include "recur/model/model.hpp"
 #include "recur/model/sequential.hpp"
 
 namespace {
@@ -25,17 +26,23 @@ namespace {
 constexpr std::size_t kMaxPredictParams = 50'000;
 constexpr std::size_t kMaxPredictInputs = 4'096;
 
-void exercise(recur::Sequential& model, const std::string& metadata) {
+// Summary, parameter count, one prediction on zeros when small, and a save / load round trip
+// that must give the same weights and metadata. `reload` reads the re-saved file back.
+template <class M, class Reload>
+void exercise(M& model, const std::string& metadata, Reload reload) {
   (void)model.summary();
   const std::size_t params = model.count_params();
   std::size_t inputs = 1;  // saturates at kMaxPredictInputs + 1
-  for (std::size_t d : model.input_shape())
-    inputs = std::min(inputs * std::min(d, kMaxPredictInputs + 1), kMaxPredictInputs + 1);
-  if (params <= kMaxPredictParams && inputs <= kMaxPredictInputs) {
+  std::vector<recur::Tensor> xs;
+  for (const auto& in : model.inputs()) {
+    for (std::size_t d : in.shape()) inputs = std::min(inputs * std::min(d, kMaxPredictInputs + 1), kMaxPredictInputs + 1);
     recur::Shape x_shape{1};
-    x_shape.insert(x_shape.end(), model.input_shape().begin(), model.input_shape().end());
+    x_shape.insert(x_shape.end(), in.shape().begin(), in.shape().end());
+    if (inputs <= kMaxPredictInputs) xs.emplace_back(x_shape);
+  }
+  if (params <= kMaxPredictParams && inputs <= kMaxPredictInputs && xs.size() == model.inputs().size()) {
     try {
-      (void)model.predict(recur::Tensor(x_shape));
+      (void)model.predict(xs);
     } catch (const recur::Error&) {
       // A loaded model that refuses zeros (e.g. its Embedding) is not a loader finding.
     }
@@ -47,7 +54,7 @@ void exercise(recur::Sequential& model, const std::string& metadata) {
   std::vector<recur::Tensor> after;
   try {
     model.save(again, metadata);
-    after = recur::Sequential::load(again, &metadata_again).get_weights();
+    after = reload(again, &metadata_again).get_weights();
   } catch (const recur::Error& e) {
     recur_fuzz::fail(std::string("a loaded model does not survive save and load: ") + e.what());
   }
@@ -74,9 +81,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     std::string metadata;
     recur::Sequential model = recur::Sequential::load(path, &metadata);
-    exercise(model, metadata);
+    exercise(model, metadata, [](const std::string& p, std::string* m) { return recur::Sequential::load(p, m); });
   } catch (const recur::Error&) {
     // A typed refusal is the expected outcome for a damaged file.
+  }
+  try {
+    std::string metadata;
+    recur::Model model = recur::Model::load(path, &metadata);
+    exercise(model, metadata, [](const std::string& p, std::string* m) { return recur::Model::load(p, m); });
+  } catch (const recur::Error&) {
   }
   // The training state of a checkpoint (decode_training_state), read as a resumed fit reads it.
   try {

@@ -1,7 +1,8 @@
 // Writes the seed corpus of the fuzz targets, deterministically, into <dir>/<target>/:
 //   fuzz_model_file    model files saved by the library (LSTM, GRU, Bidirectional, Embedding
 //                      and Masking models, compiled and not, with metadata; a checkpoint with its
-//                      training state); fuzz_model_file_crc
+//                      training state; a Functional encoder-decoder with merges, a shared layer
+//                      and two outputs); fuzz_model_file_crc
 //                      reads the same seeds
 //   fuzz_load_weights  files of recur_fuzz::load_weights_model's architecture, and one of another
 //   fuzz_npy           .npy files v1.0 / v2.0 of float32, float64 and integer arrays, rank 1 to 4
@@ -24,6 +25,9 @@
 #include "recur/layers/dropout.hpp"
 #include "recur/layers/recurrent.hpp"
 #include "recur/layers/wrappers.hpp"
+#include "recur/layers/graph.hpp"
+#include "recur/layers/merge.hpp"
+#include "recur/model/model.hpp"
 #include "recur/model/sequential.hpp"
 #include "recur/optimizers/optimizers.hpp"
 
@@ -109,6 +113,21 @@ void model_seeds(const fs::path& dir) {
     m.add(recur::Dense(1));
     m.build({3, 2}, 13);  // never compiled: the file has no "compile" entry
     m.save((dir / "masking_uncompiled.recur").string());
+  }
+  {
+    recur::set_random_seed(17);
+    auto enc_in = recur::Input({3, 2}, "encoder_input");
+    auto dec_in = recur::Input({2, 2}, "decoder_input");
+    auto [enc, h, c] = recur::shared(recur::LSTM(recur::LstmOptions(3).return_state(true))).call<3>(enc_in);
+    auto seq = recur::shared(recur::LSTM(recur::LstmOptions(3).return_sequences(true)))(dec_in, {.initial_state = {h, c}});
+    auto gru = recur::shared(recur::GRU(3));
+    auto merged = recur::shared(recur::Concatenate())(
+        {recur::shared(recur::Add())({gru(seq), enc}), recur::shared(recur::Average())({gru(seq), c})});
+    auto y1 = recur::shared(recur::Dense(1))(merged);
+    auto y2 = recur::shared(recur::Dense(2, "softmax"))(recur::shared(recur::Reshape({-1}))(recur::shared(recur::RepeatVector(2))(h)));
+    recur::Model m({enc_in, dec_in}, {y1, y2}, "functional");
+    m.compile("adam", std::vector<std::string>{"mse", "sparse_categorical_crossentropy"}, {"mae"}, {1.0, 0.5});
+    m.save((dir / "functional.recur").string(), R"({"note":"seed"})");
   }
 }
 
