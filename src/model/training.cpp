@@ -183,8 +183,6 @@ void Model::check_x(const std::vector<Tensor>& xs, const std::string& caller) co
       throw ValueError(caller + ": every input needs the same number of samples; x[0] has " + std::to_string(xs[0].dim(0)) +
                            ", " + xname + " has " + std::to_string(x.dim(0)) + ".",
                        codes::kGraphData);
-    const auto& batch = inputs_[k].node()->batch_size;
-    (void)batch;  // a fixed batch is checked per batch by the stateful layers themselves
     for (std::size_t i = 0; i < x.size(); ++i)
       if (!std::isfinite(x[i])) {
         const std::size_t row = x.size() / x.dim(0);
@@ -319,6 +317,13 @@ std::size_t Model::check_fit_extras(const std::vector<Tensor>& xs, const FitOpti
                          " leaves no training samples out of " + std::to_string(n) + ".",
                      codes::kBadHyperparameter);
   const std::size_t bs = static_cast<std::size_t>(o.batch_size());
+  for (const auto& in : inputs_)
+    if (in.node()->batch_size && (*in.node()->batch_size != bs || n_train % bs != 0))
+      throw ValueError("fit: input '" + in.node()->name() + "' has a fixed batch_size " +
+                           std::to_string(*in.node()->batch_size) + ", so fit needs batch_size " +
+                           std::to_string(*in.node()->batch_size) + " (got " + std::to_string(bs) +
+                           ") and a number of training samples it divides (" + std::to_string(n_train) + ").",
+                       codes::kGraphData);
   if (has_stateful_layer() && n_train % bs != 0)
     throw ValueError("fit: the model has a stateful layer, so every batch must have the same size, but batch_size " +
                          std::to_string(bs) + " does not divide the " + std::to_string(n_train) +

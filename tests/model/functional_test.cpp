@@ -323,6 +323,37 @@ TEST(FunctionalErrors, DisconnectedAndUnusedInputsAndDataMismatches) {
       [&] { model.compile("sgd", std::vector<std::string>{"mse"}, {}, {1.0, 2.0}); }, "RECUR-E0020", {"loss_weights"});
 }
 
+TEST(FunctionalErrors, AFixedBatchSizeIsHeldToInFit) {
+  auto x = recur::Input({3, 2}, "x", 4);
+  recur::Model model({x}, {recur::shared(recur::Dense(1))(recur::shared(recur::LSTM(2))(x))});
+  model.compile("sgd", "mse");
+  const Tensor xv({8, 3, 2}), yv({8, 1});
+  expect_error<recur::ValueError>([&] { model.fit(xv, yv, recur::FitOptions().batch_size(3)); }, "RECUR-E0019",
+                                  {"input 'x'", "fixed batch_size 4", "got 3"});
+  model.fit(xv, yv, recur::FitOptions().batch_size(4));
+}
+
+TEST(Functional, MasksFlowAlongTheGraph) {
+  // Embedding(mask_zero) -> two recurrent branches -> Add: the merge's output keeps the mask,
+  // its masked steps are zeros, and pooling ends it.
+  recur::set_random_seed(5);
+  auto ids = recur::Input({5}, "ids");
+  auto emb = recur::shared(recur::Embedding(recur::EmbeddingOptions(6, 3).mask_zero(true)))(ids);
+  auto a = recur::shared(recur::LSTM(LstmOptions(2).return_sequences(true)))(emb);
+  auto b = recur::shared(recur::GRU(recur::GruOptions(2).return_sequences(true)))(emb);
+  auto sum = recur::shared(recur::Add())({a, b});
+  auto y = recur::shared(recur::Dense(1))(recur::shared(recur::GlobalAveragePooling1D())(sum));
+  recur::Model model({ids}, {y, sum});
+  const Tensor padded({1, 5}, {0, 0, 3, 1, 4});
+  const std::vector<Tensor> out = model.forward(std::vector<Tensor>{padded}, false);
+  ASSERT_EQ(model.output_masks().size(), 2u);
+  EXPECT_TRUE(model.output_masks()[0].empty()) << "pooling ends the mask";
+  ASSERT_EQ(model.output_masks()[1].shape(), (recur::Shape{1, 5}));
+  EXPECT_EQ(model.output_masks()[1].values(), (std::vector<float>{0, 0, 1, 1, 1}));
+  for (std::size_t t = 0; t < 2; ++t)
+    for (std::size_t u = 0; u < 2; ++u) EXPECT_EQ(out[1].at({0, t, u}), 0.0f) << "masked steps output zeros";
+}
+
 // A functional model file with one field changed.
 std::string edited_file(const std::string& path, const std::function<void(nlohmann::json&)>& edit) {
   recur::ModelFileContents contents = recur::read_model_file(path);
