@@ -455,47 +455,103 @@ History Model::fit(const NamedTensors& xs, const NamedTensors& ys, const FitOpti
   return fit(by_name(xs.map, input_names(), "input", "fit"), by_name(ys.map, output_names(), "output", "fit"), o);
 }
 
-History Model::fit(const std::vector<Tensor>& x_in, const std::vector<Tensor>& y_in, const FitOptions& o) {
-  // Preparation: the checks, then the validation split (the last rows, before shuffling).
+// fit's data after the checks: targets flattened to (samples, values), the validation part
+// (validation_data, or the last rows taken before shuffling, as Keras does).
+struct Model::FitData {
+  std::vector<Tensor> xs, ys, x_val, y_val;
+  std::size_t n = 0, n_train = 0;
+  bool has_val = false;
+  std::vector<std::size_t> classes;  // per output: the last axis
+};
+
+// One batch's results: its targets, every output's prediction and loss, the weighted total, the gradient's
+// squared norm.
+struct Model::BatchResult {
+  std::vector<Tensor> targets, preds;
+  std::vector<float> output_loss;
+  float loss = 0.0f;
+  double grad_sq = 0.0;
+};
+
+Model::FitData Model::prepare_fit(const std::vector<Tensor>& x_in, const std::vector<Tensor>& y_in, const FitOptions& o) {
   require_compiled("fit");
   check_fit_options(o);
   if (!built_ && x_in.size() == 1 && x_in[0].rank() >= 2) build_from(x_in[0], o.seed());
   require_built("fit");
   check_x(x_in, "fit");
   check_y(x_in, y_in, "fit");
-  const std::size_t n_train = check_fit_extras(x_in, o);
-  const std::size_t n = x_in[0].dim(0), outs = outputs_.size();
-  const bool has_sw = !o.sample_weight().empty(), has_cw = !o.class_weight().empty();
+  FitData d;
+  d.n_train = check_fit_extras(x_in, o);
+  d.n = x_in[0].dim(0);
+  d.xs = x_in;
+  for (const Tensor& y : y_in) d.ys.push_back(y.reshape({d.n, y.size() / d.n}));
   const bool has_vd = !o.validation_xs().empty() || !o.validation_ys().empty();
-  const std::size_t bs = static_cast<std::size_t>(o.batch_size());
-  std::vector<Tensor> ys;
-  for (const Tensor& y : y_in) ys.push_back(y.reshape({n, y.size() / n}));
-  std::vector<Tensor> x_val, y_val;
-  const bool has_val = has_vd || n_train < n;
+  d.has_val = has_vd || d.n_train < d.n;
   if (has_vd) {
-    x_val = o.validation_xs();
-    const std::size_t nv = x_val[0].dim(0);
-    for (const Tensor& y : o.validation_ys()) y_val.push_back(y.reshape({nv, y.size() / nv}));
-  } else if (has_val) {
-    const std::vector<std::size_t> all = iota_index(n);
-    x_val = gather_all(x_in, all, n_train, n);
-    y_val = gather_all(ys, all, n_train, n);
+    d.x_val = o.validation_xs();
+    const std::size_t nv = d.x_val[0].dim(0);
+    for (const Tensor& y : o.validation_ys()) d.y_val.push_back(y.reshape({nv, y.size() / nv}));
+  } else if (d.has_val) {
+    const std::vector<std::size_t> all = iota_index(d.n);
+    d.x_val = gather_all(d.xs, all, d.n_train, d.n);
+    d.y_val = gather_all(d.ys, all, d.n_train, d.n);
   }
-  std::vector<std::size_t> classes(outs);
-  for (std::size_t k = 0; k < outs; ++k) classes[k] = outputs_[k].shape().back();
+  for (const auto& y : outputs_) d.classes.push_back(y.shape().back());
+  return d;
+}
 
+Model::BatchResult Model::batch_step(const FitData& d, const std::vector<std::size_t>& order, std::size_t begin,
+                                     std::size_t end, const FitOptions& o) {
+  const std::size_t outs = outputs_.size();
+  const std::vector<Tensor> xb = gather_all(d.xs, order, begin, end);
+  BatchResult r;
+  r.targets = gather_all(d.ys, order, begin, end);
+  const std::vector<Tensor>& yb = r.targets;
+  zero_grad();
+  r.preds = forward(xb, true);
+  std::vector<float> sample_w, row_w;
+  const bool has_sw = !o.sample_weight().empty(), has_cw = !o.class_weight().empty();
+  if (has_sw) {
+    sample_w.resize(end - begin);
+    for (std::size_t i = begin; i < end; ++i) sample_w[i - begin] = o.sample_weight()[order[i]];
+  }
+  std::vector<Tensor> dys(outs);
+  r.output_loss.resize(outs);
+  for (std::size_t k = 0; k < outs; ++k) {
+    const Loss& lk = output_config_[k].loss;
+    const std::size_t rows = r.preds[k].size() / d.classes[k];
+    const bool weighted = loss_row_weights(row_w, lk, yb[k].data(), end - begin, rows, d.classes[k],
+                                           has_sw ? &sample_w : nullptr, has_cw ? &o.class_weight() : nullptr,
+                                           output_masks_[k]);
+    const float* rw = weighted ? row_w.data() : nullptr;
+    r.output_loss[k] = loss_value<float>(lk, r.preds[k].data(), yb[k].data(), rows, d.classes[k], rw);
+    r.loss += static_cast<float>(output_config_[k].weight) * r.output_loss[k];
+    dys[k] = Tensor(r.preds[k].shape());
+    loss_gradient<float>(lk, dys[k].data(), r.preds[k].data(), yb[k].data(), rows, d.classes[k], rw);
+    if (output_config_[k].weight != 1.0) {
+      const float w = static_cast<float>(output_config_[k].weight);
+      for (std::size_t i = 0; i < dys[k].size(); ++i) dys[k][i] *= w;
+    }
+  }
+  backward(dys);
+  for (Weight* w : trainable_weights())
+    for (float g : w->grad.values()) r.grad_sq += static_cast<double>(g) * g;
+  return r;
+}
+
+History Model::fit(const std::vector<Tensor>& x_in, const std::vector<Tensor>& y_in, const FitOptions& o) {
+  const FitData d = prepare_fit(x_in, y_in, o);
+  const std::size_t outs = outputs_.size(), bs = static_cast<std::size_t>(o.batch_size());
   Rng rng(o.seed());
   History history;
-  history.train_samples = n_train;
-  history.validation_samples = has_vd ? x_val[0].dim(0) : n - n_train;
-  const int num_batches = static_cast<int>((n_train + bs - 1) / bs);
-  std::vector<Weight*> weights = trainable_weights();
+  history.train_samples = d.n_train;
+  history.validation_samples = d.has_val ? d.x_val[0].dim(0) : 0;
+  const int num_batches = static_cast<int>((d.n_train + bs - 1) / bs);
+  const std::vector<Weight*> weights = trainable_weights();
   std::vector<std::vector<Metric>> metrics(outs);
   for (std::size_t k = 0; k < outs; ++k) metrics[k] = make_metrics(k);
   std::vector<std::shared_ptr<Callback>> callbacks = o.callbacks();
   if (o.verbose() > 0) callbacks.insert(callbacks.begin(), std::make_shared<ProgressBar>(o.verbose()));
-  std::vector<Tensor> dys(outs);
-  std::vector<float> row_w, sample_w;
   DivergenceGuard guard;
   bool stop = false;
 
@@ -512,53 +568,25 @@ History Model::fit(const std::vector<Tensor>& x_in, const std::vector<Tensor>& y
   std::vector<double> output_loss_sum(outs);
   for (int epoch = first_epoch; epoch <= o.epochs() && !stop; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<std::size_t> order = o.shuffle() ? rng.permutation(n_train) : iota_index(n_train);
+    const std::vector<std::size_t> order = o.shuffle() ? rng.permutation(d.n_train) : iota_index(d.n_train);
     for (auto& ms : metrics)
       for (Metric& m : ms) m.reset();
     double loss_sum = 0.0;
     std::fill(output_loss_sum.begin(), output_loss_sum.end(), 0.0);
     std::size_t seen = 0;
     for (int b = 0; b < num_batches && !stop; ++b) {
-      // The batch step: forward, every output's weighted loss and its gradient, backward.
-      const std::size_t begin = static_cast<std::size_t>(b) * bs, end = std::min(n_train, begin + bs);
-      const std::vector<Tensor> xb = gather_all(x_in, order, begin, end);
-      const std::vector<Tensor> yb = gather_all(ys, order, begin, end);
-      zero_grad();
-      const std::vector<Tensor> preds = forward(xb, true);
-      if (has_sw) {
-        sample_w.resize(end - begin);
-        for (std::size_t i = begin; i < end; ++i) sample_w[i - begin] = o.sample_weight()[order[i]];
-      }
-      float loss = 0.0f;
-      std::vector<float> output_loss(outs);
-      for (std::size_t k = 0; k < outs; ++k) {
-        const Loss& lk = output_config_[k].loss;
-        const std::size_t rows = preds[k].size() / classes[k];
-        const bool weighted = loss_row_weights(row_w, lk, yb[k].data(), end - begin, rows, classes[k],
-                                               has_sw ? &sample_w : nullptr, has_cw ? &o.class_weight() : nullptr,
-                                               output_masks_[k]);
-        const float* rw = weighted ? row_w.data() : nullptr;
-        output_loss[k] = loss_value<float>(lk, preds[k].data(), yb[k].data(), rows, classes[k], rw);
-        loss += static_cast<float>(output_config_[k].weight) * output_loss[k];
-        if (dys[k].shape() != preds[k].shape()) dys[k] = Tensor(preds[k].shape());
-        loss_gradient<float>(lk, dys[k].data(), preds[k].data(), yb[k].data(), rows, classes[k], rw);
-        if (output_config_[k].weight != 1.0) {
-          const float w = static_cast<float>(output_config_[k].weight);
-          for (std::size_t i = 0; i < dys[k].size(); ++i) dys[k][i] *= w;
-        }
-      }
-      backward(dys);
-      double grad_sq = 0.0;
-      for (Weight* w : weights)
-        for (float g : w->grad.values()) grad_sq += static_cast<double>(g) * g;
+      const std::size_t begin = static_cast<std::size_t>(b) * bs, end = std::min(d.n_train, begin + bs);
+      const BatchResult r = batch_step(d, order, begin, end, o);
       BatchLogs blogs;
       blogs.epoch = epoch;
       blogs.epochs = o.epochs();
       blogs.batch = b + 1;
       blogs.batches = num_batches;
       blogs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (!std::isfinite(loss) || !std::isfinite(grad_sq)) {
-        blogs.values["loss"] = std::isfinite(loss) ? static_cast<double>(NAN) : loss;
+      if (!std::isfinite(r.loss) || !std::isfinite(r.grad_sq)) {
+        // Divergence: callbacks see the batch before any update (TerminateOnNaN ends training
+        // here); otherwise fit stops with the weights of the last finite step.
+        blogs.values["loss"] = std::isfinite(r.loss) ? static_cast<double>(NAN) : r.loss;
         bool keep_going = true;
         for (const auto& cb : callbacks) keep_going = cb->on_batch_end(*this, blogs) && keep_going;
         if (!keep_going) {
@@ -566,15 +594,15 @@ History Model::fit(const std::vector<Tensor>& x_in, const std::vector<Tensor>& y
           stop = true;
           break;
         }
-        guard.non_finite_loss(loss, grad_sq, epoch, b + 1, num_batches, *optimizer_);
+        guard.non_finite_loss(r.loss, r.grad_sq, epoch, b + 1, num_batches, *optimizer_);
       }
-      guard.step(*optimizer_, weights, loss, grad_sq, epoch, b + 1, num_batches);
+      guard.step(*optimizer_, weights, r.loss, r.grad_sq, epoch, b + 1, num_batches);
       const double samples = static_cast<double>(end - begin);
-      loss_sum += static_cast<double>(loss) * samples;
-      for (std::size_t k = 0; k < outs; ++k) output_loss_sum[k] += static_cast<double>(output_loss[k]) * samples;
+      loss_sum += static_cast<double>(r.loss) * samples;
+      for (std::size_t k = 0; k < outs; ++k) output_loss_sum[k] += static_cast<double>(r.output_loss[k]) * samples;
       seen += end - begin;
       for (std::size_t k = 0; k < outs; ++k)
-        update_metrics(metrics[k], preds[k], yb[k], preds[k].size() / classes[k], classes[k], output_masks_[k]);
+        update_metrics(metrics[k], r.preds[k], r.targets[k], r.preds[k].size() / d.classes[k], d.classes[k], output_masks_[k]);
       if (o.on_batch_end()) o.on_batch_end()(b + 1, num_batches, loss_sum / static_cast<double>(seen));
       blogs.values["loss"] = loss_sum / static_cast<double>(seen);
       for (const auto& ms : metrics)
@@ -600,8 +628,8 @@ History Model::fit(const std::vector<Tensor>& x_in, const std::vector<Tensor>& y
         logs.values[m.name()] = m.result();
       }
     for (const auto& k : keys) history.record(k, logs.values[k]);
-    if (has_val) {
-      const auto val = evaluate_checked(x_val, y_val, o.batch_size());
+    if (d.has_val) {
+      const auto val = evaluate_checked(d.x_val, d.y_val, o.batch_size());
       for (const auto& k : keys) {
         logs.values["val_" + k] = val.at(k);
         history.record("val_" + k, val.at(k));

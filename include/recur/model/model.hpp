@@ -281,6 +281,11 @@ class Model : public TrainingTarget {
     double weight = 1.0;
   };
 
+  struct FitData;      // fit's checked data and validation split (training.cpp)
+  struct BatchResult;  // one batch's predictions, losses and gradient norm
+  FitData prepare_fit(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, const FitOptions& options);
+  BatchResult batch_step(const FitData& data, const std::vector<std::size_t>& order, std::size_t begin,
+                         std::size_t end, const FitOptions& options);
   void check_x(const std::vector<Tensor>& xs, const std::string& caller) const;
   void check_y(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, const std::string& caller) const;
   void check_fit_options(const FitOptions& options) const;
