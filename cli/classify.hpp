@@ -1,6 +1,8 @@
 #pragma once
-// `recur classify`: CSV rows -> sequences -> LSTM + softmax -> accuracy, confusion matrix, files.
-// Nothing here prints; progress goes through the callbacks, results are returned.
+// `recur classify`: the flags, their checks, and the files and results of the job. The task
+// logic is library code: rows -> sequences and labels (recur/tasks/classifier_input.hpp), the
+// classifier's build, training and evaluation (recur/tasks/classifier.hpp). Nothing here
+// prints; progress goes through the callbacks, results are returned (main.cpp prints them).
 #include <cstdint>
 #include <string>
 #include <vector>

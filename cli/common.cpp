@@ -12,13 +12,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "forecast.hpp"
 #include "recur/core/error.hpp"
 #include "recur/data/csv.hpp"
 #include "recur/io/model_file.hpp"
 #include <nlohmann/json.hpp>
-#include "recur/layers/recurrent.hpp"
-#include "recur/layers/wrappers.hpp"
 
 namespace recur::cli {
 
@@ -171,33 +168,6 @@ Checkpoint::Checkpoint(const std::string& output_dir, const std::string& resume_
 void Checkpoint::finish() {
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
-}
-
-std::unique_ptr<Layer> make_recurrent_layer(const std::string& layer, std::size_t units,
-                                            bool bidirectional, float dropout,
-                                            float recurrent_dropout, bool return_sequences) {
-  std::unique_ptr<RNN> rnn;
-  if (layer == "lstm")
-    rnn = std::make_unique<LSTM>(LstmOptions(units).dropout(dropout).recurrent_dropout(
-        recurrent_dropout).return_sequences(return_sequences));
-  else if (layer == "gru")
-    rnn = std::make_unique<GRU>(GruOptions(units).dropout(dropout).recurrent_dropout(
-        recurrent_dropout).return_sequences(return_sequences));
-  else if (layer == "simple_rnn")
-    rnn = std::make_unique<SimpleRNN>(SimpleRnnOptions(units).dropout(dropout).recurrent_dropout(
-        recurrent_dropout).return_sequences(return_sequences));
-  else
-    throw ValueError("--layer must be lstm, gru or simple_rnn, got \"" + layer + "\".");
-  if (bidirectional) return std::make_unique<Bidirectional>(std::move(rnn));
-  return rnn;
-}
-
-std::vector<std::shared_ptr<Callback>> with_progress(std::vector<std::shared_ptr<Callback>> callbacks,
-                                                     const TrainingCallbacks& training) {
-  // Last: the progress display has no state, so a run resumed with or without it matches the
-  // checkpoint's list of callback states.
-  if (training.progress) callbacks.push_back(training.progress);
-  return callbacks;
 }
 
 bool Preflight::run(const std::function<void()>& check) {

@@ -9,12 +9,9 @@
 #include "recur/callbacks/callbacks.hpp"
 #include "recur/data/csv.hpp"
 #include "recur/io/files.hpp"
-#include "recur/layers/layer.hpp"
 #include "recur/model/sequential.hpp"
 
 namespace recur::cli {
-
-struct TrainingCallbacks;  // forecast.hpp
 
 /// A number for a CSV cell: 6 significant digits, "" for NaN or infinity.
 std::string csv_number(double v);
@@ -85,15 +82,4 @@ class Preflight {
   bool collect_;
 };
 
-/// `callbacks` with the job's progress display (if any) in front.
-std::vector<std::shared_ptr<Callback>> with_progress(std::vector<std::shared_ptr<Callback>> callbacks,
-                                                     const TrainingCallbacks& training);
-
-/// The recurrent layer named by a CLI --layer value: "lstm", "gru" or "simple_rnn" with `units`,
-/// wrapped in Bidirectional (concat) when asked, with the given dropout and recurrent_dropout.
-/// Throws ValueError naming the accepted values.
-std::unique_ptr<Layer> make_recurrent_layer(const std::string& layer, std::size_t units,
-                                            bool bidirectional, float dropout = 0.0f,
-                                            float recurrent_dropout = 0.0f,
-                                            bool return_sequences = false);
 }  // namespace recur::cli

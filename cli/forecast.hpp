@@ -1,7 +1,9 @@
 #pragma once
-// `recur forecast` and `recur predict`: CSV time series -> recur::tasks forecaster (search,
-// ensemble, intervals) and the classical baselines on the same test points -> metrics, files.
-// Nothing here prints; progress goes through the callbacks, results are returned.
+// `recur forecast` and `recur predict`: the flags, their checks, and the files and results of
+// the job. The task logic is library code: the table -> series (recur/tasks/series_spec.hpp),
+// the forecaster (recur/tasks/forecaster.hpp), its scores against the baselines on the test
+// points (recur/tasks/forecast_job.hpp). Nothing here prints; progress goes through the
+// callbacks, results are returned (main.cpp prints them).
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "recur/model/sequential.hpp"
+#include "recur/tasks/forecast_job.hpp"
 #include "recur/tasks/forecaster.hpp"
 
 namespace recur::cli {
@@ -47,17 +50,9 @@ struct ForecastConfig {
   std::vector<std::string> command;
 };
 
-struct ErrorPair {
-  double rmse = 0;
-  double mae = 0;
-};
-
-/// One model's test errors: over every (test point, step) pair, and per horizon step.
-struct ModelScore {
-  std::string key, name;  // "recur" / "naive" / ..., and the table's wording
-  ErrorPair all;
-  std::vector<ErrorPair> per_step;
-};
+// The test errors of a model (over every test point and step, and per step): library types.
+using ErrorPair = tasks::ErrorPair;
+using ModelScore = tasks::ModelScore;
 
 struct ForecastResult {
   /// `recur check forecast`: every problem found (empty: training would start); nothing else

@@ -25,4 +25,8 @@
 #include "recur/model/sequential.hpp"
 #include "recur/optimizers/optimizers.hpp"
 #include "recur/tasks/baselines.hpp"
+#include "recur/tasks/classifier.hpp"
+#include "recur/tasks/classifier_input.hpp"
+#include "recur/tasks/forecast_job.hpp"
 #include "recur/tasks/forecaster.hpp"
+#include "recur/tasks/series_spec.hpp"
