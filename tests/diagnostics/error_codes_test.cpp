@@ -3,6 +3,8 @@
 // received, the fix).
 #include <gtest/gtest.h>
 
+#include "support/expect_error.hpp"
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -25,21 +27,7 @@ namespace {
 
 using recur::Tensor;
 
-template <typename E>
-void expect_error(const std::function<void()>& f, const char* code,
-                  std::initializer_list<const char*> words) {
-  try {
-    f();
-    ADD_FAILURE() << "expected " << code;
-  } catch (const E& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    const std::string what = e.what();
-    EXPECT_NE(what.find(std::string("[") + code + "]"), std::string::npos) << what;
-    for (const char* w : words) EXPECT_NE(what.find(w), std::string::npos) << "missing \"" << w << "\" in " << what;
-  } catch (const recur::Error& e) {
-    ADD_FAILURE() << "wrong error type: " << e.what();
-  }
-}
+using recur::test::expect_error;
 
 recur::Sequential lstm_model(std::size_t timesteps = 5, std::size_t features = 1) {
   recur::Sequential m;

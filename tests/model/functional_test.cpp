@@ -4,6 +4,8 @@
 // and every graph error with its code and key words.
 #include <gtest/gtest.h>
 
+#include "support/expect_error.hpp"
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -38,19 +40,7 @@ std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("recur_functional_" + name)).string();
 }
 
-template <typename E>
-void expect_error(const std::function<void()>& f, const char* code, std::initializer_list<const char*> words) {
-  try {
-    f();
-    ADD_FAILURE() << "expected " << code;
-  } catch (const E& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    const std::string what = e.what();
-    for (const char* w : words) EXPECT_NE(what.find(w), std::string::npos) << "missing \"" << w << "\" in " << what;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong error type: " << e.what();
-  }
-}
+using recur::test::expect_error;
 
 // L = sum_k sum(y_k * g_k): the analytic gradient of every weight and input against central
 // differences, in float32 (eps 1e-2 on values of order 1; tolerance 2e-2 relative to the

@@ -197,7 +197,7 @@ TEST(FusedLstmThreads, SecondCallOfAShapeReusesTheBuffers) {
   RecurrentCache<float> cache;
   recur::ops::recurrent_forward<float>(y.data(), nullptr, nullptr, cache, x.data(), w.data(),
                                        r.data(), nullptr, d, cfg);
-  ASSERT_NE(cache.fused, 0);
+  ASSERT_NE(cache.kernel, recur::ops::RecurrentKernel::kPortable);
   const float* gates = cache.gates.data();
   const float* packed = cache.packed.data();
   recur::ops::recurrent_forward<float>(y.data(), nullptr, nullptr, cache, x.data(), w.data(),
@@ -211,8 +211,9 @@ TEST(FusedLstmThreads, SecondCallOfAShapeReusesTheBuffers) {
 // [-1, 1]), and a relative error of 4e-7 for tanh near 0 where it is ~x.
 TEST(FusedActivations, ErrorWithinTheDocumentedBound) {
   for (Isa isa : fused_isas()) {
-    const auto* k = recur::ops::detail::fused_kernels_for_isa(static_cast<int>(isa));
-    ASSERT_NE(k, nullptr);
+    const auto path = recur::ops::select_kernel<float>(RecurrentConfig{}, isa);
+    ASSERT_NE(path, recur::ops::RecurrentKernel::kPortable);
+    const auto* k = &recur::ops::detail::fused_lstm_kernels(path);
     std::vector<float> x;
     for (double v = -30.0; v <= 30.0; v += 1.0 / 1024) x.push_back(static_cast<float>(v));
     for (float v : {1e-30f, -1e-30f, 1e-8f, -1e-8f, 1e-4f, 0.0f, 88.5f, -88.5f, 1e30f, -1e30f})

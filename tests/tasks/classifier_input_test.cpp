@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/expect_error.hpp"
+
 #include <cmath>
 #include <functional>
 #include <string>
@@ -23,17 +25,7 @@ using Names = std::vector<std::string>;
 
 CsvTable table(const std::string& text) { return recur::parse_csv(text, "c.csv"); }
 
-template <class E>
-void expect_error(const std::function<void()>& f, const Names& words) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const E& e) {
-    for (const auto& w : words) EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
+using recur::test::expect_error;
 
 // 12 rows: a label and a DNA-like sequence, lengths 2 to 4 (so padded).
 std::string dna_csv() {

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/expect_error.hpp"
+
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -20,17 +22,7 @@ namespace {
 using recur::tasks::ClassifierInput;
 using Names = std::vector<std::string>;
 
-template <class E>
-void expect_error(const std::function<void()>& f, const Names& words) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const E& e) {
-    for (const auto& w : words) EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
+using recur::test::expect_error;
 
 // 60 rows: class "x" is a run of A's, class "y" a run of C's (lengths 3 to 5); 40 x, 20 y.
 recur::CsvTable toy() {

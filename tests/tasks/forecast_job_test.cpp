@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/expect_error.hpp"
+
 #include <cmath>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -24,17 +26,7 @@ using Names = std::vector<std::string>;
 
 constexpr double kPi = 3.14159265358979323846;
 
-template <class E>
-void expect_error(const std::function<void()>& f, const Names& words) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const E& e) {
-    for (const auto& w : words) EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
+using recur::test::expect_error;
 
 TEST(TaskForecastJob, ScoresOneStepForecastsByHand) {
   const std::vector<double> y{0, 1, 2, 3, 4, 5};

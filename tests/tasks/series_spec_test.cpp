@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/expect_error.hpp"
+
 #include <cmath>
 #include <functional>
 #include <string>
@@ -25,18 +27,7 @@ constexpr double kPi = 3.14159265358979323846;
 
 CsvTable table(const std::string& text) { return recur::parse_csv(text, "t.csv"); }
 
-// Calls f, expects an E whose what() holds every word.
-template <class E>
-void expect_error(const std::function<void()>& f, const Names& words) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const E& e) {
-    for (const auto& w : words) EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
+using recur::test::expect_error;
 
 // 40 monthly rows from 1958-01 with a target and a numeric feature.
 std::string monthly_csv(bool newest_first = false) {
