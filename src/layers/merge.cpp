@@ -163,18 +163,29 @@ Shape ElementwiseMerge::merged_shape(const std::vector<Shape>& shapes) const {
 
 nlohmann::json ElementwiseMerge::base_config() const { return {{"name", name()}}; }
 
-Add::Add(std::string name) { set_name(std::move(name)); }
-nlohmann::json Add::get_config() const { return base_config(); }
-
-Tensor Add::merge(const std::vector<Tensor>& xs) {
+Tensor SumMerge::merge(const std::vector<Tensor>& xs) {
   count_ = xs.size();
   Tensor y = xs[0];
   for (std::size_t k = 1; k < xs.size(); ++k)
     for (std::size_t i = 0; i < y.size(); ++i) y[i] += xs[k][i];
+  if (mean_) {
+    const float inv = 1.0f / static_cast<float>(count_);
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] *= inv;
+  }
   return y;
 }
 
-std::vector<Tensor> Add::unmerge(const Tensor& dy) { return std::vector<Tensor>(count_, dy); }
+std::vector<Tensor> SumMerge::unmerge(const Tensor& dy) {
+  Tensor dx = dy;
+  if (mean_) {
+    const float inv = 1.0f / static_cast<float>(count_);
+    for (std::size_t i = 0; i < dx.size(); ++i) dx[i] *= inv;
+  }
+  return std::vector<Tensor>(count_, dx);
+}
+
+Add::Add(std::string name) : SumMerge(false) { set_name(std::move(name)); }
+nlohmann::json Add::get_config() const { return base_config(); }
 
 Multiply::Multiply(std::string name) { set_name(std::move(name)); }
 nlohmann::json Multiply::get_config() const { return base_config(); }
@@ -200,25 +211,8 @@ std::vector<Tensor> Multiply::unmerge(const Tensor& dy) {
   return dxs;
 }
 
-Average::Average(std::string name) { set_name(std::move(name)); }
+Average::Average(std::string name) : SumMerge(true) { set_name(std::move(name)); }
 nlohmann::json Average::get_config() const { return base_config(); }
-
-Tensor Average::merge(const std::vector<Tensor>& xs) {
-  count_ = xs.size();
-  Tensor y = xs[0];
-  for (std::size_t k = 1; k < xs.size(); ++k)
-    for (std::size_t i = 0; i < y.size(); ++i) y[i] += xs[k][i];
-  const float inv = 1.0f / static_cast<float>(count_);
-  for (std::size_t i = 0; i < y.size(); ++i) y[i] *= inv;
-  return y;
-}
-
-std::vector<Tensor> Average::unmerge(const Tensor& dy) {
-  Tensor dx = dy;
-  const float inv = 1.0f / static_cast<float>(count_);
-  for (std::size_t i = 0; i < dx.size(); ++i) dx[i] *= inv;
-  return std::vector<Tensor>(count_, dx);
-}
 
 // --- RepeatVector ------------------------------------------------------------------------------
 

@@ -75,19 +75,24 @@ class ElementwiseMerge : public Merge {
   nlohmann::json base_config() const;
 };
 
-/// y = x_1 + x_2 + ... (Keras Add).
-class Add : public ElementwiseMerge {
- public:
-  explicit Add(std::string name = "");
-  std::string type() const override { return "Add"; }
-  nlohmann::json get_config() const override;
-
+/// The sum of the inputs, or their mean: what Add and Average share.
+class SumMerge : public ElementwiseMerge {
  protected:
+  explicit SumMerge(bool mean) : mean_(mean) {}
   Tensor merge(const std::vector<Tensor>& xs) override;
   std::vector<Tensor> unmerge(const Tensor& dy) override;
 
  private:
+  bool mean_;
   std::size_t count_ = 0;
+};
+
+/// y = x_1 + x_2 + ... (Keras Add).
+class Add : public SumMerge {
+ public:
+  explicit Add(std::string name = "");
+  std::string type() const override { return "Add"; }
+  nlohmann::json get_config() const override;
 };
 
 /// y = x_1 * x_2 * ... element-wise (Keras Multiply).
@@ -106,18 +111,11 @@ class Multiply : public ElementwiseMerge {
 };
 
 /// y = (x_1 + ... + x_n) / n (Keras Average).
-class Average : public ElementwiseMerge {
+class Average : public SumMerge {
  public:
   explicit Average(std::string name = "");
   std::string type() const override { return "Average"; }
   nlohmann::json get_config() const override;
-
- protected:
-  Tensor merge(const std::vector<Tensor>& xs) override;
-  std::vector<Tensor> unmerge(const Tensor& dy) override;
-
- private:
-  std::size_t count_ = 0;
 };
 
 /// Repeats a (batch, features) input n times: output (batch, n, features) (Keras RepeatVector;
