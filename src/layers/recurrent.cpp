@@ -179,14 +179,12 @@ std::vector<Tensor> RecurrentCell::call(const Tensor& x_t, const std::vector<Ten
 }
 
 void RecurrentCell::step(const float* x_t, float* h, float* c, std::size_t batch) {
-  ops::RecurrentExtras<float> extras;
-  extras.h0 = h;
-  extras.c0 = c;
-  // y and h_last are both h: recurrent_forward copies the initial state in before it writes.
-  ops::recurrent_forward<float>(h, nullptr, c, step_cache_, x_t, kernel_.value.data(),
-                                recurrent_kernel_.value.data(),
-                                spec_.use_bias ? bias_.value.data() : nullptr,
-                                {batch, 1, features_, spec_.units}, config_, extras);
+  // The weights are public (training and set_weights write them directly): sync() compares
+  // them with the packed snapshot and repacks only when they differ.
+  stepper_.sync(kernel_.value.data(), recurrent_kernel_.value.data(),
+                spec_.use_bias ? bias_.value.data() : nullptr, features_, spec_.units, config_);
+  stepper_.set_batch(batch);
+  stepper_.step(x_t, h, c);
 }
 
 json RecurrentCell::get_config() const {

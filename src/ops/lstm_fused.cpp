@@ -2,12 +2,19 @@
 
 #include <algorithm>
 
-#include "recur/ops/cpu.hpp"
+#include "recur/core/error.hpp"
 #include "recur/ops/gemm.hpp"
+#include "recurrent_layout.hpp"
 #include "thread_pool.hpp"
 
 namespace recur::ops::detail {
 namespace {
+
+using simd::kGates;
+using simd::kPanelBlocks;
+static_assert(kGates == kNumGates && simd::kGateI == kGateI && simd::kGateF == kGateF &&
+              simd::kGateC == kGateC && simd::kGateO == kGateO,
+              "the fused kernels use the gate order of recur/ops/recurrent_kernels.hpp");
 
 std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
 
@@ -23,28 +30,36 @@ std::size_t threads_for(std::size_t macs_per_step, std::size_t tiles) {
 // Adds an interleaved (K, Gp) gradient into a Keras-layout (K, 4U) one.
 void add_deinterleaved(float* out, const float* il, std::size_t K, std::size_t U,
                        std::size_t VW, const std::size_t* off) {
-  const std::size_t Gp = 4 * round_up(U, VW), G = 4 * U;
+  const std::size_t Gp = kGates * round_up(U, VW), G = kGates * U;
   for (std::size_t k = 0; k < K; ++k)
-    for (std::size_t g = 0; g < 4; ++g) {
+    for (std::size_t g = 0; g < kGates; ++g) {
       float* o = out + k * G + g * U;
       const float* src = il + k * Gp + g * VW;
       for (std::size_t u = 0; u < U; ++u) o[u] += src[off[u]];
     }
 }
 
-// recurrent_kernel^T packed in panels of up to 4 unit blocks: panel p is (Gp, nv, VW), where
-// row k' is an interleaved gate column and lane (q, v) is unit (4p + q) VW + v. Read row by row
-// of recurrent_kernel (one unit each), so the source streams.
+// Backward panels of a padded width Up: ceil(nb / kPanelBlocks), the last one maybe narrower.
+std::size_t panel_count(std::size_t nb) { return (nb + kPanelBlocks - 1) / kPanelBlocks; }
+std::size_t panel_blocks(std::size_t nb, std::size_t p) {
+  return std::min(kPanelBlocks, nb - kPanelBlocks * p);
+}
+
+// recurrent_kernel^T packed in panels of up to kPanelBlocks unit blocks: panel p is
+// (Gp, nv, VW), where row k' is an interleaved gate column and lane (q, v) is unit
+// (kPanelBlocks p + q) VW + v. Read row by row of recurrent_kernel (one unit each), so the
+// source streams.
 void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t VW,
                      const std::size_t* off) {
-  const std::size_t Up = round_up(U, VW), nb = Up / VW, Gp = 4 * Up, G = 4 * U;
-  std::fill_n(packed, ((nb + 3) / 4) * Gp * 4 * VW, 0.0f);
+  const std::size_t Up = round_up(U, VW), nb = Up / VW, Gp = kGates * Up, G = kGates * U;
+  const std::size_t panel_size = Gp * kPanelBlocks * VW;  // floats per panel, padded
+  std::fill_n(packed, panel_count(nb) * panel_size, 0.0f);
   for (std::size_t unit = 0; unit < U; ++unit) {
-    const std::size_t p = unit / (4 * VW), q = (unit / VW) % 4, v = unit % VW;
-    const std::size_t nv = std::min<std::size_t>(4, nb - 4 * p);
-    float* panel = packed + p * Gp * 4 * VW + q * VW + v;
+    const std::size_t p = unit / (kPanelBlocks * VW), q = (unit / VW) % kPanelBlocks;
+    const std::size_t v = unit % VW, nv = panel_blocks(nb, p);
+    float* panel = packed + p * panel_size + q * VW + v;
     const float* row = r + unit * G;
-    for (std::size_t g = 0; g < 4; ++g)
+    for (std::size_t g = 0; g < kGates; ++g)
       for (std::size_t u = 0; u < U; ++u) panel[(off[u] + g * VW) * nv * VW] = row[g * U + u];
   }
 }
@@ -72,60 +87,58 @@ struct Tiling {
 }  // namespace
 
 void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, std::size_t VW) {
-  const std::size_t Up = round_up(U, VW), nb = Up / VW, G = 4 * U;
+  const std::size_t Up = round_up(U, VW), nb = Up / VW, G = kGates * U;
   for (std::size_t j = 0; j < nb; ++j)
     for (std::size_t k = 0; k < K; ++k)
-      for (std::size_t g = 0; g < 4; ++g)
+      for (std::size_t g = 0; g < kGates; ++g)
         for (std::size_t v = 0; v < VW; ++v) {
           const std::size_t u = j * VW + v;
-          packed[((j * K + k) * 4 + g) * VW + v] = u < U ? w[k * G + g * U + u] : 0.0f;
+          packed[((j * K + k) * kGates + g) * VW + v] = u < U ? w[k * G + g * U + u] : 0.0f;
         }
 }
 
 void unit_offsets(std::vector<std::size_t>& off, std::size_t U, std::size_t VW) {
   off.resize(U);
-  for (std::size_t u = 0; u < U; ++u) off[u] = (u / VW) * 4 * VW + u % VW;
+  for (std::size_t u = 0; u < U; ++u) off[u] = (u / VW) * kGates * VW + u % VW;
 }
 
 void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U,
                         std::size_t VW, const std::size_t* off) {
-  const std::size_t Gp = 4 * round_up(U, VW), G = 4 * U;
+  const std::size_t Gp = kGates * round_up(U, VW), G = kGates * U;
   std::fill_n(out, K * Gp, 0.0f);
   for (std::size_t k = 0; k < K; ++k)
-    for (std::size_t g = 0; g < 4; ++g) {
+    for (std::size_t g = 0; g < kGates; ++g) {
       float* o = out + k * Gp + g * VW;
       const float* src = w + k * G + g * U;
       for (std::size_t u = 0; u < U; ++u) o[off[u]] = src[u];
     }
 }
 
-const simd::LstmSimdKernels* fused_kernels_for_isa(int isa) {
+const simd::LstmSimdKernels& fused_lstm_kernels(RecurrentKernel path) {
 #if defined(__x86_64__) && !defined(RECUR_NO_X86_KERNELS)
-  if (isa == static_cast<int>(Isa::kAvx512)) return &simd::avx512::kernels();
-  if (isa == static_cast<int>(Isa::kAvx2)) return &simd::avx2::kernels();
-#else
-  (void)isa;
+  if (path == RecurrentKernel::kFusedLstmAvx512) return simd::avx512::kernels();
+  if (path == RecurrentKernel::kFusedLstmAvx2) return simd::avx2::kernels();
 #endif
-  return nullptr;
+  // select_kernel() never picks a kernel this build lacks: reaching here is a bug in recur.
+  throw Error("fused_lstm_kernels: this build has no fused kernel for the path asked for; "
+              "recurrent kernels must be chosen by select_kernel() (an internal error).");
 }
 
-const simd::LstmSimdKernels* fused_lstm_kernels(const RecurrentConfig& config) {
-  if (config.kind != CellKind::kLstm || config.activation != Activation::kTanh ||
-      config.recurrent_activation != Activation::kSigmoid)
-    return nullptr;
-  return fused_kernels_for_isa(static_cast<int>(active_isa()));
+std::size_t fused_padded_units(RecurrentKernel path, std::size_t units) {
+  return round_up(units, fused_lstm_kernels(path).width);
 }
 
-void fused_lstm_forward(const simd::LstmSimdKernels& k, float* y, float* h_last, float* c_last,
+void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_last,
                         RecurrentCache<float>& cache, const float* x, const float* kernel,
                         const float* recurrent_kernel, const float* bias,
                         const RecurrentDims& dims, const RecurrentConfig& config,
                         const RecurrentExtras<float>& extras) {
+  const simd::LstmSimdKernels& k = fused_lstm_kernels(path);
   const std::size_t B = dims.batch, TT = dims.timesteps, F = dims.features, U = dims.units;
-  const std::size_t VW = k.width, Up = round_up(U, VW), nb = Up / VW, Gp = 4 * Up;
+  const std::size_t VW = k.width, Up = round_up(U, VW), nb = Up / VW, Gp = kGates * Up;
   cache.dims = dims;
   cache.config = config;
-  cache.fused = static_cast<int>(active_isa());
+  cache.kernel = path;
   ensure(cache.gates, TT * B * Gp);
   ensure(cache.h, (TT + 1) * B * Up);
   ensure(cache.c, (TT + 1) * B * Up);
@@ -171,16 +184,16 @@ void fused_lstm_forward(const simd::LstmSimdKernels& k, float* y, float* h_last,
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
 
   const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, nb, k.max_rows, B};
-  const std::size_t threads = threads_for(B * U * 4 * U, tiling.count());
+  const std::size_t threads = threads_for(B * U * kGates * U, tiling.count());
   for (std::size_t s = 0; s < TT; ++s) {
     tiling.run(threads, [&](std::size_t j, std::size_t r0, std::size_t rows) {
       simd::FwdTile ft;
       ft.rows = rows;
-      float* g = gates + (s * B + r0) * Gp + j * 4 * VW;
+      float* g = gates + (s * B + r0) * Gp + j * kGates * VW;
       ft.init = g;
       ft.ld_init = Gp;
       ft.h_in = (rmask ? hd + s * B * Up : hs + s * B * Up) + r0 * Up;
-      ft.packed_r = cache.packed.data() + j * U * 4 * VW;
+      ft.packed_r = cache.packed.data() + j * U * kGates * VW;
       ft.kh = U;
       ft.gates_out = g;
       ft.ldg = Gp;
@@ -199,44 +212,34 @@ void fused_lstm_forward(const simd::LstmSimdKernels& k, float* y, float* h_last,
     });
   }
 
-  if (config.return_sequences) {
-    for (std::size_t s = 0; s < TT; ++s)
-      for (std::size_t b = 0; b < B; ++b) {
-        float* out = y + (b * TT + s) * U;
-        if (keep && keep[s * B + b] == 0.0f) std::fill_n(out, U, 0.0f);
-        else std::copy_n(hs + ((s + 1) * B + b) * Up, U, out);
-      }
-  } else {
-    for (std::size_t b = 0; b < B; ++b) std::copy_n(hs + (TT * B + b) * Up, U, y + b * U);
-  }
+  store_outputs(y, hs, Up, cache);
   for (std::size_t b = 0; b < B; ++b) {
     if (h_last) std::copy_n(hs + (TT * B + b) * Up, U, h_last + b * U);
     if (c_last) std::copy_n(cs + (TT * B + b) * Up, U, c_last + b * U);
   }
 }
 
-void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, float* dc0,
-                         float* dkernel, float* drecurrent_kernel, float* dbias,
-                         RecurrentCache<float>& cache, const float* dy, const float* dh_last,
-                         const float* dc_last, const float* kernel,
+void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
+                         float* drecurrent_kernel, float* dbias, RecurrentCache<float>& cache,
+                         const float* dy, const float* dh_last, const float* dc_last,
                          const float* recurrent_kernel) {
+  const simd::LstmSimdKernels& k = fused_lstm_kernels(cache.kernel);
   const RecurrentDims& dims = cache.dims;
   const RecurrentConfig& config = cache.config;
   const std::size_t B = dims.batch, TT = dims.timesteps, F = dims.features, U = dims.units;
-  const std::size_t VW = k.width, Up = round_up(U, VW), nb = Up / VW, Gp = 4 * Up;
-  const std::size_t panels = (nb + 3) / 4;
+  const std::size_t VW = k.width, Up = round_up(U, VW), nb = Up / VW, Gp = kGates * Up;
+  const std::size_t panels = panel_count(nb), panel_size = Gp * kPanelBlocks * VW;
   ensure(cache.dgates, TT * B * Gp);
   ensure(cache.dh, B * Up);
   ensure(cache.dc, B * Up);
   ensure(cache.dx, TT * B * F);
-  ensure(cache.packed_t, panels * Gp * 4 * VW);
+  ensure(cache.packed_t, panels * panel_size);
   ensure(cache.dw_pad, std::max(F, U) * Gp);
   const bool seq_dy = dy != nullptr && config.return_sequences;
   if (seq_dy) ensure(cache.dy_pad, TT * B * Up);
 
   // The unit offsets and the interleaved kernel are forward's (backward runs with the weights
   // of the last forward, as recurrent_backward's contract says).
-  (void)kernel;
   const std::size_t* off = cache.unit_offsets.data();
   pack_transposed(cache.packed_t.data(), recurrent_kernel, U, VW, off);
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
@@ -266,13 +269,14 @@ void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, 
   float* dgates = cache.dgates.data();
   const float* cs = cache.c.data();
   const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, panels, k.max_rows, B};
-  const std::size_t threads = threads_for(B * U * 4 * U, tiling.count());
+  const std::size_t threads = threads_for(B * U * kGates * U, tiling.count());
   // The pointwise pass of step s on one tile (rows from r0, panel p).
   auto pointwise_at = [&](std::size_t s, std::size_t p, std::size_t r0, std::size_t rows) {
     simd::Pointwise pw;
     pw.rows = rows;
-    pw.nv = std::min<std::size_t>(4, nb - 4 * p);
-    const std::size_t go = (s * B + r0) * Gp + p * 16 * VW, uo = r0 * Up + p * 4 * VW;
+    pw.nv = panel_blocks(nb, p);
+    const std::size_t go = (s * B + r0) * Gp + p * kPanelBlocks * kGates * VW;
+    const std::size_t uo = r0 * Up + p * kPanelBlocks * VW;
     pw.gates = gates + go;
     pw.dz = dgates + go;
     pw.ldg = Gp;
@@ -291,12 +295,12 @@ void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, 
     tiling.run(threads, [&](std::size_t p, std::size_t r0, std::size_t rows) {
       simd::BwdTile bt;
       bt.rows = rows;
-      bt.nv = std::min<std::size_t>(4, nb - 4 * p);
+      bt.nv = panel_blocks(nb, p);
       bt.dz = dgates + (s * B + r0) * Gp;
       bt.kp = Gp;
       bt.ldz = Gp;
-      bt.packed_t = cache.packed_t.data() + p * Gp * 4 * VW;
-      const std::size_t uo = r0 * Up + p * 4 * VW;
+      bt.packed_t = cache.packed_t.data() + p * panel_size;
+      const std::size_t uo = r0 * Up + p * kPanelBlocks * VW;
       bt.dh = dh + uo;
       bt.ld = Up;
       bt.rmask = rmask ? rmask + uo : nullptr;
@@ -333,6 +337,83 @@ void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, 
   gemm<float>(false, true, TT * B, F, Gp, 1.0f, dgates, Gp, cache.kernel_il.data(), Gp, 0.0f,
               cache.dx.data(), F);
   store_input_gradient(dx, cache);
+}
+
+void pack_step_weights(RecurrentKernel path, std::vector<float>& packed_x,
+                       std::vector<float>& packed_r, std::vector<float>& bias_il,
+                       const float* kernel, const float* recurrent_kernel, const float* bias,
+                       std::size_t features, std::size_t units) {
+  const std::size_t VW = fused_lstm_kernels(path).width, Up = round_up(units, VW);
+  packed_x.resize(features * kGates * Up);
+  packed_r.resize(units * kGates * Up);
+  bias_il.assign(kGates * Up, 0.0f);
+  pack_forward(packed_x.data(), kernel, features, units, VW);
+  pack_forward(packed_r.data(), recurrent_kernel, units, units, VW);
+  if (bias) {
+    std::vector<std::size_t> off;
+    unit_offsets(off, units, VW);
+    interleave_columns(bias_il.data(), bias, 1, units, VW, off.data());
+  }
+}
+
+void fused_lstm_step(RecurrentKernel path, float* h_next, float* c, const float* x_t,
+                     const float* h, const float* packed_x, const float* packed_r,
+                     const float* bias_il, std::size_t batch, std::size_t features,
+                     std::size_t units) {
+  const simd::LstmSimdKernels& k = fused_lstm_kernels(path);
+  const std::size_t VW = k.width, Up = round_up(units, VW), nb = Up / VW;
+  const std::size_t F = features, U = units;
+  simd::FwdTile shared;  // the fields every tile has in common
+  shared.ld_init = 0;    // one bias row for all the rows of a tile
+  shared.ldx = F;
+  shared.kx = F;
+  shared.kh = U;
+  shared.ld = Up;
+  // Tile (unit block j, rows r0 .. r0 + rows - 1); c is updated in place.
+  auto place = [&](simd::FwdTile& t, std::size_t j, std::size_t r0, std::size_t rows) {
+    const std::size_t at = r0 * Up + j * VW;
+    t.rows = rows;
+    t.x = x_t + r0 * F;
+    t.h_in = h + r0 * Up;
+    t.init = bias_il + j * kGates * VW;
+    t.packed_x = packed_x + j * F * kGates * VW;
+    t.packed_r = packed_r + j * U * kGates * VW;
+    t.h_prev = h + at;
+    t.c_prev = c + at;
+    t.c_next = c + at;
+    t.h_next = h_next + at;
+  };
+  const Tiling tiling{(batch + k.max_rows - 1) / k.max_rows, nb, k.max_rows, batch};
+  const std::size_t threads = threads_for(batch * U * kGates * (F + U), tiling.count());
+  if (threads > 1) {
+    tiling.run(threads, [&](std::size_t j, std::size_t r0, std::size_t rows) {
+      simd::FwdTile t = shared;
+      place(t, j, r0, rows);
+      k.forward_tile(t);
+    });
+    return;
+  }
+  // One thread (a stream of one or a few sequences, a few hundred nanoseconds a step): the
+  // same tiles as place() sets, in a plain loop that updates one tile description in place.
+  // Written out rather than through place(): the lambda costs 15 instructions a tile here.
+  const auto forward_tile = k.forward_tile;
+  simd::FwdTile t = shared;
+  for (std::size_t r0 = 0; r0 < batch; r0 += k.max_rows) {
+    t.rows = std::min(k.max_rows, batch - r0);
+    t.x = x_t + r0 * F;
+    t.h_in = h + r0 * Up;
+    for (std::size_t j = 0; j < nb; ++j) {
+      const std::size_t at = r0 * Up + j * VW;
+      t.init = bias_il + j * kGates * VW;
+      t.packed_x = packed_x + j * F * kGates * VW;
+      t.packed_r = packed_r + j * U * kGates * VW;
+      t.h_prev = h + at;
+      t.c_prev = c + at;
+      t.c_next = c + at;
+      t.h_next = h_next + at;
+      forward_tile(t);
+    }
+  }
 }
 
 }  // namespace recur::ops::detail

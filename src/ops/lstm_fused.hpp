@@ -1,6 +1,7 @@
 #pragma once
 // The fused LSTM path of recurrent_forward / recurrent_backward (internal): float, activation
-// tanh and recurrent_activation sigmoid (Keras's defaults), on AVX2 or AVX-512.
+// tanh and recurrent_activation sigmoid (Keras's defaults), on AVX2 or AVX-512. select_kernel()
+// (recurrent_kernels.cpp) decides when it runs.
 //
 // Per call: the kernel is permuted to the block-interleaved column order and the input
 // projection of all timesteps is one BLAS gemm (T*B, F) x (F, Gp); recurrent_kernel is packed
@@ -9,6 +10,10 @@
 // four gates and the element-wise update, straight from registers. Backward per timestep: one
 // region whose tiles compute dh_{t-1} = dz_t x recurrent_kernel^T and, in the same tile, dz_{t-1};
 // the weight gradients are BLAS gemms over all timesteps at the end.
+//
+// One step at a time (RecurrentStepper): fused_lstm_step runs the same forward tiles with the
+// input projection inside the tile too, on weights packed once by pack_step_weights.
+#include <cstddef>
 #include <vector>
 
 #include "recur/ops/recurrent_kernels.hpp"
@@ -16,44 +21,42 @@
 
 namespace recur::ops::detail {
 
-/// Sizes a cache buffer to n (zeros) only when its size differs, so a second call with the same
-/// shape allocates nothing. Shared by both kernel paths.
-template <typename V>
-void ensure(V& v, std::size_t n) {
-  if (v.size() != n) v.assign(n, 0);
-}
+/// The fused kernels of `path` (not kPortable: select_kernel chose a fused one).
+const simd::LstmSimdKernels& fused_lstm_kernels(RecurrentKernel path);
 
-/// The fused kernels for the active instruction set, or null when `config` or the CPU has no
-/// fused path (then the portable code runs).
-const simd::LstmSimdKernels* fused_lstm_kernels(const RecurrentConfig& config);
-/// The kernels that wrote a cache (cache.fused), never null for fused != 0.
-const simd::LstmSimdKernels* fused_kernels_for_isa(int isa);
-
-void fused_lstm_forward(const simd::LstmSimdKernels& k, float* y, float* h_last, float* c_last,
+void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_last,
                         RecurrentCache<float>& cache, const float* x, const float* kernel,
                         const float* recurrent_kernel, const float* bias,
                         const RecurrentDims& dims, const RecurrentConfig& config,
                         const RecurrentExtras<float>& extras);
 
-void fused_lstm_backward(const simd::LstmSimdKernels& k, float* dx, float* dh0, float* dc0,
-                         float* dkernel, float* drecurrent_kernel, float* dbias,
-                         RecurrentCache<float>& cache, const float* dy, const float* dh_last,
-                         const float* dc_last, const float* kernel,
+/// Backward with the kernel recorded in cache.kernel by fused_lstm_forward.
+void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
+                         float* drecurrent_kernel, float* dbias, RecurrentCache<float>& cache,
+                         const float* dy, const float* dh_last, const float* dc_last,
                          const float* recurrent_kernel);
 
-/// What both paths share (defined in recurrent_kernels.cpp, for float and double):
-/// sizes cache.x (T, B, F) and, when extras has them, cache.mask (T, B); sets has_mask /
-/// has_rmask; copies x (B, T, F) and the mask into processing order (reversed for go_backwards).
-template <typename T>
-void load_time_major(RecurrentCache<T>& cache, const T* x, const RecurrentExtras<T>& extras,
-                     const RecurrentDims& dims, bool go_backwards);
-/// Copies cache.dx (T, B, F) in processing order back to dx (B, T, F) in input order.
-template <typename T>
-void store_input_gradient(T* dx, const RecurrentCache<T>& cache);
+/// Units rounded up to whole vectors of `path` (the padded state width Up).
+std::size_t fused_padded_units(RecurrentKernel path, std::size_t units);
 
-/// Packs a (K, 4U) Keras-layout matrix for FwdTile: per block j, (K, 4, VW), zero-padded.
+/// Weights packed for fused_lstm_step: packed_x (F, 4U) and packed_r (U, 4U) per unit block
+/// (pack_forward), bias (4U,) interleaved (zeros when null). The vectors are resized.
+void pack_step_weights(RecurrentKernel path, std::vector<float>& packed_x,
+                       std::vector<float>& packed_r, std::vector<float>& bias_il,
+                       const float* kernel, const float* recurrent_kernel, const float* bias,
+                       std::size_t features, std::size_t units);
+
+/// One LSTM timestep for a batch on weights from pack_step_weights:
+///   z = x_t W + h R + b;  c = f c + i g (in place);  h_next = o tanh(c).
+/// h, h_next, c: (B, Up) with Up = fused_padded_units, pad lanes zero; x_t: (B, F).
+void fused_lstm_step(RecurrentKernel path, float* h_next, float* c, const float* x_t,
+                     const float* h, const float* packed_x, const float* packed_r,
+                     const float* bias_il, std::size_t batch, std::size_t features,
+                     std::size_t units);
+
+/// Packs a (K, 4U) Keras-layout matrix for FwdTile: per block j, (K, kGates, VW), zero-padded.
 void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, std::size_t VW);
-/// off[u] = the interleaved column of unit u's first gate ((u / VW) 4VW + u % VW).
+/// off[u] = the interleaved column of unit u's first gate ((u / VW) kGates VW + u % VW).
 void unit_offsets(std::vector<std::size_t>& off, std::size_t U, std::size_t VW);
 /// Permutes a (K, 4U) matrix (or a (4U,) bias with K = 1) to (K, Gp) block-interleaved columns
 /// (pad columns zero); `off` from unit_offsets.

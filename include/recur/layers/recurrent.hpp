@@ -12,6 +12,7 @@
 #include "recur/core/options.hpp"
 #include "recur/layers/layer.hpp"
 #include "recur/ops/recurrent_kernels.hpp"
+#include "recur/ops/recurrent_stepper.hpp"
 
 // Arguments every cell has (Keras's names and defaults).
 #define RECUR_CELL_COMMON_ARGS                                          \
@@ -163,9 +164,12 @@ class RecurrentCell {
   std::vector<Tensor> call(const Tensor& x_t, const std::vector<Tensor>& states = {});
   /// Streaming step in place on raw arrays: x_t (batch, features); h and c (batch, units) are
   /// read and overwritten with the new states (c is ignored, may be null, for GRU/SimpleRNN).
-  /// Nothing is allocated after the first call with a given batch. No checks: the cell must be
-  /// built and the arrays sized as stated. For the fastest streaming (pre-packed weights, the
-  /// fused kernel) use RecurrentStream (recur/layers/streaming.hpp).
+  /// The weights are packed on the first call and again only when they have changed since
+  /// (each call compares them with the packed snapshot), so training and set_weights are
+  /// always seen. Nothing is allocated after the first call with a given batch unless the
+  /// weights changed. No checks: the cell must be built and the arrays sized as stated. For
+  /// the fastest streaming (no comparison per step) use RecurrentStream
+  /// (recur/layers/streaming.hpp).
   void step(const float* x_t, float* h, float* c, std::size_t batch = 1);
 
   /// Keras-style config of the cell (units, activations, initializers, dropout...).
@@ -178,7 +182,7 @@ class RecurrentCell {
   Weight kernel_{"kernel", {}, {}};
   Weight recurrent_kernel_{"recurrent_kernel", {}, {}};
   Weight bias_{"bias", {}, {}};
-  ops::RecurrentCache<float> step_cache_;
+  ops::RecurrentStepper stepper_;  // step()'s packed weights, repacked when they change
 };
 
 /// LSTM cell (Hochreiter & Schmidhuber 1997): states [h, c].

@@ -2,14 +2,15 @@
 // Streaming inference: one sequence (or a small batch of them) advanced one timestep per call,
 // for real-time use (a sensor reading in, a prediction out).
 #include <cstddef>
-#include <vector>
 
 #include "recur/layers/recurrent.hpp"
+#include "recur/ops/recurrent_stepper.hpp"
 
 namespace recur {
 
 /// Steps a recurrent cell through a stream, one timestep per step() call, with the weights
-/// snapshotted and pre-packed when the stream is made, and nothing allocated after that.
+/// snapshotted and pre-packed when the stream is made, and nothing allocated after that. The
+/// stepping itself is ops::RecurrentStepper's (recur/ops/recurrent_stepper.hpp).
 ///
 /// An LSTM cell with tanh / sigmoid activations (Keras's defaults) runs on the fused kernel of
 /// the CPU's instruction set (recur/ops/cpu.hpp): z = x_t W + h R + b for all four gates in one
@@ -35,9 +36,9 @@ class RecurrentStream {
   const float* step(const float* x_t);
 
   /// The hidden state h (batch, units) after the last step.
-  const float* h() const noexcept { return h_view_; }
+  const float* h() const noexcept { return stepper_.h(); }
   /// The LSTM cell state c (batch, units) after the last step; null for GRU and SimpleRNN.
-  const float* c() const noexcept;
+  const float* c() const noexcept { return stepper_.c(); }
   /// Sets every state to zero (a new sequence).
   void reset();
   /// Sets the states: h and (LSTM) c, each (batch, units). c is ignored for other cells.
@@ -50,23 +51,12 @@ class RecurrentStream {
   std::size_t features() const noexcept { return features_; }
   std::size_t units() const noexcept { return units_; }
   /// True when steps run on the fused kernel, false on the portable one.
-  bool fused() const noexcept { return kernels_ != nullptr; }
+  bool fused() const noexcept { return stepper_.fused(); }
 
  private:
-  void copy_out();
-
   const RecurrentCell* cell_;
-  std::size_t batch_, features_, units_, padded_ = 0;
-  const void* kernels_ = nullptr;  // simd::LstmSimdKernels of the fused path, or null
-  // Fused path: weights packed per unit block, states padded to whole vectors.
-  std::vector<float> packed_x_, packed_r_, bias_;
-  std::vector<float> h_, h_next_, c_;
-  // Portable path: the cell's own weights through the portable kernel.
-  ops::RecurrentCache<float> cache_;
-  std::vector<float> w_, r_, b_;
-  std::vector<float> h_out_, c_out_;  // unpadded copies, when the states are padded
-  const float* h_view_ = nullptr;
-  const float* c_view_ = nullptr;
+  std::size_t batch_, features_, units_;
+  ops::RecurrentStepper stepper_;  // the snapshot, packed, and the states
 };
 
 }  // namespace recur

@@ -1,8 +1,18 @@
 #pragma once
 // Forward and backward (full backpropagation through time) of the three recurrent cells on raw
-// arrays, with masks and recurrent dropout. One driver does what the cells share (time-major
-// layout, one input-projection gemm for all timesteps, masks, outputs, weight-gradient gemms);
-// each cell has its own fused element-wise step.
+// arrays, with masks and recurrent dropout.
+//
+// Where the maths lives (src/ops/):
+//   cells/lstm_cell.cpp, cells/gru_cell.cpp, cells/simple_rnn_cell.cpp
+//       one file per cell: its step forward and step backward side by side (the recurrent
+//       product h_in R and the element-wise update of one timestep), and its naive reference.
+//   recurrent_scan.cpp   the portable scan: time-major layout, one input-projection gemm for
+//       all timesteps, the time loop over the cell's step, masks, recurrent dropout, outputs,
+//       and the weight-gradient gemms over all timesteps.
+//   lstm_fused.cpp, simd/   the fused LSTM (float, tanh / sigmoid, AVX2 or AVX-512).
+//   recurrent_kernels.cpp   select_kernel() and recurrent_forward / recurrent_backward: the one
+//       place that picks the portable scan or the fused LSTM.
+// For one timestep at a time on pre-packed weights, see recur/ops/recurrent_stepper.hpp.
 //
 // Equations (the same as Keras's layers and PyTorch's nn.RNN / nn.GRU / nn.LSTM):
 //   SimpleRNN (Elman 1990)      h_t = a(x_t W + h_{t-1} R + b)
@@ -30,6 +40,7 @@
 #include <vector>
 
 #include "recur/ops/activations.hpp"
+#include "recur/ops/cpu.hpp"
 
 namespace recur::ops {
 
@@ -77,6 +88,20 @@ struct RecurrentConfig {
 /// Shape of the bias for a cell: (G,) or, for GRU with reset_after, (2, G). Empty if no bias.
 std::size_t bias_size(const RecurrentConfig& config, std::size_t units);
 
+/// The kernels that can run a recurrent cell.
+enum class RecurrentKernel {
+  kPortable,         // the cell's step in plain C++ around BLAS, scanned by recurrent_scan.cpp
+  kFusedLstmAvx2,    // the fused LSTM built for AVX2 + FMA (src/ops/simd)
+  kFusedLstmAvx512,  // the fused LSTM built for AVX-512
+};
+
+/// The one place the choice is made, for recurrent_forward and RecurrentStepper: the fused LSTM
+/// of `isa` when T is float, the cell an LSTM with activation tanh and recurrent_activation
+/// sigmoid (the fused kernels have those two built in) and `isa` has a fused build in this
+/// library; otherwise the portable kernel. Callers pass active_isa() (recur/ops/cpu.hpp).
+template <typename T>
+RecurrentKernel select_kernel(const RecurrentConfig& config, Isa isa);
+
 /// Per-call inputs besides x and the weights; all optional (null).
 template <typename T>
 struct RecurrentExtras {
@@ -106,12 +131,12 @@ struct RecurrentCache {
   std::vector<T> rec;     // (B, G)     GRU recurrent product of one step
   std::vector<T> dgates;  // (T, B, G)  gradient w.r.t. the input-projection pre-activations
   std::vector<T> drec;    // (T, B, G)  GRU: gradient w.r.t. the recurrent product
-  std::vector<T> dh, dc, dh_tmp, dhd;  // (B, U)
+  std::vector<T> dh, dc, dh_in, dh_skip;  // (B, U) one step's gradients (cells/cells.hpp)
   std::vector<T> dx;      // (T, B, F)
-  // The fused LSTM path (float, tanh/sigmoid; recur/ops/cpu.hpp picks the instruction set).
-  // When fused != 0, gates, dgates, h, c, hd and rmask use its padded, block-interleaved layout
-  // (src/ops/simd/lstm_simd.hpp) and backward must take the same path.
-  int fused = 0;            // 0: the portable layout above; else the Isa that wrote the cache
+  // The kernel that wrote the cache (select_kernel); backward takes the same one. For a fused
+  // kernel, gates, dgates, h, c, hd and rmask use its padded, block-interleaved layout
+  // (src/ops/simd/lstm_simd.hpp) and the buffers below are used.
+  RecurrentKernel kernel = RecurrentKernel::kPortable;
   std::vector<T> kernel_il;  // (F, Gp) kernel with columns in the block-interleaved order
   std::vector<T> bias_il;    // (Gp,)
   std::vector<T> packed;     // recurrent_kernel packed for the forward tiles

@@ -4,30 +4,43 @@
 // nothing they include may instantiate a template that the rest of the library shares.
 //
 // Layouts (VW = floats per vector, Up = units rounded up to VW, nb = Up / VW unit blocks):
-//   gates, dz  (rows, Gp = 4*Up), block-interleaved: block j holds [i f c o] x VW lanes for
+//   gates, dz  (rows, Gp = kGates*Up), block-interleaved: block j holds [i f c o] x VW lanes for
 //              units j*VW .. j*VW+VW-1, so one tile's four gates sit side by side.
 //   h, c, dh   (rows, Up); the pad lanes stay zero.
-//   packed     forward weights (K, 4U) Keras layout -> per block j: (K, 4, VW), zero-padded.
-//   packed_t   recurrent_kernel^T for backward -> per panel p of up to 4 unit blocks:
+//   packed     forward weights (K, 4U) Keras layout -> per block j: (K, kGates, VW), zero-padded.
+//   packed_t   recurrent_kernel^T for backward -> per panel p of up to kPanelBlocks unit blocks:
 //              (Gp, nv, VW): row k' (a block-interleaved gate column) holds R[unit, k'].
-// Activations: sigmoid(x) = 1 / (1 + exp(-x)); tanh as in recur/ops/lstm_fast.hpp's bound.
+// Activations: sigmoid(x) = 1 / (1 + exp(-x)) and tanh, computed (their error bounds:
+// recur/ops/cpu.hpp).
 #include <cstddef>
 
 namespace recur::ops::simd {
 
+/// Gates of an LSTM, Keras order i, f, c, o (the same as recur::ops::kGateI... in
+/// recur/ops/recurrent_kernels.hpp; lstm_fused.cpp asserts it). A unit block of the interleaved
+/// layout is kGates vectors, one per gate.
+inline constexpr std::size_t kGates = 4;
+inline constexpr std::size_t kGateI = 0;
+inline constexpr std::size_t kGateF = 1;
+inline constexpr std::size_t kGateC = 2;
+inline constexpr std::size_t kGateO = 3;
+/// Unit blocks per backward panel (packed_t): a backward tile accumulates rows x kPanelBlocks
+/// vectors of dh, so one pass over dz_s serves that many unit blocks.
+inline constexpr std::size_t kPanelBlocks = 4;
+
 /// One forward tile: rows (<= max_rows) x one unit block, at one timestep.
-///   acc (rows, 4VW) = init + x . packed_x + h_in . packed_r;  then the LSTM update.
+///   acc (rows, kGates VW) = init + x . packed_x + h_in . packed_r;  then the LSTM update.
 struct FwdTile {
   std::size_t rows = 0;
-  const float* init = nullptr;  // (rows, 4VW), row stride ld_init (0: one row for all: a bias)
+  const float* init = nullptr;  // (rows, kGates VW), row stride ld_init (0: one row for all: a bias)
   std::size_t ld_init = 0;
   const float* x = nullptr;     // (rows, kx), row stride ldx; null: no input part
-  const float* packed_x = nullptr;  // (kx, 4, VW) block
+  const float* packed_x = nullptr;  // (kx, kGates, VW) block
   std::size_t kx = 0, ldx = 0;
   const float* h_in = nullptr;  // (rows, kh), row stride ld: the state fed to the product
-  const float* packed_r = nullptr;  // (kh, 4, VW) block
+  const float* packed_r = nullptr;  // (kh, kGates, VW) block
   std::size_t kh = 0;
-  float* gates_out = nullptr;   // (rows, 4VW), row stride ldg: activated i, f, c, o; may be null
+  float* gates_out = nullptr;   // (rows, kGates VW), row stride ldg: activated i, f, c, o; or null
   std::size_t ldg = 0;
   const float* h_prev = nullptr;  // (rows, VW) undropped h_{t-1}, for masked rows
   const float* c_prev = nullptr;  // (rows, VW)
@@ -43,7 +56,7 @@ struct FwdTile {
 /// Writes dz and updates dc (a skipped row keeps dc and gets dz = 0).
 struct Pointwise {
   std::size_t rows = 0, nv = 0;
-  const float* gates = nullptr;  // (rows, 4VW * nv) at block j0, row stride ldg
+  const float* gates = nullptr;  // (rows, kGates VW nv) at block j0, row stride ldg
   float* dz = nullptr;           // same layout as gates
   std::size_t ldg = 0;
   const float* c_prev = nullptr;  // (rows, VW * nv) at unit j0*VW, row stride ld
@@ -73,7 +86,7 @@ struct BwdTile {
 struct LstmSimdKernels {
   const char* name;
   std::size_t width;     // VW
-  std::size_t max_rows;  // rows per tile
+  std::size_t max_rows;  // rows per tile (RECUR_SIMD_MAX_ROWS of the instruction set's file)
   void (*forward_tile)(const FwdTile&);
   void (*pointwise)(const Pointwise&);
   void (*backward_tile)(const BwdTile&);

@@ -41,6 +41,7 @@ struct V {
   }
 };
 
+// Rows per tile (kMaxRows): 3 rows x kGates accumulators + 1 broadcast of the 16 ymm registers.
 #define RECUR_SIMD_MAX_ROWS 3
 #include "lstm_simd_impl.inc"
 

@@ -43,6 +43,8 @@ struct V {
   }
 };
 
+// Rows per tile (kMaxRows): 6 rows x kGates accumulators + kGates weights + broadcasts of the
+// 32 zmm registers.
 #define RECUR_SIMD_MAX_ROWS 6
 #include "lstm_simd_impl.inc"
 

@@ -1,0 +1,58 @@
+#include "recurrent_layout.hpp"
+
+#include <algorithm>
+
+namespace recur::ops::detail {
+
+template <typename T>
+void load_time_major(RecurrentCache<T>& cache, const T* x, const RecurrentExtras<T>& extras,
+                     const RecurrentDims& dims, bool go_backwards) {
+  const std::size_t B = dims.batch, TT = dims.timesteps, F = dims.features;
+  ensure(cache.x, TT * B * F);
+  cache.has_mask = extras.mask != nullptr;
+  cache.has_rmask = extras.recurrent_dropout != nullptr;
+  if (cache.has_mask) ensure(cache.mask, TT * B);
+  for (std::size_t s = 0; s < TT; ++s) {
+    const std::size_t t = step_index(s, TT, go_backwards);
+    for (std::size_t b = 0; b < B; ++b) {
+      std::copy_n(x + (b * TT + t) * F, F, cache.x.data() + (s * B + b) * F);
+      if (cache.has_mask) cache.mask[s * B + b] = extras.mask[b * TT + t];
+    }
+  }
+}
+
+template <typename T>
+void store_input_gradient(T* dx, const RecurrentCache<T>& cache) {
+  const std::size_t B = cache.dims.batch, TT = cache.dims.timesteps, F = cache.dims.features;
+  for (std::size_t s = 0; s < TT; ++s) {
+    const std::size_t t = step_index(s, TT, cache.config.go_backwards);
+    for (std::size_t b = 0; b < B; ++b)
+      std::copy_n(cache.dx.data() + (s * B + b) * F, F, dx + (b * TT + t) * F);
+  }
+}
+
+template <typename T>
+void store_outputs(T* y, const T* hs, std::size_t ld, const RecurrentCache<T>& cache) {
+  const std::size_t B = cache.dims.batch, TT = cache.dims.timesteps, U = cache.dims.units;
+  if (cache.config.return_sequences) {
+    for (std::size_t s = 0; s < TT; ++s)
+      for (std::size_t b = 0; b < B; ++b) {
+        T* out = y + (b * TT + s) * U;
+        if (cache.has_mask && cache.mask[s * B + b] == T(0)) std::fill_n(out, U, T(0));
+        else std::copy_n(hs + ((s + 1) * B + b) * ld, U, out);
+      }
+  } else {
+    for (std::size_t b = 0; b < B; ++b) std::copy_n(hs + (TT * B + b) * ld, U, y + b * U);
+  }
+}
+
+#define RECUR_INSTANTIATE_LAYOUT(T)                                                            \
+  template void load_time_major<T>(RecurrentCache<T>&, const T*, const RecurrentExtras<T>&,    \
+                                   const RecurrentDims&, bool);                                \
+  template void store_input_gradient<T>(T*, const RecurrentCache<T>&);                         \
+  template void store_outputs<T>(T*, const T*, std::size_t, const RecurrentCache<T>&);
+RECUR_INSTANTIATE_LAYOUT(float)
+RECUR_INSTANTIATE_LAYOUT(double)
+#undef RECUR_INSTANTIATE_LAYOUT
+
+}  // namespace recur::ops::detail
