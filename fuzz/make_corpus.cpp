@@ -126,7 +126,7 @@ void model_seeds(const fs::path& dir) {
     auto y1 = recur::shared(recur::Dense(1))(merged);
     auto y2 = recur::shared(recur::Dense(2, "softmax"))(recur::shared(recur::Reshape({-1}))(recur::shared(recur::RepeatVector(2))(h)));
     recur::Model m({enc_in, dec_in}, {y1, y2}, "functional");
-    m.compile("adam", std::vector<std::string>{"mse", "sparse_categorical_crossentropy"}, {"mae"}, {1.0, 0.5});
+    m.compile("adam", std::vector<std::string>{"mse", "sparse_categorical_crossentropy"}, {}, {1.0, 0.5});
     m.save((dir / "functional.recur").string(), R"({"note":"seed"})");
   }
 }

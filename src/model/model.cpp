@@ -510,7 +510,15 @@ void Model::compile(std::unique_ptr<Optimizer> optimizer, const std::vector<Loss
       throw ValueError("compile: from_logits applies only to the cross-entropy losses, not " + loss_name(loss.kind) + ".");
     config.push_back({loss, loss_weights.empty() ? 1.0 : loss_weights[k]});
     std::vector<MetricKind> m;
-    for (const auto& name : metrics) m.push_back(parse_metric(name, loss));
+    for (const auto& name : metrics) {
+      m.push_back(parse_metric(name, loss));
+      // A sparse output's targets hold one class id per row: only the accuracies read them.
+      if (loss.kind == LossKind::kSparseCategoricalCrossentropy && !is_accuracy(m.back()))
+        throw ValueError("compile: metric \"" + name + "\" needs one target per output unit, but output " +
+                             std::to_string(k) + " uses sparse_categorical_crossentropy (one class id per row). "
+                             "Use \"accuracy\" for it, or one-hot targets with categorical_crossentropy.",
+                         codes::kOutputLoss);
+    }
     kinds.push_back(std::move(m));
   }
   optimizer_ = std::move(optimizer);
