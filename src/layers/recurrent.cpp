@@ -179,8 +179,9 @@ std::vector<Tensor> RecurrentCell::call(const Tensor& x_t, const std::vector<Ten
 }
 
 void RecurrentCell::step(const float* x_t, float* h, float* c, std::size_t batch) {
-  // The weights are public (training and set_weights write them directly): sync() compares
-  // them with the packed snapshot and repacks only when they differ.
+  // The weights are public (training and set_weights write them directly): sync() repacks
+  // them for the fused kernel only when they differ from its snapshot, and lets the portable
+  // kernel read them where they are.
   stepper_.sync(kernel_.value.data(), recurrent_kernel_.value.data(),
                 spec_.use_bias ? bias_.value.data() : nullptr, features_, spec_.units, config_);
   stepper_.set_batch(batch);

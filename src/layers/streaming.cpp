@@ -37,6 +37,4 @@ void RecurrentStream::reset() { stepper_.reset(); }
 
 void RecurrentStream::set_state(const float* h, const float* c) { stepper_.set_state(h, c); }
 
-const float* RecurrentStream::step(const float* x_t) { return stepper_.step(x_t); }
-
 }  // namespace recur

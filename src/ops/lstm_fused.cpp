@@ -114,11 +114,7 @@ void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U
     }
 }
 
-const simd::LstmSimdKernels& fused_lstm_kernels(RecurrentKernel path) {
-#if defined(__x86_64__) && !defined(RECUR_NO_X86_KERNELS)
-  if (path == RecurrentKernel::kFusedLstmAvx512) return simd::avx512::kernels();
-  if (path == RecurrentKernel::kFusedLstmAvx2) return simd::avx2::kernels();
-#endif
+void no_fused_kernel() {
   // select_kernel() never picks a kernel this build lacks: reaching here is a bug in recur.
   throw Error("fused_lstm_kernels: this build has no fused kernel for the path asked for; "
               "recurrent kernels must be chosen by select_kernel() (an internal error).");
@@ -339,20 +335,18 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
   store_input_gradient(dx, cache);
 }
 
-void pack_step_weights(RecurrentKernel path, std::vector<float>& packed_x,
-                       std::vector<float>& packed_r, std::vector<float>& bias_il,
+void pack_step_weights(RecurrentKernel path, float* packed_x, float* packed_r, float* bias_il,
                        const float* kernel, const float* recurrent_kernel, const float* bias,
                        std::size_t features, std::size_t units) {
-  const std::size_t VW = fused_lstm_kernels(path).width, Up = round_up(units, VW);
-  packed_x.resize(features * kGates * Up);
-  packed_r.resize(units * kGates * Up);
-  bias_il.assign(kGates * Up, 0.0f);
-  pack_forward(packed_x.data(), kernel, features, units, VW);
-  pack_forward(packed_r.data(), recurrent_kernel, units, units, VW);
+  const std::size_t VW = fused_lstm_kernels(path).width;
+  pack_forward(packed_x, kernel, features, units, VW);
+  pack_forward(packed_r, recurrent_kernel, units, units, VW);
   if (bias) {
     std::vector<std::size_t> off;
     unit_offsets(off, units, VW);
-    interleave_columns(bias_il.data(), bias, 1, units, VW, off.data());
+    interleave_columns(bias_il, bias, 1, units, VW, off.data());
+  } else {
+    std::fill_n(bias_il, kGates * round_up(units, VW), 0.0f);
   }
 }
 

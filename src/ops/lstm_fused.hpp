@@ -21,8 +21,17 @@
 
 namespace recur::ops::detail {
 
+/// Throws recur::Error: a fused kernel asked for that this build lacks (a bug in recur).
+[[noreturn]] void no_fused_kernel();
+
 /// The fused kernels of `path` (not kPortable: select_kernel chose a fused one).
-const simd::LstmSimdKernels& fused_lstm_kernels(RecurrentKernel path);
+inline const simd::LstmSimdKernels& fused_lstm_kernels(RecurrentKernel path) {
+#if defined(__x86_64__) && !defined(RECUR_NO_X86_KERNELS)
+  if (path == RecurrentKernel::kFusedLstmAvx512) return simd::avx512::kKernels;
+  if (path == RecurrentKernel::kFusedLstmAvx2) return simd::avx2::kKernels;
+#endif
+  no_fused_kernel();
+}
 
 void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_last,
                         RecurrentCache<float>& cache, const float* x, const float* kernel,
@@ -39,10 +48,10 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
 /// Units rounded up to whole vectors of `path` (the padded state width Up).
 std::size_t fused_padded_units(RecurrentKernel path, std::size_t units);
 
-/// Weights packed for fused_lstm_step: packed_x (F, 4U) and packed_r (U, 4U) per unit block
-/// (pack_forward), bias (4U,) interleaved (zeros when null). The vectors are resized.
-void pack_step_weights(RecurrentKernel path, std::vector<float>& packed_x,
-                       std::vector<float>& packed_r, std::vector<float>& bias_il,
+/// Weights packed for fused_lstm_step, with Up = fused_padded_units: packed_x (F * 4Up) and
+/// packed_r (U * 4Up) from kernel (F, 4U) and recurrent_kernel (U, 4U) per unit block
+/// (pack_forward), bias_il (4Up) interleaved (zeros when bias is null).
+void pack_step_weights(RecurrentKernel path, float* packed_x, float* packed_r, float* bias_il,
                        const float* kernel, const float* recurrent_kernel, const float* bias,
                        std::size_t features, std::size_t units);
 

@@ -37,15 +37,19 @@ void RecurrentStepper::load(const float* kernel, const float* recurrent_kernel,
   config_ = config;
   features_ = features;
   units_ = units;
-  kernel_ = select_kernel<float>(config, active_isa());
+  path_ = select_kernel<float>(config, active_isa());
+  borrowed_ = false;
   kernel_copy_.assign(kernel, kernel + features * G);
   recurrent_copy_.assign(recurrent_kernel, recurrent_kernel + units * G);
   if (bias) bias_copy_.assign(bias, bias + bias_size(config, units));
   else bias_copy_.clear();
   if (fused()) {
-    detail::pack_step_weights(kernel_, packed_x_, packed_r_, bias_il_, kernel, recurrent_kernel,
-                              bias, features, units);
-    width_ = detail::fused_padded_units(kernel_, units);
+    width_ = detail::fused_padded_units(path_, units);
+    packed_x_.resize(features * kNumGates * width_);
+    packed_r_.resize(units * kNumGates * width_);
+    bias_il_.resize(kNumGates * width_);
+    detail::pack_step_weights(path_, packed_x_.data(), packed_r_.data(), bias_il_.data(), kernel,
+                              recurrent_kernel, bias, features, units);
   } else {
     packed_x_.clear();
     packed_r_.clear();
@@ -61,10 +65,19 @@ bool RecurrentStepper::sync(const float* kernel, const float* recurrent_kernel,
                             const float* bias, std::size_t features, std::size_t units,
                             const RecurrentConfig& config) {
   const std::size_t G = gate_count(config.kind) * units;
-  const bool same = loaded_ && features == features_ && units == units_ &&
-                    same_cell(config, config_) &&
-                    select_kernel<float>(config, active_isa()) == kernel_ &&
-                    same_bits(kernel_copy_, kernel, features * G) &&
+  const RecurrentKernel path = select_kernel<float>(config, active_isa());
+  const bool same_shape = loaded_ && features == features_ && units == units_ &&
+                          same_cell(config, config_) && path == path_;
+  if (path == RecurrentKernel::kPortable) {
+    // Nothing to pack: the steps read the caller's arrays where they are.
+    if (!same_shape) load(kernel, recurrent_kernel, bias, features, units, config);
+    borrowed_ = true;
+    kernel_ptr_ = kernel;
+    recurrent_ptr_ = recurrent_kernel;
+    bias_ptr_ = bias;
+    return !same_shape;
+  }
+  const bool same = same_shape && same_bits(kernel_copy_, kernel, features * G) &&
                     same_bits(recurrent_copy_, recurrent_kernel, units * G) &&
                     same_bits(bias_copy_, bias, bias ? bias_size(config, units) : 0);
   if (!same) load(kernel, recurrent_kernel, bias, features, units, config);
@@ -129,20 +142,23 @@ const float* RecurrentStepper::step(const float* x_t) {
   const std::size_t B = batch_, F = features_, U = units_;
   if (fused()) {
     // c is updated in place; h goes to the other buffer (every tile reads all of h).
-    detail::fused_lstm_step(kernel_, h_next_.data(), c_.data(), x_t, h_.data(), packed_x_.data(),
+    detail::fused_lstm_step(path_, h_next_.data(), c_.data(), x_t, h_.data(), packed_x_.data(),
                             packed_r_.data(), bias_il_.data(), B, F, U);
     h_.swap(h_next_);
-    publish();
+    if (width_ != units_) publish();
     return h();
   }
   // z (B, G) = b + x_t (B, F) . kernel (F, G), then the cell's step (h R and its update).
   const std::size_t G = gate_count(config_.kind) * U;
+  const float* W = borrowed_ ? kernel_ptr_ : kernel_copy_.data();
+  const float* R = borrowed_ ? recurrent_ptr_ : recurrent_copy_.data();
+  const float* bias = borrowed_ ? bias_ptr_ : bias_copy_.empty() ? nullptr : bias_copy_.data();
   float* z = z_.data();
   for (std::size_t b = 0; b < B; ++b) {
-    if (bias_copy_.empty()) std::fill_n(z + b * G, G, 0.0f);
-    else std::copy_n(bias_copy_.data(), G, z + b * G);
+    if (bias == nullptr) std::fill_n(z + b * G, G, 0.0f);
+    else std::copy_n(bias, G, z + b * G);
   }
-  gemm<float>(false, false, B, G, F, 1.0f, x_t, F, kernel_copy_.data(), G, 1.0f, z, G);
+  gemm<float>(false, false, B, G, F, 1.0f, x_t, F, W, G, 1.0f, z, G);
   const bool lstm = config_.kind == CellKind::kLstm, gru = config_.kind == CellKind::kGru;
   cells::StepForward<float> s;
   s.z = z;
@@ -153,9 +169,8 @@ const float* RecurrentStepper::step(const float* x_t) {
   s.h_prev = h_.data();
   s.h_in = h_.data();
   s.c_prev = lstm ? c_.data() : nullptr;
-  s.recurrent_kernel = recurrent_copy_.data();
-  s.recurrent_bias =
-      gru && config_.reset_after && !bias_copy_.empty() ? bias_copy_.data() + G : nullptr;
+  s.recurrent_kernel = R;
+  s.recurrent_bias = gru && config_.reset_after && bias != nullptr ? bias + G : nullptr;
   s.batch = B;
   s.units = U;
   cells::cell_of<float>(config_.kind).forward(s, config_);

@@ -312,9 +312,11 @@ TEST(RecurrentStepper, StreamAndCellStepAreTheSameStep) {
   }
 }
 
-// sync() reloads exactly when something the step depends on changed.
-TEST(RecurrentStepper, SyncReloadsOnlyWhenSomethingChanged) {
+// sync() on the fused kernel repacks exactly when something the step depends on changed.
+TEST(RecurrentStepper, SyncRepacksOnlyWhenSomethingChanged) {
+  if (recur::ops::detected_isa() == Isa::kPortable) GTEST_SKIP() << "no fused kernel on this CPU";
   IsaGuard guard;
+  recur::ops::set_isa(recur::ops::detected_isa());
   recur::LSTMCell cell(13);
   recur::Rng rng(2);
   cell.build(4, rng);
@@ -325,6 +327,7 @@ TEST(RecurrentStepper, SyncReloadsOnlyWhenSomethingChanged) {
   const float* bias = cell.bias().value.data();
   RecurrentStepper stepper;
   EXPECT_TRUE(sync(stepper, bias)) << "the first sync loads";
+  EXPECT_TRUE(stepper.fused());
   EXPECT_FALSE(sync(stepper, bias));
   cell.recurrent_kernel().value[7] += 0.25f;
   EXPECT_TRUE(sync(stepper, bias)) << "a changed recurrent_kernel value";
@@ -334,14 +337,44 @@ TEST(RecurrentStepper, SyncReloadsOnlyWhenSomethingChanged) {
   EXPECT_TRUE(sync(stepper, nullptr)) << "no bias any more";
   EXPECT_FALSE(sync(stepper, nullptr));
   // Another instruction set packs differently.
-  if (recur::ops::detected_isa() != Isa::kPortable) {
-    recur::ops::set_isa(Isa::kPortable);
-    EXPECT_TRUE(sync(stepper, bias));
-    EXPECT_EQ(stepper.kernel(), RecurrentKernel::kPortable);
-    recur::ops::set_isa(recur::ops::detected_isa());
-    EXPECT_TRUE(sync(stepper, bias));
-    EXPECT_TRUE(stepper.fused());
-  }
+  recur::ops::set_isa(Isa::kPortable);
+  EXPECT_TRUE(sync(stepper, bias));
+  EXPECT_EQ(stepper.kernel(), RecurrentKernel::kPortable);
+  recur::ops::set_isa(recur::ops::detected_isa());
+  EXPECT_TRUE(sync(stepper, bias));
+  EXPECT_TRUE(stepper.fused());
+}
+
+// sync() on the portable kernel copies nothing: the steps read the caller's weights, changes
+// included, as a stepper freshly loaded with them does.
+TEST(RecurrentStepper, PortableSyncReadsTheWeightsWhereTheyAre) {
+  IsaGuard guard;
+  recur::ops::set_isa(Isa::kPortable);
+  recur::GRUCell cell(7);
+  recur::Rng rng(3);
+  cell.build(2, rng);
+  randomize_bias(cell, 5);
+  auto sync = [&](RecurrentStepper& s) {
+    return s.sync(cell.kernel().value.data(), cell.recurrent_kernel().value.data(),
+                  cell.bias().value.data(), 2, 7, cell.kernel_config());
+  };
+  const std::vector<float> x{0.4f, -0.6f};
+  RecurrentStepper stepper;
+  EXPECT_TRUE(sync(stepper));
+  EXPECT_FALSE(sync(stepper));
+  const float* h0 = stepper.step(x.data());
+  const std::vector<float> old_h(h0, h0 + 7);
+  stepper.reset();
+  cell.kernel().value[1] += 0.5f;
+  cell.bias().value[21 + 9] -= 0.5f;  // bias (2, 21): row 1, the recurrent bias
+  EXPECT_FALSE(sync(stepper)) << "nothing to repack on the portable path";
+  RecurrentStepper reference;
+  reference.load(cell.kernel().value.data(), cell.recurrent_kernel().value.data(),
+                 cell.bias().value.data(), 2, 7, cell.kernel_config());
+  const float* h = stepper.step(x.data());
+  const float* want = reference.step(x.data());
+  for (std::size_t u = 0; u < 7; ++u) EXPECT_EQ(h[u], want[u]);
+  EXPECT_NE(std::vector<float>(h, h + 7), old_h);
 }
 
 // A reload with the same units keeps the states (new weights mid-stream).

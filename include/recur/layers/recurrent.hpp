@@ -164,12 +164,12 @@ class RecurrentCell {
   std::vector<Tensor> call(const Tensor& x_t, const std::vector<Tensor>& states = {});
   /// Streaming step in place on raw arrays: x_t (batch, features); h and c (batch, units) are
   /// read and overwritten with the new states (c is ignored, may be null, for GRU/SimpleRNN).
-  /// The weights are packed on the first call and again only when they have changed since
-  /// (each call compares them with the packed snapshot), so training and set_weights are
-  /// always seen. Nothing is allocated after the first call with a given batch unless the
-  /// weights changed. No checks: the cell must be built and the arrays sized as stated. For
-  /// the fastest streaming (no comparison per step) use RecurrentStream
-  /// (recur/layers/streaming.hpp).
+  /// For the fused kernel the weights are packed on the first call and again only when they
+  /// have changed since (each call compares them with the packed snapshot), so training and
+  /// set_weights are always seen; the portable kernel reads them where they are. Nothing is
+  /// allocated after the first call with a given batch unless the weights changed. No checks:
+  /// the cell must be built and the arrays sized as stated. For the fastest streaming (no
+  /// comparison per step) use RecurrentStream (recur/layers/streaming.hpp).
   void step(const float* x_t, float* h, float* c, std::size_t batch = 1);
 
   /// Keras-style config of the cell (units, activations, initializers, dropout...).

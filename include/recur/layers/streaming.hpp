@@ -33,7 +33,7 @@ class RecurrentStream {
   /// Advances every stream by one timestep. x_t: (batch, features), row-major. Returns h after
   /// the step, (batch, units) row-major, valid until the next call. No checks on x_t (the hot
   /// path): it must hold batch * features floats.
-  const float* step(const float* x_t);
+  const float* step(const float* x_t) { return stepper_.step(x_t); }
 
   /// The hidden state h (batch, units) after the last step.
   const float* h() const noexcept { return stepper_.h(); }

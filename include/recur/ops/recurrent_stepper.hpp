@@ -2,11 +2,27 @@
 // One timestep at a time on weights packed once: the engine of streaming inference
 // (RecurrentStream, recur/layers/streaming.hpp) and of RecurrentCell::step.
 #include <cstddef>
+#include <new>
 #include <vector>
 
 #include "recur/ops/recurrent_kernels.hpp"
 
 namespace recur::ops {
+
+/// An allocator on 64-byte boundaries (a cache line, one AVX-512 vector): the fused step's
+/// vector loads of packed weights and states then never straddle two cache lines.
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlignment{64};
+  CacheLineAllocator() = default;
+  template <typename U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlignment)); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlignment); }
+  template <typename U>
+  bool operator==(const CacheLineAllocator<U>&) const noexcept { return true; }
+};
 
 /// Advances `batch` parallel streams through a cell, one timestep per step() call, on a
 /// snapshot of its weights packed for the kernel that select_kernel<float>(config,
@@ -17,8 +33,9 @@ namespace recur::ops {
 /// The equations are the cell's (recur/ops/recurrent_kernels.hpp). Inference only: no dropout,
 /// no masks. step() allocates nothing.
 ///
-/// The snapshot does not follow later changes of the source weights: load() again, or sync(),
-/// which reloads only when something differs from the snapshot.
+/// After load() the stepper runs on its own snapshot, which does not follow later changes of the
+/// source weights: load() again. sync() is for a caller that passes its live weights before
+/// every step (RecurrentCell::step): it packs only when the weights changed.
 ///
 /// B batch, F features, U units, G = gates * U.
 class RecurrentStepper {
@@ -29,9 +46,13 @@ class RecurrentStepper {
   /// else set to zeros. No checks: the arrays must hold the sizes stated.
   void load(const float* kernel, const float* recurrent_kernel, const float* bias,
             std::size_t features, std::size_t units, const RecurrentConfig& config);
-  /// load() only if something differs from the snapshot: the weights' values (compared bit
-  /// for bit, one sequential read of them: far cheaper than packing), the sizes, the config,
-  /// or the kernel select_kernel picks now (after set_isa). Returns whether it loaded.
+  /// Makes the next steps use these weights, doing as little as it can. Fused kernel: load()
+  /// only if something differs from the snapshot, the weights' values (compared bit for bit,
+  /// one sequential read of them: far cheaper than packing), the sizes, the config or the
+  /// kernel select_kernel picks now (after set_isa). Portable kernel, which needs no packing:
+  /// no copy and no comparison, the steps read the arrays passed, so they must stay alive
+  /// until the next load() or sync() (a copy of the stepper reads them too). Returns whether
+  /// it loaded.
   bool sync(const float* kernel, const float* recurrent_kernel, const float* bias,
             std::size_t features, std::size_t units, const RecurrentConfig& config);
   /// Sets the number of parallel streams (default 1); the states are zeroed when it changes.
@@ -58,24 +79,30 @@ class RecurrentStepper {
   std::size_t features() const noexcept { return features_; }
   std::size_t units() const noexcept { return units_; }
   /// The kernel the last load() packed for.
-  RecurrentKernel kernel() const noexcept { return kernel_; }
-  bool fused() const noexcept { return kernel_ != RecurrentKernel::kPortable; }
+  RecurrentKernel kernel() const noexcept { return path_; }
+  bool fused() const noexcept { return path_ != RecurrentKernel::kPortable; }
 
  private:
   void size_states();
   void publish();
 
   RecurrentConfig config_;
-  RecurrentKernel kernel_ = RecurrentKernel::kPortable;
+  RecurrentKernel path_ = RecurrentKernel::kPortable;
   bool loaded_ = false;
   std::size_t batch_ = 1, features_ = 0, units_ = 0;
   std::size_t width_ = 0;  // row stride of the states: U, or U padded to whole vectors (fused)
   // The snapshot in Keras layout: what sync() compares with, and the portable path's weights.
   std::vector<float> kernel_copy_, recurrent_copy_, bias_copy_;
+  // The caller's arrays, which the portable path reads instead after sync() (borrowed_).
+  bool borrowed_ = false;
+  const float* kernel_ptr_ = nullptr;
+  const float* recurrent_ptr_ = nullptr;
+  const float* bias_ptr_ = nullptr;
   // Fused path: the weights packed per unit block, the bias interleaved.
-  std::vector<float> packed_x_, packed_r_, bias_il_;
+  using Aligned = std::vector<float, CacheLineAllocator<float>>;
+  Aligned packed_x_, packed_r_, bias_il_;
   // States (B, width_), double-buffered; pad lanes stay zero.
-  std::vector<float> h_, h_next_, c_, c_next_;
+  Aligned h_, h_next_, c_, c_next_;
   // Portable path scratch: z (B, G), the GRU's recurrent product (B, G) and aux (B, U).
   std::vector<float> z_, rec_, aux_;
   std::vector<float> h_out_, c_out_;  // unpadded copies, when width_ > units_

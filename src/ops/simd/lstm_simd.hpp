@@ -95,11 +95,12 @@ struct LstmSimdKernels {
   void (*tanh)(float* y, const float* x, std::size_t n);
 };
 
+// Each build's kernels: constant-initialized objects, so taking them costs nothing per call.
 namespace avx2 {
-const LstmSimdKernels& kernels();
+extern const LstmSimdKernels kKernels;
 }
 namespace avx512 {
-const LstmSimdKernels& kernels();
+extern const LstmSimdKernels kKernels;
 }
 
 }  // namespace recur::ops::simd

@@ -47,11 +47,8 @@ struct V {
 
 }  // namespace
 
-const LstmSimdKernels& kernels() {
-  static const LstmSimdKernels k{"avx2",        VW,      RECUR_SIMD_MAX_ROWS,
-                                 forward_tile,  pointwise, backward_tile,
-                                 sigmoid_n,     tanh_n};
-  return k;
-}
+const LstmSimdKernels kKernels{"avx2",       VW,        RECUR_SIMD_MAX_ROWS,
+                               forward_tile, pointwise, backward_tile,
+                               sigmoid_n,    tanh_n};
 
 }  // namespace recur::ops::simd::avx2

@@ -50,11 +50,8 @@ struct V {
 
 }  // namespace
 
-const LstmSimdKernels& kernels() {
-  static const LstmSimdKernels k{"avx512",        VW,      RECUR_SIMD_MAX_ROWS,
-                                 forward_tile,  pointwise, backward_tile,
-                                 sigmoid_n,     tanh_n};
-  return k;
-}
+const LstmSimdKernels kKernels{"avx512",     VW,        RECUR_SIMD_MAX_ROWS,
+                               forward_tile, pointwise, backward_tile,
+                               sigmoid_n,    tanh_n};
 
 }  // namespace recur::ops::simd::avx512
