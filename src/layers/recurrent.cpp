@@ -48,6 +48,7 @@ RnnOptions layer_options_of(const O& o) {
       .return_state(o.return_state())
       .go_backwards(o.go_backwards())
       .stateful(o.stateful())
+      .zero_output_for_mask(o.zero_output_for_mask())
       .name(o.name());
 }
 
@@ -71,14 +72,23 @@ O cell_options_from(const json& c) {
   return o;
 }
 
+// Reads the layer arguments of a config into any option struct. zero_output_for_mask: a file
+// written before the key existed comes from a recur that always zeroed masked outputs, so an
+// absent key reads as true (Keras's and recur's default is false).
 template <typename O>
-O layer_options_from(const json& c) {
-  O o = cell_options_from<O>(c);
+void read_layer_options(O& o, const json& c) {
   o.return_sequences(c.value("return_sequences", false))
       .return_state(c.value("return_state", false))
       .go_backwards(c.value("go_backwards", false))
       .stateful(c.value("stateful", false))
+      .zero_output_for_mask(c.value("zero_output_for_mask", true))
       .name(c.value("name", ""));
+}
+
+template <typename O>
+O layer_options_from(const json& c) {
+  O o = cell_options_from<O>(c);
+  read_layer_options(o, c);
   return o;
 }
 
@@ -228,6 +238,12 @@ RNN::RNN(std::shared_ptr<RecurrentCell> cell, const RnnOptions& options)
   config_ = cell_->kernel_config();
   config_.go_backwards = options.go_backwards();
   config_.return_sequences = options.return_sequences();
+  config_.zero_output_for_mask = options.zero_output_for_mask();
+}
+
+void RNN::set_zero_output_for_mask(bool zero) {
+  rnn_.zero_output_for_mask(zero);
+  config_.zero_output_for_mask = zero;
 }
 
 void RNN::build(const Shape& input_shape, Rng& rng) {
@@ -393,6 +409,7 @@ void RNN::add_layer_config(json& c) const {
   c["return_state"] = rnn_.return_state();
   c["go_backwards"] = rnn_.go_backwards();
   c["stateful"] = rnn_.stateful();
+  c["zero_output_for_mask"] = rnn_.zero_output_for_mask();
 }
 
 json RNN::get_config() const {
@@ -441,14 +458,10 @@ std::unique_ptr<Layer> recurrent_layer_from_config(const std::string& type, cons
   if (type == "SimpleRNN") return std::make_unique<SimpleRNN>(layer_options_from<SimpleRnnOptions>(c));
   if (type == "RNN") {
     const json& cell = c.at("cell");
+    RnnOptions o;
+    read_layer_options(o, c);
     return std::make_unique<RNN>(
-        cell_from_config(cell.at("class_name").get<std::string>(), cell.at("config")),
-        RnnOptions()
-            .return_sequences(c.value("return_sequences", false))
-            .return_state(c.value("return_state", false))
-            .go_backwards(c.value("go_backwards", false))
-            .stateful(c.value("stateful", false))
-            .name(c.value("name", "")));
+        cell_from_config(cell.at("class_name").get<std::string>(), cell.at("config")), o);
   }
   return nullptr;
 }

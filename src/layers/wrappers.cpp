@@ -37,6 +37,9 @@ Bidirectional::Bidirectional(std::unique_ptr<RNN> layer, const std::string& merg
     throw ValueError("Bidirectional: the wrapped " + forward_->type() + " has return_state=true, "
                      "but a Sequential model passes one tensor from layer to layer; set "
                      "return_state=false.");
+  // As Keras's Bidirectional (force_zero_output_for_mask): with return_sequences a masked step
+  // outputs zeros in both directions, so the two halves line up step by step.
+  forward_->set_zero_output_for_mask(forward_->rnn_options().return_sequences());
   const std::string base =
       forward_->name().empty() ? default_layer_name(forward_->type()) : forward_->name();
   json config = forward_->get_config();

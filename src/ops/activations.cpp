@@ -6,24 +6,63 @@
 
 namespace recur::ops {
 
-Activation parse_activation(const std::string& name, const std::string& caller) {
-  if (name == "linear" || name == "none") return Activation::kLinear;
-  if (name == "relu") return Activation::kRelu;
-  if (name == "tanh") return Activation::kTanh;
-  if (name == "sigmoid") return Activation::kSigmoid;
-  if (name == "softmax") return Activation::kSoftmax;
-  throw ValueError(caller + ": unknown activation \"" + name +
-                   "\"; expected one of linear, relu, tanh, sigmoid, softmax.");
-}
+namespace {
+
+// One table for the names: parse_activation, activation_name and the "expected one of" list.
+// An alias follows its canonical name (activation_name returns the first match).
+struct ActivationName {
+  const char* name;
+  Activation activation;
+};
+constexpr ActivationName kActivationNames[] = {
+    {"linear", Activation::kLinear},
+    {"none", Activation::kLinear},
+    {"relu", Activation::kRelu},
+    {"tanh", Activation::kTanh},
+    {"sigmoid", Activation::kSigmoid},
+    {"softmax", Activation::kSoftmax},
+    {"hard_sigmoid", Activation::kHardSigmoid},
+    {"legacy_hard_sigmoid", Activation::kLegacyHardSigmoid},
+    {"elu", Activation::kElu},
+    {"selu", Activation::kSelu},
+    {"softplus", Activation::kSoftplus},
+    {"softsign", Activation::kSoftsign},
+    {"exponential", Activation::kExponential},
+};
+
+// Keras activations whose derivative is not a function of their output: the cells cache only
+// outputs, so recur refuses these by name rather than as unknown.
+constexpr const char* kNotFromOutput[] = {"swish", "silu", "gelu", "hard_silu", "hard_swish",
+                                          "mish"};
+
+}  // namespace
 
 std::string activation_name(Activation a) {
-  switch (a) {
-    case Activation::kRelu: return "relu";
-    case Activation::kTanh: return "tanh";
-    case Activation::kSigmoid: return "sigmoid";
-    case Activation::kSoftmax: return "softmax";
-    default: return "linear";
+  for (const auto& [n, act] : kActivationNames)
+    if (act == a) return n;
+  return "linear";
+}
+
+std::string activation_names() {
+  std::string names;
+  for (const ActivationName& e : kActivationNames) {
+    if (activation_name(e.activation) != e.name) continue;  // an alias, not listed
+    names += (names.empty() ? "" : ", ") + std::string(e.name);
   }
+  return names;
+}
+
+Activation parse_activation(const std::string& name, const std::string& caller) {
+  for (const auto& [n, a] : kActivationNames)
+    if (name == n) return a;
+  for (const char* n : kNotFromOutput)
+    if (name == n)
+      throw ValueError(caller + ": activation \"" + name + "\" is not supported: recur computes "
+                       "an activation's derivative from its output (the layers cache outputs), "
+                       "and the derivative of " + name + " cannot be written from its output "
+                       "alone. Use one of " + activation_names() + ".");
+  throw ValueError(caller + ": unknown activation \"" + name + "\"; expected one of " +
+                   activation_names() + ".");
 }
 
 template <typename T>

@@ -243,23 +243,27 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
   float* dyp = seq_dy ? cache.dy_pad.data() : nullptr;
   if (seq_dy) {
     std::fill(cache.dy_pad.begin(), cache.dy_pad.end(), 0.0f);
+    // The gradient of output s joins dh at step s exactly when that output was h_{s+1}
+    // (recurrent_layout.hpp): a masked step passes dh through to the sample's last kept step.
     for (std::size_t s = 0; s < TT; ++s)
       for (std::size_t b = 0; b < B; ++b)
-        if (!keep || keep[s * B + b] != 0.0f)
+        if (sequence_output_is_state(cache, s, b))
           std::copy_n(dy + (b * TT + s) * U, U, dyp + (s * B + b) * Up);
   }
   float* dh = cache.dh.data();
   float* dc = cache.dc.data();
   std::fill_n(dh, B * Up, 0.0f);
   std::fill_n(dc, B * Up, 0.0f);
-  for (std::size_t b = 0; b < B; ++b)
+  for (std::size_t b = 0; b < B; ++b) {
+    const bool last_dy = dy && !config.return_sequences && last_output_is_state(cache, b);
     for (std::size_t u = 0; u < U; ++u) {
       float v = dh_last ? dh_last[b * U + u] : 0.0f;
-      if (dy && !config.return_sequences) v += dy[b * U + u];
+      if (last_dy) v += dy[b * U + u];
       if (seq_dy) v += dyp[((TT - 1) * B + b) * Up + u];
       dh[b * Up + u] = v;
       if (dc_last) dc[b * Up + u] = dc_last[b * U + u];
     }
+  }
 
   const float* gates = cache.gates.data();
   float* dgates = cache.dgates.data();

@@ -11,12 +11,19 @@ void load_time_major(RecurrentCache<T>& cache, const T* x, const RecurrentExtras
   ensure(cache.x, TT * B * F);
   cache.has_mask = extras.mask != nullptr;
   cache.has_rmask = extras.recurrent_dropout != nullptr;
-  if (cache.has_mask) ensure(cache.mask, TT * B);
+  if (cache.has_mask) {
+    ensure(cache.mask, TT * B);
+    ensure(cache.first_kept, B);
+    std::fill(cache.first_kept.begin(), cache.first_kept.end(), TT);
+  }
   for (std::size_t s = 0; s < TT; ++s) {
     const std::size_t t = step_index(s, TT, go_backwards);
     for (std::size_t b = 0; b < B; ++b) {
       std::copy_n(x + (b * TT + t) * F, F, cache.x.data() + (s * B + b) * F);
-      if (cache.has_mask) cache.mask[s * B + b] = extras.mask[b * TT + t];
+      if (!cache.has_mask) continue;
+      const T keep = extras.mask[b * TT + t];
+      cache.mask[s * B + b] = keep;
+      if (keep != T(0) && cache.first_kept[b] == TT) cache.first_kept[b] = s;
     }
   }
 }
@@ -38,11 +45,14 @@ void store_outputs(T* y, const T* hs, std::size_t ld, const RecurrentCache<T>& c
     for (std::size_t s = 0; s < TT; ++s)
       for (std::size_t b = 0; b < B; ++b) {
         T* out = y + (b * TT + s) * U;
-        if (cache.has_mask && cache.mask[s * B + b] == T(0)) std::fill_n(out, U, T(0));
-        else std::copy_n(hs + ((s + 1) * B + b) * ld, U, out);
+        if (sequence_output_is_state(cache, s, b)) std::copy_n(hs + ((s + 1) * B + b) * ld, U, out);
+        else std::fill_n(out, U, T(0));
       }
   } else {
-    for (std::size_t b = 0; b < B; ++b) std::copy_n(hs + (TT * B + b) * ld, U, y + b * U);
+    for (std::size_t b = 0; b < B; ++b) {
+      if (last_output_is_state(cache, b)) std::copy_n(hs + (TT * B + b) * ld, U, y + b * U);
+      else std::fill_n(y + b * U, U, T(0));
+    }
   }
 }
 

@@ -19,8 +19,8 @@ inline std::size_t step_index(std::size_t s, std::size_t timesteps, bool go_back
   return go_backwards ? timesteps - 1 - s : s;
 }
 
-/// Sizes cache.x (T, B, F) and, when extras has them, cache.mask (T, B); sets has_mask /
-/// has_rmask; copies x (B, T, F) and the mask into processing order.
+/// Sizes cache.x (T, B, F) and, when extras has them, cache.mask (T, B) and cache.first_kept
+/// (B,); sets has_mask / has_rmask; copies x (B, T, F) and the mask into processing order.
 template <typename T>
 void load_time_major(RecurrentCache<T>& cache, const T* x, const RecurrentExtras<T>& extras,
                      const RecurrentDims& dims, bool go_backwards);
@@ -29,9 +29,35 @@ void load_time_major(RecurrentCache<T>& cache, const T* x, const RecurrentExtras
 template <typename T>
 void store_input_gradient(T* dx, const RecurrentCache<T>& cache);
 
+/// Whether the output of processing step s of sample b is that step's h_{s+1} (true) or zeros
+/// (false). h is carried unchanged through masked steps, so at a masked step "repeat the
+/// previous output" is h_{s+1} once the sample has had a kept step, and zeros before.
+/// `zero_masked`: zero_output_for_mask. Forward (store_outputs) and both backward passes (the
+/// gradient of an output goes into dh at step s exactly when this is true) share it.
+template <typename T>
+inline bool output_is_state(const RecurrentCache<T>& cache, std::size_t s, std::size_t b,
+                            bool zero_masked) {
+  if (!cache.has_mask || cache.mask[s * cache.dims.batch + b] != T(0)) return true;
+  return !zero_masked && s > cache.first_kept[b];
+}
+
+/// Whether sequence output s of sample b is h_{s+1}: output_is_state with the config's flag.
+template <typename T>
+inline bool sequence_output_is_state(const RecurrentCache<T>& cache, std::size_t s,
+                                     std::size_t b) {
+  return output_is_state(cache, s, b, cache.config.zero_output_for_mask);
+}
+
+/// Whether the last output (no return_sequences) of sample b is h_T: zero_output_for_mask
+/// applies only to sequences, so zeros only for a sample with no kept step.
+template <typename T>
+inline bool last_output_is_state(const RecurrentCache<T>& cache, std::size_t b) {
+  return cache.dims.timesteps == 0 || output_is_state(cache, cache.dims.timesteps - 1, b, false);
+}
+
 /// Copies the outputs of a forward from the state history hs ((T+1, B, ld), hs[0] the initial
-/// state, row stride ld >= U) into y: every step's h (B, T, U) with return_sequences (zeros at
-/// masked steps), else the last (B, U).
+/// state, row stride ld >= U) into y: every step's h (B, T, U) with return_sequences, else the
+/// last (B, U); zeros where sequence_output_is_state / last_output_is_state say so.
 template <typename T>
 void store_outputs(T* y, const T* hs, std::size_t ld, const RecurrentCache<T>& cache);
 

@@ -118,8 +118,12 @@ void scan_backward(T* dx, T* dh0, T* dc0, T* dkernel, T* drecurrent_kernel, T* d
   T* dh_skip = cache.dh_skip.data();
   if (dh_last) std::copy_n(dh_last, B * U, dh); else std::fill_n(dh, B * U, T(0));
   if (dc_last && lstm) std::copy_n(dc_last, B * U, dc); else std::fill_n(dc, B * U, T(0));
+  // The gradient of an output goes into dh at the step whose h it is (recurrent_layout.hpp);
+  // none for an output that was zeros.
   if (dy && !config.return_sequences)
-    for (std::size_t k = 0; k < B * U; ++k) dh[k] += dy[k];
+    for (std::size_t b = 0; b < B; ++b)
+      if (last_output_is_state(cache, b))
+        for (std::size_t u = 0; u < U; ++u) dh[b * U + u] += dy[b * U + u];
 
   const T* hs = cache.h.data();
   const T* cs = lstm ? cache.c.data() : nullptr;
@@ -135,9 +139,11 @@ void scan_backward(T* dx, T* dh0, T* dc0, T* dkernel, T* drecurrent_kernel, T* d
   step.batch = B;
   step.units = U;
   for (std::size_t s = TT; s-- > 0;) {
+    // A masked step's output repeats h_{s+1}, carried from the sample's last kept step: its
+    // gradient joins dh here and flows back unchanged through the masked steps to that step.
     if (dy && config.return_sequences)
       for (std::size_t b = 0; b < B; ++b)
-        if (!masked(s, b))
+        if (sequence_output_is_state(cache, s, b))
           for (std::size_t u = 0; u < U; ++u) dh[b * U + u] += dy[(b * TT + s) * U + u];
     step.dz = cache.dgates.data() + s * B * G;
     step.drec = gru ? cache.drec.data() + s * B * G : nullptr;

@@ -16,7 +16,8 @@
 
 // Arguments every cell has (Keras's names and defaults).
 #define RECUR_CELL_COMMON_ARGS                                          \
-  /* Activation of the candidate/output: tanh, relu, sigmoid, linear. */ \
+  /* Activation of the candidate/output: tanh (default), or any element-wise name of */ \
+  /* recur/ops/activations.hpp (relu, sigmoid, hard_sigmoid, elu, softsign, linear...). */ \
   RECUR_ARG(std::string, activation) = "tanh";                          \
   RECUR_ARG(bool, use_bias) = true;                                     \
   RECUR_ARG(std::string, kernel_initializer) = "glorot_uniform";        \
@@ -29,14 +30,14 @@
 
 #define RECUR_LSTM_CELL_ARGS                                            \
   RECUR_CELL_COMMON_ARGS;                                               \
-  /* Activation of the input, forget and output gates. */               \
+  /* Activation of the input, forget and output gates (e.g. hard_sigmoid). */ \
   RECUR_ARG(std::string, recurrent_activation) = "sigmoid";             \
   /* Add 1 to the forget-gate bias at initialization (Jozefowicz et al. 2015). */ \
   RECUR_ARG(bool, unit_forget_bias) = true
 
 #define RECUR_GRU_CELL_ARGS                                             \
   RECUR_CELL_COMMON_ARGS;                                               \
-  /* Activation of the update and reset gates. */                       \
+  /* Activation of the update and reset gates (e.g. hard_sigmoid). */  \
   RECUR_ARG(std::string, recurrent_activation) = "sigmoid";             \
   /* Reset gate after the recurrent product (Keras default; PyTorch's GRU). */ \
   RECUR_ARG(bool, reset_after) = true
@@ -51,6 +52,9 @@
   RECUR_ARG(bool, go_backwards) = false;                                \
   /* Keep the final states of a batch as the initial states of the next (reset_states()). */ \
   RECUR_ARG(bool, stateful) = false;                                    \
+  /* With return_sequences and a mask: a masked step outputs zeros (true), or repeats the */ \
+  /* previous step's output (false, Keras's default; zeros before the first kept step). */ \
+  RECUR_ARG(bool, zero_output_for_mask) = false;                        \
   RECUR_ARG(std::string, name) = ""
 
 namespace recur {
@@ -225,7 +229,10 @@ struct RecurrentGradients {
 ///
 /// Input (batch, timesteps, features); output (batch, units), or (batch, timesteps, units) with
 /// return_sequences. An optional mask (batch, timesteps) of 1/0 skips padded steps: a masked step
-/// keeps the previous state and, with return_sequences, outputs zeros (Keras's semantics).
+/// keeps the previous state and, with return_sequences, outputs the previous step's output
+/// (zeros before the sample's first unmasked step, even with an initial state), or zeros with
+/// zero_output_for_mask (Keras's semantics). Without return_sequences the output is the last
+/// unmasked step's h (zeros for a sample with every step masked).
 /// Dropout masks (the cell's dropout, recurrent_dropout) are drawn once per sequence per batch,
 /// only in training. With stateful, the final states of one call are the initial states of the
 /// next (gradients do not flow across calls, as in Keras); the batch size is then fixed by the
@@ -268,6 +275,9 @@ class RNN : public Layer {
   const RecurrentCell& cell() const { return *cell_; }
   std::shared_ptr<RecurrentCell> shared_cell() const { return cell_; }
   const RnnOptions& rnn_options() const noexcept { return rnn_; }
+  /// Changes zero_output_for_mask after construction: Keras's Bidirectional forces it to
+  /// return_sequences on both its layers.
+  virtual void set_zero_output_for_mask(bool zero);
   /// The states kept by a stateful layer (empty before the first call or after reset_states()).
   const std::vector<Tensor>& states() const noexcept { return states_; }
 
@@ -321,6 +331,10 @@ class LSTM : public RNN {
   explicit LSTM(std::size_t units) : LSTM(LstmOptions(units)) {}
   std::string type() const override { return "LSTM"; }
   const LstmOptions& options() const noexcept { return options_; }
+  void set_zero_output_for_mask(bool zero) override {
+    RNN::set_zero_output_for_mask(zero);
+    options_.zero_output_for_mask(zero);
+  }
   Weight& kernel() { return cell().kernel(); }
   Weight& recurrent_kernel() { return cell().recurrent_kernel(); }
   Weight& bias() { return cell().bias(); }
@@ -349,6 +363,10 @@ class GRU : public RNN {
   explicit GRU(std::size_t units) : GRU(GruOptions(units)) {}
   std::string type() const override { return "GRU"; }
   const GruOptions& options() const noexcept { return options_; }
+  void set_zero_output_for_mask(bool zero) override {
+    RNN::set_zero_output_for_mask(zero);
+    options_.zero_output_for_mask(zero);
+  }
 
  private:
   GruOptions options_;
@@ -364,6 +382,10 @@ class SimpleRNN : public RNN {
   explicit SimpleRNN(std::size_t units) : SimpleRNN(SimpleRnnOptions(units)) {}
   std::string type() const override { return "SimpleRNN"; }
   const SimpleRnnOptions& options() const noexcept { return options_; }
+  void set_zero_output_for_mask(bool zero) override {
+    RNN::set_zero_output_for_mask(zero);
+    options_.zero_output_for_mask(zero);
+  }
 
  private:
   SimpleRnnOptions options_;

@@ -32,7 +32,12 @@
 // columns in Keras order. Inputs (B, T, F); outputs (B, T, U) with return_sequences, else (B, U).
 //
 // Masks (Keras semantics): mask (B, T), 1 keeps a step, 0 skips it: a skipped step carries the
-// previous state through unchanged and, with return_sequences, outputs zeros.
+// previous state through unchanged. Its output with return_sequences (Keras's RNN,
+// keras/src/backend/tensorflow/rnn.py): with zero_output_for_mask false (Keras's default) the
+// previous step's output - the carried h, or zeros while the sample has had no kept step yet,
+// even with an initial state; with zero_output_for_mask true, zeros. Without return_sequences
+// the output is the last step's under the default rule (Keras documents the flag as used only
+// with return_sequences): the carried h, or zeros for a sample with no kept step.
 // Recurrent dropout (Gal & Ghahramani 2016, as Keras): h_{t-1} is multiplied by a fixed
 // (B, U) mask before the recurrent product (for GRU with reset_after=false: inside r * h); the
 // state update itself uses the undropped h_{t-1}.
@@ -83,6 +88,9 @@ struct RecurrentConfig {
   bool return_sequences = false;
   /// GRU only: apply the reset gate after the recurrent product (Keras default, PyTorch).
   bool reset_after = true;
+  /// With return_sequences and a mask: a masked step outputs zeros (true) or repeats the
+  /// previous step's output (false, Keras's default). See "Masks" above.
+  bool zero_output_for_mask = false;
 };
 
 /// Shape of the bias for a cell: (G,) or, for GRU with reset_after, (2, G). Empty if no bias.
@@ -125,6 +133,8 @@ struct RecurrentCache {
   std::vector<T> hd;     // (T, B, U)   h_{t-1} after recurrent dropout (when used)
   std::vector<T> mask;   // (T, B)      processing order (when used)
   std::vector<T> rmask;  // (B, U)      recurrent dropout mask (when used)
+  std::vector<std::size_t> first_kept;  // (B,) each sample's first kept step, processing
+                                        // order; T if none (when a mask is used)
   bool has_mask = false;
   bool has_rmask = false;
   // Scratch.
