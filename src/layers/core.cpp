@@ -1,5 +1,6 @@
 #include "recur/layers/core.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -54,6 +55,14 @@ void Flatten::build(const Shape& input_shape, Rng& /*rng*/) {
   if (input_shape.empty())
     throw ShapeError(label() + " expects input with at least one axis after the batch, got " +
                      shape_str(with_batch(input_shape)) + ".");
+  // Its output size is the product of the input's extents: with None timesteps it would change
+  // from batch to batch, and the next layer's weights could not be sized.
+  if (std::find(input_shape.begin(), input_shape.end(), kAnyDim) != input_shape.end())
+    throw ShapeError(label() + " needs a fixed number of timesteps: it flattens every sample to one "
+                     "vector, but its input " + shape_str(with_batch(input_shape)) + " has None "
+                     "timesteps (any length). Give the Input a fixed number of timesteps, or reduce "
+                     "the timestep axis with GlobalAveragePooling1D, GlobalMaxPooling1D or a recurrent "
+                     "layer without return_sequences.");
   mark_built(input_shape);
 }
 

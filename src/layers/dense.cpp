@@ -20,6 +20,11 @@ void Dense::build(const Shape& input_shape, Rng& rng) {
   if (input_shape.empty() || input_shape.back() == 0)
     throw ShapeError(label() + " expects input (batch, ..., features) with features > 0, got " +
                      shape_str(input_shape) + " after the batch axis.");
+  if (input_shape.back() == kAnyDim)
+    throw ShapeError(label() + " expects input (batch, ..., features) with a fixed number of features "
+                     "(its kernel is (features, units)), got " + shape_str(with_batch(input_shape)) +
+                     ": the last axis is None. Only the timesteps axis may be None; to feed token ids, "
+                     "put an Embedding first.");
   const std::size_t F = input_shape.back(), O = options_.units();
   create_weight(kernel_, {F, O}, options_.kernel_initializer(), rng, label() + " kernel_initializer");
   if (options_.use_bias()) create_weight(bias_, {O}, options_.bias_initializer(), rng, label() + " bias_initializer");

@@ -1,6 +1,7 @@
 // Symbolic tensors and nodes: what a layer call on symbolic tensors records (graph.hpp).
 #include "recur/layers/graph.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 
@@ -32,6 +33,15 @@ std::string next_default_name(const std::string& base) {
   const std::string name = n == 0 ? base : base + "_" + std::to_string(n);
   ++n;
   return name;
+}
+
+// A layer built for `built` takes a call on `shape` when they agree on every axis, a None axis
+// (kAnyDim) of `built` taking any extent: a layer built for (None, 3) runs on (7, 3) too.
+bool takes_shape(const Shape& built, const Shape& shape) {
+  if (built.size() != shape.size()) return false;
+  for (std::size_t i = 0; i < built.size(); ++i)
+    if (built[i] != kAnyDim && built[i] != shape[i]) return false;
+  return true;
 }
 
 std::string shapes_str(const std::vector<SymbolicTensor>& xs) {
@@ -69,10 +79,18 @@ SymbolicTensor Input(const Shape& shape, const std::string& name, std::optional<
   if (shape.empty() || shape.size() > 4)
     throw ShapeError("Input: shape must have 1 to 4 axes after the batch, e.g. {timesteps, features}; got " +
                      shape_str(shape) + ".", codes::kGraphShape);
-  for (std::size_t d : shape)
-    if (d == 0 || d == kAnyDim)
+  // Keras's Input(shape=(None, features)): the timesteps axis (the first after the batch) may be
+  // None, any length >= 1 at run time; every other extent is a fixed positive size.
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == kAnyDim && i > 0)
+      throw ShapeError("Input: shape " + shape_str(shape) + " has an unknown extent (None) on axis " +
+                           std::to_string(i) + "; only the timesteps axis (axis 0, the first after the batch) "
+                           "may be None (recur::kAnyDim), e.g. {recur::kAnyDim, features}.",
+                       codes::kGraphShape);
+    if (shape[i] == 0)
       throw ShapeError("Input: shape " + shape_str(shape) + " has a zero or unknown extent; every "
                        "extent must be a positive size.", codes::kGraphShape);
+  }
   if (batch_size && *batch_size == 0)
     throw ValueError("Input: batch_size must be >= 1 when given, got 0.", codes::kBadHyperparameter);
   auto node = std::make_shared<Node>();
@@ -132,7 +150,9 @@ std::vector<SymbolicTensor> call_layer(const std::shared_ptr<Layer>& layer, cons
     for (const auto& x : inputs) shapes.push_back(x.shape());
     if (!merge->built()) {
       merge->build_inputs(shapes);
-    } else if (shapes != merge->input_shapes()) {
+    } else if (shapes.size() != merge->input_shapes().size() ||
+               !std::equal(shapes.begin(), shapes.end(), merge->input_shapes().begin(),
+                           [](const Shape& s, const Shape& built) { return takes_shape(built, s); })) {
       std::string was;
       for (const Shape& s : merge->input_shapes()) was += (was.empty() ? "" : ", ") + shape_str(with_batch(s));
       throw ShapeError(where + " was built for inputs " + was + ", but is called on " + shapes_str(inputs) +
@@ -155,7 +175,7 @@ std::vector<SymbolicTensor> call_layer(const std::shared_ptr<Layer>& layer, cons
                              e.message(),
                          codes::kGraphShape);
       }
-    } else if (layer->input_shape() != shape) {
+    } else if (!takes_shape(layer->input_shape(), shape)) {
       throw ShapeError(where + " was built for input " + shape_str(with_batch(layer->input_shape())) +
                            ", but is called on " + shape_str(with_batch(shape)) + from +
                            ". A shared layer takes the same shape at every call.",

@@ -7,6 +7,55 @@
 #include "recur/core/error.hpp"
 
 namespace recur {
+namespace {
+
+// Whether the inputs' extents on axis d (each shape has one) agree, a None (kAnyDim) agreeing
+// with any: Keras accepts (None, 4) with (5, 4) when building and checks the data at run time.
+bool fixed_extents_agree(const std::vector<Shape>& shapes, std::size_t d) {
+  std::size_t fixed = kAnyDim;
+  for (const Shape& s : shapes) {
+    if (s[d] == kAnyDim) continue;
+    if (fixed != kAnyDim && s[d] != fixed) return false;
+    fixed = s[d];
+  }
+  return true;
+}
+
+// With None timesteps, a Reshape gives (T * steps_per_input_step, *out[1:]) for T input steps.
+std::size_t steps_per_input_step(const Shape& in, const Shape& out) {
+  return shape_size(Shape(in.begin() + 1, in.end())) / shape_size(Shape(out.begin() + 1, out.end()));
+}
+
+// Reshape's output for an input with None timesteps (T, *rest): computable for every batch only
+// when target_shape starts with -1 (the output's timesteps, None too) and the product of its
+// other extents divides the values per input step, prod(rest): the output then has
+// T * prod(rest) / prod(target[1:]) steps for any T. (Keras accepts any target and fails at run
+// time on the batches whose size does not fit; recur refuses at build, so a model that builds
+// runs on every batch.)
+Shape reshape_any_timesteps(const std::string& who, const std::vector<long long>& target, const Shape& in) {
+  const std::size_t per_step = shape_size(Shape(in.begin() + 1, in.end()));
+  std::size_t known = 1;  // prod(target[1:]), kept <= per_step (no overflow)
+  bool fits = target[0] == -1;
+  for (std::size_t i = 1; fits && i < target.size(); ++i) {
+    fits = target[i] > 0 && static_cast<std::size_t>(target[i]) <= per_step / known;
+    if (fits) known *= static_cast<std::size_t>(target[i]);
+  }
+  std::string t;
+  for (long long d : target) t += (t.empty() ? "" : ", ") + std::to_string(d);
+  if (!fits || per_step % known != 0)
+    throw ShapeError(who + " cannot reshape " + shape_str(with_batch(in)) + " to (None, " + t +
+                         "): the input has None timesteps (any length), so recur reshapes it only when "
+                         "target_shape starts with -1 (the output's timesteps) and the other extents' product "
+                         "divides the " + std::to_string(per_step) + " values per timestep, e.g. (-1, " +
+                         std::to_string(per_step) + "). Give the Input a fixed number of timesteps for any other "
+                         "target.",
+                     codes::kGraphShape);
+  Shape out{kAnyDim};
+  for (std::size_t i = 1; i < target.size(); ++i) out.push_back(static_cast<std::size_t>(target[i]));
+  return out;
+}
+
+}  // namespace
 
 // --- Merge -------------------------------------------------------------------------------------
 
@@ -41,17 +90,40 @@ void Merge::build_inputs(const std::vector<Shape>& shapes) {
 }
 
 Tensor Merge::forward_inputs(const std::vector<Tensor>& xs) {
-  bool ok = xs.size() == input_shapes_.size();
+  bool ok = xs.size() == input_shapes_.size(), any_none = false;
   for (std::size_t k = 0; ok && k < xs.size(); ++k) {
     ok = xs[k].rank() == input_shapes_[k].size() + 1 && xs[k].dim(0) == xs[0].dim(0);
-    for (std::size_t d = 0; ok && d < input_shapes_[k].size(); ++d) ok = xs[k].dim(d + 1) == input_shapes_[k][d];
+    for (std::size_t d = 0; ok && d < input_shapes_[k].size(); ++d) {
+      const std::size_t extent = input_shapes_[k][d];
+      any_none = any_none || extent == kAnyDim;
+      ok = extent == kAnyDim ? xs[k].dim(d + 1) >= 1 : xs[k].dim(d + 1) == extent;
+    }
   }
-  if (!ok) {
-    std::string got, want;
-    for (const Tensor& x : xs) got += (got.empty() ? "" : ", ") + x.shape_str();
-    for (const Shape& s : input_shapes_) want += (want.empty() ? "" : ", ") + shape_str(with_batch(s));
-    throw ShapeError(label() + " was built for inputs " + want + " (one batch size), got " + got + ".",
+  const auto got = [&] {
+    std::string g;
+    for (const Tensor& x : xs) g += (g.empty() ? "" : ", ") + x.shape_str();
+    return g;
+  };
+  const auto want = [&] {
+    std::string w;
+    for (const Shape& s : input_shapes_) w += (w.empty() ? "" : ", ") + shape_str(with_batch(s));
+    return w;
+  };
+  if (!ok)
+    throw ShapeError(label() + " was built for inputs " + want() + " (one batch size), got " + got() + ".",
                      codes::kGraphShape);
+  if (any_none) {
+    // A None axis was accepted when the layer was built (Keras checks it at run time): the
+    // extents of this call must fit together as fixed ones would have to.
+    std::vector<Shape> shapes;
+    for (const Tensor& x : xs) shapes.emplace_back(x.shape().begin() + 1, x.shape().end());
+    try {
+      merged_shape(shapes);
+    } catch (const ShapeError& e) {
+      throw ShapeError(label() + " was built for inputs " + want() + "; their None timesteps take any length, "
+                           "but the inputs of one call must fit together, got " + got() + ": " + e.message(),
+                       codes::kGraphShape);
+    }
   }
   return merge(xs);
 }
@@ -69,8 +141,15 @@ Tensor Merge::merge_masks(const std::vector<Tensor>& masks) const {
     if (m.shape() != out.shape()) return {};  // different timesteps: no common mask
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = (out[i] != 0.0f && m[i] != 0.0f) ? 1.0f : 0.0f;
   }
-  // The mask belongs to the output only if the output keeps a timestep axis of that length.
-  if (!out.empty() && !(output_shape_.size() >= 2 && out.rank() == 2 && out.dim(1) == output_shape_[0])) return {};
+  // The mask belongs to the output only if the output keeps a timestep axis of that length. A
+  // None timestep axis has the inputs' length, unless a Concatenate joins along it (the output
+  // is then longer than each mask, as with fixed timesteps).
+  const auto* concat = dynamic_cast<const Concatenate*>(this);
+  const bool time_concat = concat && (concat->axis() == 1 ||
+                                      static_cast<long>(output_shape_.size()) + 1 + concat->axis() == 1);
+  const bool keeps_steps = output_shape_.size() >= 2 && out.rank() == 2 &&
+                           (output_shape_[0] == kAnyDim ? !time_concat : out.dim(1) == output_shape_[0]);
+  if (!out.empty() && !keeps_steps) return {};
   return out;
 }
 
@@ -93,14 +172,15 @@ Shape Concatenate::merged_shape(const std::vector<Shape>& shapes) const {
   for (const Shape& s : shapes)
     if (s.size() + 1 != rank) shape_error(shapes, "all inputs need the same rank.");
   const std::size_t axis = resolved_axis(rank) - 1;  // in the shapes without batch
+  // Keras's Concatenate: a None extent agrees with any other (it is checked at run time), the
+  // other axes are the first input's, and the joined axis is None when any input's is.
   Shape out = shapes[0];
   out[axis] = 0;
-  for (const Shape& s : shapes) {
-    for (std::size_t d = 0; d < s.size(); ++d)
-      if (d != axis && s[d] != shapes[0][d])
-        shape_error(shapes, "every axis but the concatenation axis (" + std::to_string(axis_) + ") must agree.");
-    out[axis] += s[axis];
-  }
+  for (std::size_t d = 0; d < out.size(); ++d)
+    if (d != axis && !fixed_extents_agree(shapes, d))
+      shape_error(shapes, "every axis but the concatenation axis (" + std::to_string(axis_) + ") must agree.");
+  for (const Shape& s : shapes)
+    out[axis] = out[axis] == kAnyDim || s[axis] == kAnyDim ? kAnyDim : out[axis] + s[axis];
   return out;
 }
 
@@ -154,11 +234,18 @@ nlohmann::json Concatenate::get_config() const { return {{"name", name()}, {"axi
 // --- Element-wise merges -----------------------------------------------------------------------
 
 Shape ElementwiseMerge::merged_shape(const std::vector<Shape>& shapes) const {
+  bool agree = true;
+  for (const Shape& s : shapes) agree = agree && s.size() == shapes[0].size();
+  for (std::size_t d = 0; agree && d < shapes[0].size(); ++d) agree = fixed_extents_agree(shapes, d);
+  if (!agree)
+    shape_error(shapes, "an element-wise merge needs inputs of one shape (recur does not broadcast). "
+                        "Project them to one size first, e.g. with a Dense layer.");
+  // A None extent stays None (Keras's output shape); the data's extents are checked per call.
+  Shape out = shapes[0];
   for (const Shape& s : shapes)
-    if (s != shapes[0])
-      shape_error(shapes, "an element-wise merge needs inputs of one shape (recur does not broadcast). "
-                          "Project them to one size first, e.g. with a Dense layer.");
-  return shapes[0];
+    for (std::size_t d = 0; d < s.size(); ++d)
+      if (s[d] == kAnyDim) out[d] = kAnyDim;
+  return out;
 }
 
 nlohmann::json ElementwiseMerge::base_config() const { return {{"name", name()}}; }
@@ -225,6 +312,9 @@ void RepeatVector::build(const Shape& input_shape, Rng& /*rng*/) {
   if (input_shape.size() != 1)
     throw ShapeError(label() + " expects input (batch, features), got " + shape_str(with_batch(input_shape)) + ".",
                      codes::kInputRank);
+  if (input_shape[0] == kAnyDim)
+    throw ShapeError(label() + " expects input (batch, features) with a fixed number of features, got " +
+                     shape_str(with_batch(input_shape)) + ".");
   mark_built(input_shape);
 }
 
@@ -270,6 +360,11 @@ Reshape::Reshape(std::vector<long long> target_shape, std::string name) : target
 }
 
 void Reshape::build(const Shape& input_shape, Rng& /*rng*/) {
+  if (!input_shape.empty() && input_shape[0] == kAnyDim) {
+    output_shape_ = reshape_any_timesteps(label(), target_, input_shape);
+    mark_built(input_shape);
+    return;
+  }
   const std::size_t total = shape_size(input_shape);
   std::size_t known = 1;
   for (long long d : target_)
@@ -295,6 +390,9 @@ Tensor Reshape::forward(const Tensor& x, bool /*training*/) {
   x_shape_ = x.shape();
   Shape s{x.dim(0)};
   s.insert(s.end(), output_shape_.begin(), output_shape_.end());
+  // None timesteps: this batch's output steps hold the rest of each sample's values (build
+  // checked that they divide evenly for any number of input steps).
+  if (s[1] == kAnyDim) s[1] = x.dim(1) * steps_per_input_step(input_shape(), output_shape_);
   return x.reshape(s);
 }
 

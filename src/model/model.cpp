@@ -29,12 +29,6 @@ void accumulate(Tensor& a, const Tensor& b) {
   for (std::size_t i = 0; i < a.size(); ++i) a[i] += b[i];
 }
 
-Tensor zeros_like_output(const Shape& shape, std::size_t batch) {
-  Shape s{batch};
-  s.insert(s.end(), shape.begin(), shape.end());
-  return Tensor(s);
-}
-
 bool is_stateful(Layer& layer) {
   std::vector<RNN*> rnns;
   if (auto* r = dynamic_cast<RNN*>(&layer)) rnns.push_back(r);
@@ -325,9 +319,10 @@ void Model::Graph::run_backward(std::size_t e_index) {
     for (std::size_t k = 0; k < rngs.size() && k < e.rng_states.size(); ++k) rngs[k]->set_state(e.rng_states[k]);
     run_forward(e_index);
   }
-  const std::size_t batch = value(e.args[0].first, e.args[0].second).dim(0);
+  // An output nothing read gets a zero gradient of the shape this forward gave it (its node's
+  // shape may have None timesteps).
   for (std::size_t k = 0; k < dys.size(); ++k)
-    if (dys[k].empty() && !(e.kind == Kind::kRecurrent && k > 0)) dys[k] = zeros_like_output(e.node->output_shapes[k], batch);
+    if (dys[k].empty() && !(e.kind == Kind::kRecurrent && k > 0)) dys[k] = Tensor(e.outputs.at(k).shape());
   std::vector<Tensor> dxs, dstates;
   switch (e.kind) {
     case Kind::kPlain:

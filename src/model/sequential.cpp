@@ -69,10 +69,16 @@ void Sequential::build_layer(Layer& layer, const Layer* previous, const Shape& i
 
 void Sequential::build(const Shape& input_shape, std::uint64_t seed) {
   if (layers_.empty()) throw ValueError("Sequential::build: the model has no layers; add() at least one first.");
-  for (std::size_t d : input_shape)
-    if (d == 0)
+  for (std::size_t i = 0; i < input_shape.size(); ++i) {
+    if (input_shape[i] == 0)
       throw ShapeError("Sequential::build: input_shape " + shape_str(input_shape) +
                        " has a zero extent; expected (timesteps, features) with both > 0.");
+    // Keras's build((None, None, features)): the timesteps (axis 0) may be unknown, nothing else.
+    if (input_shape[i] == kAnyDim && i > 0)
+      throw ShapeError("Sequential::build: input_shape " + shape_str(input_shape) + " has an unknown extent "
+                       "(None) on axis " + std::to_string(i) + "; only the timesteps (axis 0) may be None "
+                       "(recur::kAnyDim), e.g. {recur::kAnyDim, features}.");
+  }
   Rng rng(seed);
   Shape shape = input_shape;
   for (std::size_t i = 0; i < layers_.size(); ++i) {

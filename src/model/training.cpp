@@ -8,6 +8,7 @@
 
 #include "graph_impl.hpp"
 #include "recur/core/error.hpp"
+#include "recur/layers/merge.hpp"
 #include "recur/model/model.hpp"
 
 namespace recur {
@@ -49,6 +50,17 @@ std::vector<Tensor> gather_all(const std::vector<Tensor>& ts, const std::vector<
   std::vector<Tensor> out;
   for (const Tensor& t : ts) out.push_back(gather_rows(t, idx, begin, end));
   return out;
+}
+
+// The loss reads loss.target_cols(classes) target values per row of the prediction: check_y
+// made sure for the output shapes it derived; this keeps a prediction of other timesteps (a
+// mistake in that derivation) from reading past the targets.
+void check_targets_fit(const Tensor& pred, const Tensor& y, const Loss& loss, std::size_t classes,
+                       const std::string& caller) {
+  if (y.size() != pred.size() / classes * loss.target_cols(classes))
+    throw ShapeError(caller + ": the model's output " + pred.shape_str() + " and the targets " + y.shape_str() +
+                         " (flattened per sample) hold different numbers of rows.",
+                     codes::kLabelsDoNotFit);
 }
 
 std::vector<std::size_t> iota_index(std::size_t n) {
@@ -165,18 +177,26 @@ void Model::check_x(const std::vector<Tensor>& xs, const std::string& caller) co
     const Tensor& x = xs[k];
     const Shape want = with_batch(inputs_[k].shape());
     const std::string xname = xs.size() == 1 ? "x" : "x[" + std::to_string(k) + "]";
-    bool ok = x.rank() == want.size();
-    for (std::size_t i = 1; ok && i < want.size(); ++i) ok = x.dim(i) == want[i];
+    // A None axis (kAnyDim: the timesteps of Input({kAnyDim, F})) takes any length >= 1.
+    bool ok = x.rank() == want.size(), fixed_ok = ok;
+    for (std::size_t i = 1; ok && i < want.size(); ++i) {
+      ok = want[i] == kAnyDim ? x.dim(i) >= 1 : x.dim(i) == want[i];
+      fixed_ok = fixed_ok && (want[i] == kAnyDim || x.dim(i) == want[i]);
+    }
     if (!ok) {
       std::string msg = caller + ": " + describe_input(k) + " expects " + xname + " of shape " + shape_str(want);
       if (want.size() == 3) msg += " = (batch, timesteps, features)";
       msg += ", got " + x.shape_str() + ".";
-      if (want.size() == 3 && x.rank() == 2 && x.dim(1) == want[1] && want[2] == 1)
+      if (want.size() == 3 && x.rank() == 2 && (want[1] == kAnyDim || x.dim(1) == want[1]) && want[2] == 1)
         msg += " Add a feature axis: reshape " + xname + " to " + shape_str({x.dim(0), x.dim(1), 1}) + ".";
       else if (want.size() == 3 && x.rank() == 3 && x.dim(2) != want[2])
         msg += " The model was built for " + std::to_string(want[2]) + " features per step; the data has " +
                std::to_string(x.dim(2)) + ". Rebuild the model for the data or select the same columns.";
-      throw ShapeError(msg, x.rank() == want.size() ? codes::kFeatureCount : codes::kInputRank);
+      else if (fixed_ok)
+        msg += " The None timesteps take any length, but at least 1.";
+      throw ShapeError(msg, x.rank() != want.size() ? codes::kInputRank
+                            : fixed_ok              ? codes::kShape
+                                                    : codes::kFeatureCount);
     }
     if (x.dim(0) == 0) throw ValueError(caller + ": " + xname + " has no samples (shape " + x.shape_str() + ").");
     if (x.dim(0) != xs[0].dim(0))
@@ -209,29 +229,47 @@ void Model::check_y(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys
                      codes::kGraphData);
   }
   const std::size_t n = xs[0].dim(0);
+  const std::vector<Shape> resolved = output_shapes_for(xs);
   for (std::size_t k = 0; k < ys.size(); ++k) {
     const Tensor* y = &ys[k];
     const Loss& loss = output_config_[k].loss;
     const Shape out = outputs_[k].shape();
+    const Shape& out_x = resolved[k];  // out with None timesteps as long as x makes them
+    const bool any_steps = out != out_x;
     const std::size_t classes = out.back();
     const bool sparse = loss.kind == LossKind::kSparseCategoricalCrossentropy;
     const std::string yname = ys.size() == 1 ? "y" : "y[" + std::to_string(k) + "]";
-    // Accepted y shapes: (N, *out), or with a one-wide last axis dropped; sparse: (N, *out[:-1])
-    // or (N, *out[:-1], 1).
-    Shape want_y{n};
-    want_y.insert(want_y.end(), out.begin(), sparse ? out.end() - 1 : out.end());
-    Shape alt = want_y;
-    if (sparse) alt.push_back(1);
-    else if (alt.back() == 1 && alt.size() > 1) alt.pop_back();
     const Node& node = *outputs_[k].node();
     const std::string who = node.is_input() ? "input '" + node.name() + "'"
                                             : node.layer->type() + " '" + node.layer->name() + "'";
-    if (y->shape() != want_y && y->shape() != alt) {
+    if (classes == kAnyDim)
+      throw ShapeError(caller + ": the model output " + shape_str(with_batch(out)) + " of " + who +
+                           " has None as its last axis, so a loss has no fixed number of values per row. Give the "
+                           "output a fixed last axis, e.g. with Reshape((-1, 1)) or a Dense layer.",
+                       codes::kLabelsDoNotFit);
+    // Accepted y shapes: (N, *out), or with a one-wide last axis dropped; sparse: (N, *out[:-1])
+    // or (N, *out[:-1], 1). Messages show None timesteps; y must have the length x gives them.
+    const auto targets = [&](const Shape& o) {
+      Shape want{n};
+      want.insert(want.end(), o.begin(), sparse ? o.end() - 1 : o.end());
+      Shape alt = want;
+      if (sparse) alt.push_back(1);
+      else if (alt.back() == 1 && alt.size() > 1) alt.pop_back();
+      return std::pair<Shape, Shape>{want, alt};
+    };
+    const Shape want_y = targets(out).first;
+    const auto [want_x, alt_x] = targets(out_x);
+    if (y->shape() != want_x && y->shape() != alt_x) {
       std::string msg = caller + ": " + yname + " must be " + shape_str(want_y) + " to match x's " + std::to_string(n) +
                         " samples and the model output " + shape_str(with_batch(out)) + " of " + who;
       if (sparse) msg += " (sparse_categorical_crossentropy takes one integer class id per output row)";
       msg += ", got " + y->shape_str() + ".";
-      if (loss.kind == LossKind::kCategoricalCrossentropy && y->size() * classes == n * shape_size(out))
+      if (any_steps) {
+        Shape out_n{n};
+        out_n.insert(out_n.end(), out_x.begin(), out_x.end());
+        msg += " For this x the output is " + shape_str(out_n) + ", so y must be " + shape_str(want_x) + ".";
+      }
+      if (loss.kind == LossKind::kCategoricalCrossentropy && y->size() * classes == n * shape_size(out_x))
         msg += " y looks like integer class ids: use sparse_categorical_crossentropy, or one-hot encode y.";
       throw ShapeError(msg, codes::kLabelsDoNotFit);
     }
@@ -255,6 +293,39 @@ void Model::check_y(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys
                          codes::kLabelsDoNotFit);
     }
   }
+}
+
+std::vector<Shape> Model::output_shapes_for(const std::vector<Tensor>& xs) const {
+  // The node shapes again, with None timesteps as long as these inputs make them: most layers
+  // keep their input's timesteps; a Concatenate along them adds its inputs'; a Reshape gives
+  // a whole number of output steps per input step (its build made sure).
+  const Graph& g = *graph_;
+  std::vector<std::vector<Shape>> shapes(g.input_count + g.entries.size());
+  for (std::size_t k = 0; k < g.input_count; ++k) shapes[k] = {Shape(xs[k].shape().begin() + 1, xs[k].shape().end())};
+  for (std::size_t i = 0; i < g.entries.size(); ++i) {
+    const Graph::Entry& e = g.entries[i];
+    std::vector<Shape> in;
+    for (const auto& [slot, index] : e.args) in.push_back(shapes[slot][index]);
+    for (Shape s : e.node->output_shapes) {
+      if (!s.empty() && s[0] == kAnyDim) {
+        const Layer* layer = e.node->layer.get();
+        const auto* concat = dynamic_cast<const Concatenate*>(layer);
+        const long rank = static_cast<long>(s.size()) + 1;
+        if (concat && (concat->axis() == 1 || rank + concat->axis() == 1)) {
+          s[0] = 0;
+          for (const Shape& x : in) s[0] += x[0];
+        } else if (dynamic_cast<const Reshape*>(layer)) {
+          s[0] = shape_size(in[0]) / shape_size(Shape(s.begin() + 1, s.end()));
+        } else {
+          s[0] = in[0][0];
+        }
+      }
+      shapes[g.input_count + i].push_back(std::move(s));
+    }
+  }
+  std::vector<Shape> out;
+  for (const auto& [slot, index] : g.output_refs) out.push_back(shapes[slot][index]);
+  return out;
 }
 
 void Model::check_fit_options(const FitOptions& o) const {
@@ -524,6 +595,7 @@ Model::BatchResult Model::batch_step(const FitData& d, const std::vector<std::si
                                            has_sw ? &sample_w : nullptr, has_cw ? &o.class_weight() : nullptr,
                                            output_masks_[k]);
     const float* rw = weighted ? row_w.data() : nullptr;
+    check_targets_fit(r.preds[k], yb[k], lk, d.classes[k], "fit");
     r.output_loss[k] = loss_value<float>(lk, r.preds[k].data(), yb[k].data(), rows, d.classes[k], rw);
     r.loss += static_cast<float>(output_config_[k].weight) * r.output_loss[k];
     dys[k] = Tensor(r.preds[k].shape());
@@ -686,6 +758,7 @@ std::map<std::string, double> Model::evaluate_checked(const std::vector<Tensor>&
     // Keras's evaluate: mean over batches of the per-batch loss, weighted by batch size.
     double loss_sum = 0.0;
     const std::size_t classes = outputs_[k].shape().back();
+    check_targets_fit(pred, y, lk, classes, "evaluate");
     const std::size_t pred_row = pred.size() / n, y_row = y.size() / n;
     const std::size_t rows_per_sample = pred_row / classes;
     for (std::size_t begin = 0; begin < n; begin += bs) {
@@ -740,19 +813,25 @@ Tensor Model::predict(const Tensor& x, int batch_size) {
 
 std::vector<Tensor> Model::predict_checked(const std::vector<Tensor>& xs, int batch_size, std::vector<Tensor>* masks) {
   const std::size_t n = xs[0].dim(0), bs = static_cast<std::size_t>(batch_size);
-  std::vector<Tensor> out;
-  for (const auto& y : outputs_) {
-    Shape s{n};
-    s.insert(s.end(), y.shape().begin(), y.shape().end());
-    out.emplace_back(s);
-  }
+  // Each output is (n, *shape) with the shape of the first batch's output: None timesteps have
+  // the length this x gives them, the same in every batch.
+  std::vector<Tensor> out(outputs_.size());
   if (masks) masks->assign(outputs_.size(), {});
   const std::vector<std::size_t> idx = iota_index(n);
   for (std::size_t begin = 0; begin < n; begin += bs) {
     const std::size_t end = std::min(n, begin + bs);
     const std::vector<Tensor> yb = forward(gather_all(xs, idx, begin, end), false);
     for (std::size_t k = 0; k < yb.size(); ++k) {
+      if (begin == 0) {
+        Shape s = yb[k].shape();
+        s[0] = n;
+        out[k] = Tensor(s);
+      }
       const std::size_t row = out[k].size() / n;
+      if (yb[k].size() != row * (end - begin))
+        throw ShapeError("predict: output " + std::to_string(k) + " of model '" + name_ + "' is " + yb[k].shape_str() +
+                         " for samples " + std::to_string(begin) + " to " + std::to_string(end - 1) +
+                         ", but the first batch gave " + shape_str(out[k].shape()) + " for all samples.");
       std::copy_n(yb[k].data(), yb[k].size(), out[k].data() + begin * row);
       if (masks && !output_masks_[k].empty()) {
         const std::size_t steps = output_masks_[k].size() / (end - begin);

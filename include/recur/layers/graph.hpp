@@ -77,9 +77,13 @@ struct CallOptions {
 };
 
 /// Keras's keras.Input: a symbolic input of shape (batch, *shape), e.g. {timesteps, features}.
+/// The timesteps axis (shape[0]) may be recur::kAnyDim, Keras's None: Input({kAnyDim, 3}) is
+/// Input(shape=(None, 3)), sequences of any length (every sample of one call has the same), and
+/// Input({kAnyDim}) takes token ids for an Embedding. Layers keep None where Keras does (an RNN
+/// with return_sequences gives (None, units), without it (units,)); Flatten refuses it.
 /// Names default to "input_layer", "input_layer_1", ... (Keras 3's). batch_size fixes the
 /// batch (stateful models); fit/predict refuse another. Throws ShapeError for an empty shape, a
-/// zero extent or more than 4 axes, ValueError for a batch_size of 0.
+/// zero extent, kAnyDim on another axis or more than 4 axes, ValueError for a batch_size of 0.
 SymbolicTensor Input(const Shape& shape, const std::string& name = "",
                      std::optional<std::size_t> batch_size = std::nullopt);
 
@@ -90,7 +94,8 @@ void set_random_seed(std::uint64_t seed);
 
 namespace detail {
 /// Calls `layer` on symbolic tensors: builds it on the first call (or checks that the shapes
-/// are those it was built for), records a node and returns its outputs. `list_call`: the
+/// are those it was built for; a None axis it was built for takes any extent), records a node
+/// and returns its outputs. `list_call`: the
 /// inputs were given as a list (merge layers). Throws ShapeError (RECUR-E0016) naming the layer,
 /// the node and both shapes; ValueError (RECUR-E0017) for initial_state with the wrong count or
 /// units, or a list given to a layer that takes one tensor (and the reverse).

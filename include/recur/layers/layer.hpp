@@ -22,6 +22,9 @@ struct Weight {
 
 /// Base of every layer. Shapes passed to build() and returned by output_shape() exclude the
 /// batch axis, as Keras's input_shape does: an LSTM is built with (timesteps, features).
+/// The timesteps axis (axis 0) may be kAnyDim, Keras's None: the layer then takes any number of
+/// timesteps >= 1 at run time, and its output_shape() keeps None where the output has that axis.
+/// Every other extent is fixed.
 ///
 /// Life cycle: construct with options -> build(input_shape, rng) creates the weights ->
 /// forward(x, training) caches what backward needs -> backward(dy) returns dx and accumulates
@@ -91,7 +94,7 @@ class Layer {
     input_shape_ = input_shape;
     built_ = true;
   }
-  /// Throws ShapeError unless x is (batch, *input_shape()); `what` names the input.
+  /// Throws ShapeError unless x is (batch, *input_shape()), a None axis taking any extent >= 1.
   void check_input(const Tensor& x) const;
   /// "LSTM 'lstm_1'" for messages.
   std::string label() const { return type() + " '" + name_ + "'"; }
