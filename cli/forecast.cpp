@@ -9,6 +9,7 @@
 #include "bundled_data.hpp"
 #include "classify.hpp"
 #include "common.hpp"
+#include "model_commands.hpp"
 #include "plot.hpp"
 #include "recur/core/error.hpp"
 #include "recur/data/csv.hpp"
@@ -316,14 +317,13 @@ ForecastResult run_forecast(const ForecastConfig& cfg, const TrainingCallbacks& 
 }
 
 namespace {
-PredictResult run_predict_unchecked(const std::string& model_path, const std::string& data_path,
+PredictResult run_predict_unchecked(LoadedModel& loaded, const std::string& model_path, const std::string& data_path,
                                     const std::string& output_path_in) {
   const std::string output_path =
       !output_path_in.empty()
           ? output_path_in
           : (std::filesystem::path(model_path).parent_path() / "predictions.csv").string();
-  std::string meta_text;
-  Sequential model = Sequential::load(model_path, &meta_text);
+  const std::string meta_text = loaded.metadata_json;
   json meta;
   try {
     meta = json::parse(meta_text);
@@ -332,11 +332,14 @@ PredictResult run_predict_unchecked(const std::string& model_path, const std::st
   }
   if (!meta.is_object()) throw ModelFormatError(model_path + ": the metadata is not a JSON object.");
   const std::string task = meta.value("task", "");
-  if (task == "classify") return run_predict_classifier(model, model_path, meta_text, data_path, output_path);
-  if (task != "forecast")
+  auto* sequential = dynamic_cast<Sequential*>(loaded.model.get());
+  if ((task != "classify" && task != "forecast") || sequential == nullptr)
     throw ModelFormatError(model_path + ": this model has no forecast or classifier metadata "
-                           "(task \"" + task + "\"); `recur predict` needs a "
-                           "model written by `recur forecast` or `recur classify`.");
+                           "(task \"" + task + "\"); `recur predict --data` needs a "
+                           "model written by `recur forecast` or `recur classify`. To run any model on "
+                           "arrays, give them as .npy files: --input X.npy[,X2.npy ...] --output Y.npy.");
+  Sequential model = std::move(*sequential);
+  if (task == "classify") return run_predict_classifier(model, model_path, meta_text, data_path, output_path);
   tasks::ForecastModel fm = tasks::read_forecast_model(std::move(model), meta_text, model_path);
   CsvTable table = load_table(data_path, "");
   const tasks::SeriesSpec series =
@@ -363,11 +366,10 @@ PredictResult run_predict_unchecked(const std::string& model_path, const std::st
 }
 
 
-std::string describe_model_unchecked(const std::string& model_path) {
-  std::string meta_text;
-  const Sequential model = Sequential::load(model_path, &meta_text);
+std::string describe_model_unchecked(const LoadedModel& loaded) {
+  const std::string& meta_text = loaded.metadata_json;
   std::ostringstream out;
-  out << model.summary();
+  out << loaded.model->summary() << describe_origin_and_compile(loaded);
   json meta;
   try {
     meta = json::parse(meta_text);
@@ -413,16 +415,18 @@ std::string describe_model_unchecked(const std::string& model_path) {
 // ModelFormatError, never nlohmann's exception.
 PredictResult run_predict(const std::string& model_path, const std::string& data_path,
                           const std::string& output_path_in) {
+  LoadedModel loaded = load_any_model(model_path);
   try {
-    return run_predict_unchecked(model_path, data_path, output_path_in);
+    return run_predict_unchecked(loaded, model_path, data_path, output_path_in);
   } catch (const json::exception& e) {
     throw ModelFormatError(model_path + ": the stored metadata has a field of the wrong type: " + e.what());
   }
 }
 
 std::string describe_model(const std::string& model_path) {
+  const LoadedModel loaded = load_any_model(model_path);
   try {
-    return describe_model_unchecked(model_path);
+    return describe_model_unchecked(loaded);
   } catch (const json::exception& e) {
     throw ModelFormatError(model_path + ": the stored metadata has a field of the wrong type: " + e.what());
   }

@@ -14,6 +14,7 @@
 
 #include "classify.hpp"
 #include "forecast.hpp"
+#include "model_commands.hpp"
 #include "recur/core/error.hpp"
 
 namespace {
@@ -343,18 +344,28 @@ void add_classify_options(CLI::App* sub, recur::cli::ClassifyConfig& cfg) {
 }
 
 // `recur check`: every problem found, one per line (or as JSON); exit 0 when there is none, else
-// the exit code of the first problem's family.
-int report_problems(const std::vector<recur::Problem>& problems, bool json_out) {
+// the exit code of the first problem's family. `arrays` (check --model): which file went to
+// which input or output, printed first.
+int report_problems(const std::vector<recur::Problem>& problems, bool json_out,
+                    const char* all_clear = "training would start with these data and options",
+                    const std::vector<std::string>* arrays = nullptr) {
   if (json_out) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& p : problems) j.push_back({{"code", p.code}, {"type", p.type}, {"message", p.message}});
-    std::cout << nlohmann::json{{"problems", j}}.dump(2) << std::endl;
-  } else if (problems.empty()) {
-    std::printf("No problems found: training would start with these data and options.\n");
+    nlohmann::json doc = {{"problems", j}};
+    if (arrays) doc["arrays"] = *arrays;
+    std::cout << doc.dump(2) << std::endl;
   } else {
-    std::printf("%zu problem%s found:\n", problems.size(), problems.size() == 1 ? "" : "s");
-    for (const auto& p : problems)
-      std::printf("  %s [%s]: %s\n", p.type.c_str(), p.code.c_str(), p.message.c_str());
+    if (arrays)
+      for (std::size_t k = 0; k < arrays->size(); ++k)
+        std::printf("%s %s\n", k == 0 ? "Arrays:" : "       ", (*arrays)[k].c_str());
+    if (problems.empty()) {
+      std::printf("No problems found: %s.\n", all_clear);
+    } else {
+      std::printf("%zu problem%s found:\n", problems.size(), problems.size() == 1 ? "" : "s");
+      for (const auto& p : problems)
+        std::printf("  %s [%s]: %s\n", p.type.c_str(), p.code.c_str(), p.message.c_str());
+    }
   }
   if (problems.empty()) return 0;
   const std::string& t = problems.front().type;
@@ -399,16 +410,53 @@ int main(int argc, char** argv) {
   classify->add_flag("--quiet", quiet, "No per-epoch progress");
 
   std::string model_path, data_path, out_path;
-  auto* predict = app.add_subcommand("predict", "Forecast with a saved model");
-  predict->add_option("--model", model_path, "Model file written by `recur forecast`")->required();
-  predict->add_option("--data", data_path,
-                      "CSV with the model's columns (a forecaster defaults to the bundled airpassengers)");
-  predict->add_option("--output", out_path, "CSV file to write (default: predictions.csv beside the model)");
+  std::vector<std::string> input_files;
+  int predict_batch = 0;
+  auto* predict = app.add_subcommand(
+      "predict", "Forecast or classify a CSV file with a model written by `recur forecast` or `recur classify` "
+                 "(--data), or run any model (recur, Keras .keras/.h5, ONNX) on .npy arrays (--input)");
+  predict->add_option("--model", model_path, "Model file: recur, Keras (.keras, .h5) or ONNX")->required();
+  auto* predict_data = predict->add_option(
+      "--data", data_path, "CSV with the model's columns (a forecaster defaults to the bundled airpassengers)");
+  auto* predict_input =
+      predict->add_option("--input", input_files,
+                          "One .npy array per model input, in the model's input order, separated by commas "
+                          "(float32/float64; integer arrays for Embedding ids)")
+          ->delimiter(',')
+          ->excludes(predict_data);
+  predict->add_option("--output", out_path,
+                      "File to write: with --data a CSV (default: predictions.csv beside the model); with --input "
+                      "a .npy, or Y_0.npy, Y_1.npy, ... for a model with several outputs (default: "
+                      "predictions.npy beside the model)");
+  predict->add_option("--batch-size", predict_batch,
+                      "With --input: samples per forward pass (default: the batch size the model's input fixes, "
+                      "else 32)")
+      ->check(CLI::PositiveNumber);
+  decimal_numbers_only(predict);
 
   auto* check = app.add_subcommand(
       "check", "Run every data and configuration check of forecast or classify without "
-               "training, and report all problems found (not only the first)");
-  check->require_subcommand(1);
+               "training, or recur's data checks of any model file on .npy arrays (--model, --input, "
+               "--labels), and report all problems found (not only the first)");
+  check->require_subcommand(0, 1);
+  recur::cli::ModelCheckConfig mcheck;
+  check->add_option("--model", mcheck.model_path, "Model file to check arrays against: recur, Keras or ONNX");
+  check->add_option("--input", mcheck.inputs, "One .npy per model input, in the model's input order, separated by commas")
+      ->delimiter(',');
+  check->add_option("--labels", mcheck.labels,
+                    "One .npy of targets per model output, separated by commas (checked against the output "
+                    "layer and the loss of the model's compile settings)")
+      ->delimiter(',');
+  check->add_option("--batch-size", mcheck.batch_size,
+                    "Batch size fit would use (default: the one the model's input fixes, else 32)")
+      ->check(CLI::PositiveNumber);
+  check->add_option("--loss", mcheck.compile.losses,
+                    "Loss for a model file without compile settings (one for all outputs, or one per output, "
+                    "comma separated); with --optimizer")
+      ->delimiter(',');
+  check->add_option("--optimizer", mcheck.compile.optimizer, "Optimizer for a model file without compile settings");
+  check->add_flag("--json", json_out, "Print the problems as JSON");
+  decimal_numbers_only(check);
   auto* check_forecast = check->add_subcommand("forecast", "Check a forecast run (same options)");
   add_forecast_options(check_forecast, cfg);
   decimal_numbers_only(check_forecast);
@@ -418,11 +466,59 @@ int main(int argc, char** argv) {
   decimal_numbers_only(check_classify);
   check_classify->add_flag("--json", json_out, "Print the problems as JSON");
 
-  auto* summary = app.add_subcommand("summary", "Print a saved model's architecture");
-  summary->add_option("--model", model_path, "Model file")->required();
+  auto* summary = app.add_subcommand(
+      "summary", "Print a saved model's architecture (Keras's summary), where it came from and its compile settings");
+  summary->add_option("--model", model_path, "Model file: recur, Keras (.keras, .h5) or ONNX")->required();
+
+  std::string convert_in, convert_out;
+  auto* convert = app.add_subcommand(
+      "convert", "Convert a model file between recur (.recur), Keras 3 (.keras), Keras HDF5 (.h5), Keras "
+                 "weights (.weights.h5) and ONNX (.onnx); OUT's extension names the format");
+  convert->add_option("IN", convert_in, "Model file to read (any format, told by its first bytes)")->required();
+  convert->add_option("OUT", convert_out, "File to write; not IN")->required();
+
+  recur::cli::ModelFitConfig mfit;
+  auto* fit = app.add_subcommand(
+      "fit", "Train (fine-tune) a saved model of any format on .npy arrays with the compile settings in its "
+             "file, and write it to --output (any format, by extension)");
+  fit->add_option("--model", mfit.model_path, "Model file: recur, Keras (.keras, .h5) or ONNX")->required();
+  fit->add_option("--input", mfit.inputs, "One .npy per model input, in the model's input order, separated by commas")
+      ->delimiter(',')
+      ->required();
+  fit->add_option("--labels", mfit.labels, "One .npy of targets per model output, separated by commas")
+      ->delimiter(',')
+      ->required();
+  fit->add_option("--output", mfit.output_path, "Model file to write (.recur, .keras, .h5, .weights.h5, .onnx)")
+      ->required();
+  fit->add_option("--epochs", mfit.epochs, "Passes over the data")->capture_default_str();
+  fit->add_option("--batch-size", mfit.batch_size,
+                  "Samples per gradient step (default: the batch size the model's input fixes, else 32)")
+      ->check(CLI::PositiveNumber);
+  fit->add_option("--learning-rate", mfit.compile.learning_rate,
+                  "Learning rate (default: the one in the model's compile settings)");
+  fit->add_option("--validation-split", mfit.validation_split,
+                  "Fraction of the samples, the last ones, held out for validation")->capture_default_str();
+  fit->add_option("--seed", mfit.seed, "Seed of the shuffling")->capture_default_str();
+  fit->add_option("--loss", mfit.compile.losses,
+                  "Loss replacing the file's (needed when it has none): one for all outputs, or one per output, "
+                  "comma separated; with --optimizer")
+      ->delimiter(',');
+  fit->add_option("--optimizer", mfit.compile.optimizer,
+                  "Optimizer replacing the file's (adam, sgd, rmsprop, adamw, adagrad); with --loss");
+  fit->add_flag("--json", json_out, "Print the result as one JSON object on stdout");
+  fit->add_flag("--quiet", quiet, "No progress bar");
+  decimal_numbers_only(fit);
 
   try {
     app.parse(argc, argv);
+    if (check->parsed() && !check_forecast->parsed() && !check_classify->parsed()) {
+      if (mcheck.model_path.empty())
+        throw CLI::RequiredError("check: give `forecast` or `classify` with that job's options, or --model FILE "
+                                 "--input X.npy to check arrays against a model");
+      if (mcheck.inputs.empty()) throw CLI::RequiredError("--input");
+    }
+    if (check->parsed() && (check_forecast->parsed() || check_classify->parsed()) && !mcheck.model_path.empty())
+      throw CLI::ExcludesError("check --model", "check forecast / check classify");
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
@@ -441,6 +537,13 @@ int main(int argc, char** argv) {
   ccfg.command = command;
 
   try {
+    if (check->parsed() && !check_forecast->parsed() && !check_classify->parsed()) {
+      const auto r = recur::cli::run_check_model(mcheck);
+      return report_problems(r.problems, json_out,
+                             r.labels_checked ? "fit would start with these inputs and labels"
+                                              : "the model takes these inputs (give --labels to check targets too)",
+                             &r.mapping);
+    }
     if (check->parsed()) {
       // Problems that stop the data preparation itself (an unreadable file, a bad cell) are
       // reported as the one problem found at that stage.
@@ -491,11 +594,48 @@ int main(int argc, char** argv) {
       // Interrupted runs still write their files (from the weights they have), but say so in
       // the exit status: 130, the shell's code for a Ctrl-C.
       if (g_interrupted) return 130;
+    } else if (predict->parsed() && predict_input->count() > 0) {
+      const auto r = recur::cli::run_predict_arrays({model_path, input_files, out_path, predict_batch});
+      std::printf("Predicted %zu samples; wrote", r.samples);
+      for (std::size_t k = 0; k < r.output_paths.size(); ++k)
+        std::printf("%s %s %s", k ? "," : "", r.output_paths[k].c_str(), recur::shape_str(r.output_shapes[k]).c_str());
+      std::printf("\n");
     } else if (predict->parsed()) {
       const auto r = recur::cli::run_predict(model_path, data_path, out_path);
       std::printf("Wrote %zu forecasts to %s\n", r.predictions, r.output_path.c_str());
     } else if (summary->parsed()) {
       std::fputs(recur::cli::describe_model(model_path).c_str(), stdout);
+    } else if (convert->parsed()) {
+      const auto r = recur::cli::run_convert(convert_in, convert_out);
+      std::printf("Converted %s (%s) to %s (%s): %zu layers, %zu parameters.\n", convert_in.c_str(),
+                  r.from_format.c_str(), convert_out.c_str(), r.to_format.c_str(), r.layers, r.params);
+    } else if (fit->parsed()) {
+      recur::cli::TrainingCallbacks cb;
+      if (!quiet && !json_out) cb.progress = std::make_shared<recur::ProgressBar>(1, stderr);
+      std::signal(SIGINT, on_sigint);
+      cb.on_epoch_end = [&](const recur::EpochLogs& l) {
+        if (g_interrupted)
+          std::fprintf(stderr, "interrupted: stopping after epoch %d and saving the model\n", l.epoch);
+        return g_interrupted == 0;
+      };
+      const auto r = recur::cli::run_fit_model(mfit, cb);
+      if (json_out) {
+        nlohmann::json logs = nlohmann::json::object();
+        for (const auto& [k, v] : r.last_logs) logs[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+        std::cout << nlohmann::json{{"epochs", r.epochs_run}, {"train_samples", r.train_samples},
+                                    {"validation_samples", r.validation_samples}, {"compile", r.compile},
+                                    {"last_epoch", logs}, {"train_seconds", r.train_seconds},
+                                    {"model", r.output_path}, {"interrupted", g_interrupted != 0}}
+                         .dump(2)
+                  << std::endl;
+      } else {
+        std::printf("Trained %d epoch%s on %zu samples", r.epochs_run, r.epochs_run == 1 ? "" : "s", r.train_samples);
+        if (r.validation_samples) std::printf(" (%zu held out for validation)", r.validation_samples);
+        std::printf(" in %.1fs with %s.\nLast epoch:", r.train_seconds, r.compile.c_str());
+        for (const auto& [k, v] : r.last_logs) std::printf(" %s %s", k.c_str(), fixed(v, 6).c_str());
+        std::printf("\nWrote %s\n", r.output_path.c_str());
+      }
+      if (g_interrupted) return 130;
     }
   } catch (const recur::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -16,6 +16,7 @@ cmake --build "$build" -j"$(nproc)"
 built=$(date +%s)
 # detect_leaks: the tests spawn the CLI, which is checked too (it inherits the options).
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export LSAN_OPTIONS=suppressions=$(cd "$(dirname "$0")" && pwd)/lsan_suppressions.txt
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -E 'consumer_find_package|CompileTime'
 end=$(date +%s)

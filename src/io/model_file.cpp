@@ -103,7 +103,10 @@ void write_model_file(const std::string& path, const ModelFileContents& contents
 }
 
 ModelFileContents read_model_file(const std::string& path) {
-  const std::string bytes = read_file_bounded(path, kMaxModelFileBytes, "model file");
+  return parse_model_file(path, read_file_bounded(path, kMaxModelFileBytes, "model file"));
+}
+
+ModelFileContents parse_model_file(const std::string& path, const std::string& bytes) {
 
   Reader r(path, bytes);
   if (r.bytes(8, "magic") != std::string(kMagic, 8))

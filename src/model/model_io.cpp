@@ -9,11 +9,13 @@
 
 #include "graph_impl.hpp"
 #include "recur/core/error.hpp"
+#include "recur/io/files.hpp"
 #include "recur/io/model_file.hpp"
 #include "recur/layers/initializers.hpp"
 #include "recur/layers/merge.hpp"
 #include "recur/model/model.hpp"
 #include "recur/model/sequential.hpp"
+#include "model_document.hpp"
 #include "training_state_io.hpp"
 
 namespace recur {
@@ -54,19 +56,31 @@ json parse_model_document(const ModelFileContents& contents, const std::string& 
   return doc;
 }
 
-// A stored input shape: 1 to `max_rank` extents, each an integer from 1 to 2^24.
+// A stored input shape: 1 to `max_rank` extents, each an integer from 1 to 2^24; the first of
+// two or more may be null (any number of timesteps, Keras's None).
 Shape stored_input_shape(const json& v, const std::string& path, std::size_t max_rank = 3) {
   Shape shape;
   const bool ok_rank = v.is_array() && !v.empty() && v.size() <= max_rank;
   if (ok_rank)
     for (const json& d : v) {
+      if (d.is_null() && shape.empty() && v.size() >= 2) {
+        shape.push_back(kAnyDim);
+        continue;
+      }
       if (!d.is_number_unsigned() || d.get<std::uint64_t>() < 1 || d.get<std::uint64_t>() > (1u << 24)) break;
       shape.push_back(static_cast<std::size_t>(d.get<std::uint64_t>()));
     }
   if (!ok_rank || shape.size() != v.size())
     throw ModelFormatError(path + ": the stored input_shape " + v.dump().substr(0, 60) + " is not 1 to " +
-                           std::to_string(max_rank) + " integers from 1 to 16777216.");
+                           std::to_string(max_rank) + " integers from 1 to 16777216 (the first may be null).");
   return shape;
+}
+
+// A shape as stored: None (kAnyDim) as null.
+json shape_json(const Shape& shape) {
+  json a = json::array();
+  for (std::size_t d : shape) a.push_back(d == kAnyDim ? json(nullptr) : json(d));
+  return a;
 }
 
 // True when every tensor from `first` on belongs to a training state ("training/...").
@@ -143,7 +157,7 @@ void read_compile(Model& model, const json& c) {
 
 // ---- save --------------------------------------------------------------------------------------
 
-void Model::save(const std::string& path, const std::string& metadata_json, const TrainingState* state) const {
+ModelFileContents Model::contents(const std::string& metadata_json, const TrainingState* state) const {
   if (!built_) throw ValueError("save: the model is not built; build or fit it before saving.");
   json meta;
   try {
@@ -162,7 +176,7 @@ void Model::save(const std::string& path, const std::string& metadata_json, cons
     doc = {{"format", "recur.sequential"},
            {"model",
             {{"class_name", "Sequential"},
-             {"config", {{"name", name_}, {"input_shape", inputs_[0].shape()}, {"layers", layers}}}}},
+             {"config", {{"name", name_}, {"input_shape", shape_json(inputs_[0].shape())}, {"layers", layers}}}}},
            {"metadata", meta}};
   } else {
     // The graph: the inputs, every node in topological order with the tensors it reads (an
@@ -175,7 +189,7 @@ void Model::save(const std::string& path, const std::string& metadata_json, cons
     };
     json inputs = json::array(), nodes = json::array(), outputs = json::array();
     for (const auto& x : inputs_) {
-      json in = {{"name", x.node()->name()}, {"shape", x.shape()}};
+      json in = {{"name", x.node()->name()}, {"shape", shape_json(x.shape())}};
       in["batch_size"] = x.node()->batch_size ? json(*x.node()->batch_size) : json(nullptr);
       inputs.push_back(in);
     }
@@ -210,7 +224,12 @@ void Model::save(const std::string& path, const std::string& metadata_json, cons
   }
   if (state) doc["training_state"] = detail::encode_training_state(*state, contents.tensors);
   contents.json = doc.dump();
-  write_model_file(path, contents);
+  return contents;
+}
+
+void Model::save(const std::string& path, const std::string& metadata_json, const TrainingState* state) const {
+  if (detail::save_foreign(*this, path, metadata_json, state)) return;
+  write_model_file(path, contents(metadata_json, state));
 }
 
 void Sequential::save(const std::string& path, const std::string& metadata_json, const TrainingState* state) const {
@@ -223,7 +242,12 @@ void Model::load_weights(const std::string& path) {
   if (!built_)
     throw ValueError("load_weights: the model is not built; build it with the architecture the file was saved "
                      "from first.");
-  const ModelFileContents contents = read_model_file(path);
+  std::string bytes = read_file_bounded(path, kMaxModelFileBytes, "model file");
+  if (detail::sniff_format(bytes) == detail::FileFormat::kRecur) load_weights_from(parse_model_file(path, bytes), path);
+  else detail::load_weights_foreign(*this, path, std::move(bytes));
+}
+
+void Model::load_weights_from(const ModelFileContents& contents, const std::string& path) {
   const json doc = parse_model_document(contents, path);
   std::vector<std::string> file_names;  // the file's layer names, by position
   try {
@@ -305,10 +329,23 @@ void finish_load(Model& model, const std::vector<std::shared_ptr<Layer>>& layers
                  const ModelFileContents& contents, const std::string& path, std::string* metadata_json,
                  TrainingState* state) {
   try {
-    if (doc.contains("compile")) read_compile(model, doc.at("compile"));
     if (doc.contains("metadata") && !doc["metadata"].is_object())
       throw ModelFormatError(path + ": the stored metadata is not a JSON object.");
-    if (metadata_json) *metadata_json = doc.contains("metadata") ? doc["metadata"].dump() : "{}";
+    json metadata = doc.contains("metadata") ? doc["metadata"] : json::object();
+    if (doc.contains("compile")) {
+      if (doc.value("compile_optional", false)) {
+        // A converted Keras file: compile settings recur refuses leave the model uncompiled, with
+        // the reason in its metadata, rather than refusing the model.
+        try {
+          read_compile(model, doc.at("compile"));
+        } catch (const std::exception& e) {
+          metadata["compile_error"] = e.what();
+        }
+      } else {
+        read_compile(model, doc.at("compile"));
+      }
+    }
+    if (metadata_json) *metadata_json = metadata.dump();
   } catch (const json::exception& e) {
     throw ModelFormatError(path + ": the compile settings are missing a field or have a wrong one: " + e.what());
   } catch (const ModelFormatError&) {
@@ -350,7 +387,11 @@ void reading_architecture(const std::string& path, F&& f) {
 }  // namespace
 
 Sequential Sequential::load(const std::string& path, std::string* metadata_json, TrainingState* state) {
-  const ModelFileContents contents = read_model_file(path);
+  return from_contents(detail::read_any_model_file(path), path, metadata_json, state);
+}
+
+Sequential Sequential::from_contents(const ModelFileContents& contents, const std::string& path,
+                                     std::string* metadata_json, TrainingState* state) {
   const json doc = parse_model_document(contents, path);
   Sequential model;
   reading_architecture(path, [&] {
@@ -378,10 +419,14 @@ Sequential Sequential::load(const std::string& path, std::string* metadata_json,
 }
 
 Model Model::load(const std::string& path, std::string* metadata_json, TrainingState* state) {
-  const ModelFileContents contents = read_model_file(path);
+  return from_contents(detail::read_any_model_file(path), path, metadata_json, state);
+}
+
+Model Model::from_contents(const ModelFileContents& contents, const std::string& path, std::string* metadata_json,
+                           TrainingState* state) {
   const json doc = parse_model_document(contents, path);
   if (doc.value("format", "") == "recur.sequential") {
-    Sequential s = Sequential::load(path, metadata_json, state);
+    Sequential s = Sequential::from_contents(contents, path, metadata_json, state);
     return Model(static_cast<Model&&>(s));
   }
   Model model("functional");

@@ -33,6 +33,7 @@ inline constexpr const char* kGraphCall = "RECUR-E0017";        // initial_state
 inline constexpr const char* kGraphDisconnected = "RECUR-E0018";  // an output needs an input the model lacks, an unused input, a cycle
 inline constexpr const char* kGraphData = "RECUR-E0019";        // data for a model's inputs/outputs: count, names, samples
 inline constexpr const char* kOutputLoss = "RECUR-E0020";       // compile: losses or loss_weights do not fit the outputs
+inline constexpr const char* kUnsupportedImport = "RECUR-E0021";  // a Keras/ONNX file holds a layer or option recur cannot run or write
 inline constexpr const char* kShape = "RECUR-E0100";             // other shape mismatches
 inline constexpr const char* kValue = "RECUR-E0200";             // other invalid values
 inline constexpr const char* kParse = "RECUR-E0300";             // other unparsable text

@@ -40,6 +40,8 @@ void write_model_file(const std::string& path, const ModelFileContents& contents
 /// file; ModelFormatError if the magic, version, lengths, tensor records or checksum are wrong,
 /// naming the field and byte offset, and (code RECUR-E0005) if a weight is NaN or infinite.
 ModelFileContents read_model_file(const std::string& path);
+/// read_model_file of bytes already read (`path` names them in messages).
+ModelFileContents parse_model_file(const std::string& path, const std::string& bytes);
 
 /// CRC-32 (IEEE 802.3, as zlib) of `n` bytes.
 unsigned crc32(const unsigned char* data, std::size_t n);

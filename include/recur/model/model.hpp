@@ -26,6 +26,7 @@
 #include "recur/core/options.hpp"
 #include "recur/core/tensor.hpp"
 #include "recur/data/sequences.hpp"
+#include "recur/io/model_file.hpp"
 #include "recur/layers/graph.hpp"
 #include "recur/layers/layer.hpp"
 #include "recur/losses/losses.hpp"
@@ -209,7 +210,9 @@ class Model : public TrainingTarget {
   std::map<std::string, double> evaluate(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys,
                                          int batch_size = 32);
   std::map<std::string, double> evaluate(const Tensor& x, const Tensor& y, int batch_size = 32);
-  /// Outputs (samples, *output.shape()) for each output, in inference mode.
+  /// Outputs (samples, *output.shape()) for each output, in inference mode; None timesteps
+  /// (recur::kAnyDim) take the length this x gives them (the inputs' with None timesteps take
+  /// any length >= 1, the same for every sample of one call).
   std::vector<Tensor> predict(const std::vector<Tensor>& xs, int batch_size = 32);
   /// By input name; the outputs by output name.
   std::map<std::string, Tensor> predict(const NamedTensors& xs, int batch_size = 32);
@@ -234,10 +237,19 @@ class Model : public TrainingTarget {
   /// Loads only the weights of a model file written from the same architecture (layer classes
   /// and configs compared first: ModelFormatError RECUR-E0009 naming the layer and field).
   void load_weights(const std::string& path);
+  /// load_weights from contents already read (`path` names the source in messages).
+  void load_weights_from(const ModelFileContents& contents, const std::string& path);
   /// Reads a model written by save() (a Sequential file gives a Model whose graph is the
   /// chain). IoError / ModelFormatError naming what is wrong; the file is untrusted input.
   static Model load(const std::string& path, std::string* metadata_json = nullptr,
                     TrainingState* state = nullptr);
+  /// The model as the contents of a recur model file (what save() writes: the architecture
+  /// JSON and the weights named "<layer>/<weight>"). ValueError when not built.
+  ModelFileContents contents(const std::string& metadata_json = "{}", const TrainingState* state = nullptr) const;
+  /// The model in `contents` (as read by read_model_file, or converted from another format);
+  /// `path` names the source in messages. Same checks and errors as load().
+  static Model from_contents(const ModelFileContents& contents, const std::string& path,
+                             std::string* metadata_json = nullptr, TrainingState* state = nullptr);
 
   /// One forward pass; xs (batch, *input.shape()) each. Returns the outputs.
   std::vector<Tensor> forward(const std::vector<Tensor>& xs, bool training);
@@ -288,6 +300,9 @@ class Model : public TrainingTarget {
                          std::size_t end, const FitOptions& options);
   void check_x(const std::vector<Tensor>& xs, const std::string& caller) const;
   void check_y(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, const std::string& caller) const;
+  // Each output's shape (without batch) for the inputs xs (checked by check_x): None timesteps
+  // get the length these inputs give them.
+  std::vector<Shape> output_shapes_for(const std::vector<Tensor>& xs) const;
   void check_fit_options(const FitOptions& options) const;
   std::size_t check_fit_extras(const std::vector<Tensor>& xs, const FitOptions& options);
   void require_compiled(const std::string& caller) const;
@@ -320,5 +335,13 @@ class Model : public TrainingTarget {
   std::vector<Tensor> output_masks_;
 
 };
+
+/// Reads a model file of any format recur knows, told apart by its first bytes (never the
+/// extension): recur's own (.recur), Keras 3 `.keras` zips, Keras 1.2 / 2.x / tf.keras / Keras 3
+/// legacy HDF5 files (`.h5`), ONNX (`.onnx`). Keras and ONNX files are converted to recur's
+/// layers (docs/keras.md, docs/onnx.md). Throws IoError when the file cannot be read;
+/// ModelFormatError (RECUR-E0500) when it is damaged or hostile, and RECUR-E0021 naming the
+/// layer, its class and the option when it holds something recur cannot run.
+Model load_model(const std::string& path);
 
 }  // namespace recur

@@ -51,7 +51,9 @@ class Sequential : public Model {
   void add(std::unique_ptr<Layer> layer);
 
   /// Builds every layer for inputs of shape (batch, *input_shape) - for an LSTM model
-  /// (timesteps, features) - initializing the weights from `seed`.
+  /// (timesteps, features) - initializing the weights from `seed`. The timesteps may be
+  /// recur::kAnyDim (Keras's None): build({recur::kAnyDim, 4}) takes sequences of any length,
+  /// the same length within one call of fit / evaluate / predict.
   void build(const Shape& input_shape, std::uint64_t seed = 0);
   /// Input shape without the batch axis.
   const Shape& input_shape() const noexcept { return input_shape_; }
@@ -71,6 +73,9 @@ class Sequential : public Model {
   /// file is untrusted input (see read_model_file).
   static Sequential load(const std::string& path, std::string* metadata_json = nullptr,
                          TrainingState* state = nullptr);
+  /// The Sequential model in `contents` (see Model::from_contents).
+  static Sequential from_contents(const ModelFileContents& contents, const std::string& path,
+                                  std::string* metadata_json = nullptr, TrainingState* state = nullptr);
 
   std::size_t size() const noexcept { return layers_.size(); }
   Layer& layer(std::size_t i) { return *layers_.at(i); }
