@@ -24,7 +24,6 @@ constexpr std::uint64_t kMaxWeightValues = std::uint64_t{1} << 30;
 /// The largest model.weights.h5 member of a .keras zip read into memory.
 constexpr std::uint64_t kMaxWeightsMemberBytes = std::uint64_t{4} << 30;
 
-std::string shape_text(const Tensor& t) { return t.shape_str(); }
 
 // ---- which weights a recur layer has, by name, in Keras's order --------------------------------
 
