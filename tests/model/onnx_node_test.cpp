@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <unistd.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -116,7 +117,7 @@ NodeTest prepare(const std::string& name) {
     t.outputs.push_back(to_array(tensor));
     t.output_names.push_back(g->output(k).name());
   }
-  t.path = (fs::temp_directory_path() / ("recur_onnx_node_" + name + ".onnx")).string();
+  t.path = (fs::temp_directory_path() / ("recur_onnx_node_" + std::to_string(::getpid()) + "_" + name + ".onnx")).string();
   std::ofstream out(t.path, std::ios::binary);
   model.SerializeToOstream(&out);
   return t;

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <unistd.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -41,7 +42,7 @@ Tensor random_tensor(recur::Shape shape, unsigned seed, float scale = 1.0f) {
 }
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("recur_onnx_" + name)).string();
+  return (std::filesystem::temp_directory_path() / ("recur_onnx_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 
 // Every weight random (biases too, so that their mapping is tested).
