@@ -22,6 +22,7 @@
 #include "recur/model/model.hpp"
 #include "recur/model/sequential.hpp"
 #include "support/gradcheck.hpp"
+#include "support/tensors.hpp"
 
 namespace {
 
@@ -29,16 +30,9 @@ using recur::LstmOptions;
 using recur::SymbolicTensor;
 using recur::Tensor;
 
-Tensor random_tensor(recur::Shape shape, unsigned seed, float scale = 1.0f) {
-  const std::size_t n = recur::shape_size(shape);
-  std::vector<float> v = recur::test::to_float(recur::test::random_values(n, seed));
-  for (float& x : v) x *= scale;
-  return Tensor(std::move(shape), std::move(v));
-}
+using recur::test::random_tensor;
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("recur_functional_" + name)).string();
-}
+std::string temp_path(const std::string& name) { return recur::test::temp_path("functional", name); }
 
 using recur::test::expect_error;
 

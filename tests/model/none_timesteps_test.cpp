@@ -20,6 +20,7 @@
 #include "recur/model/sequential.hpp"
 #include "support/expect_error.hpp"
 #include "support/gradcheck.hpp"
+#include "support/tensors.hpp"
 #include "support/layer_gradcheck.hpp"
 
 namespace {
@@ -31,12 +32,7 @@ using recur::Tensor;
 using recur::test::expect_error;
 constexpr std::size_t N = kAnyDim;
 
-Tensor random_tensor(Shape shape, unsigned seed, float scale = 1.0f) {
-  const std::size_t n = recur::shape_size(shape);
-  std::vector<float> v = recur::test::to_float(recur::test::random_values(n, seed));
-  for (float& x : v) x *= scale;
-  return Tensor(std::move(shape), std::move(v));
-}
+using recur::test::random_tensor;
 
 void expect_same(const Tensor& a, const Tensor& b, const std::string& what, float tol = 1e-5f) {
   ASSERT_EQ(a.shape(), b.shape()) << what;

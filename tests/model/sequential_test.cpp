@@ -12,6 +12,7 @@
 #include "recur/layers/dropout.hpp"
 #include "recur/layers/lstm.hpp"
 #include "support/gradcheck.hpp"
+#include "support/tensors.hpp"
 
 namespace {
 
@@ -40,9 +41,7 @@ recur::Sequential make_model(std::uint64_t seed = 1) {
   return m;
 }
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("recur_test_" + name)).string();
-}
+std::string temp_path(const std::string& name) { return recur::test::temp_path("sequential", name); }
 
 TEST(Sequential, SameSeedSameLossSequence) {
   recur::Tensor x, y;
