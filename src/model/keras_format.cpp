@@ -321,11 +321,74 @@ std::vector<std::string> output_names(const KerasArchitecture& arch) {
   return names;
 }
 
+// The optimizer's variables as a file stores them: Keras 3's optimizer/vars (iterations,
+// learning_rate, then momentum and velocity of each trainable variable in turn), or a legacy
+// optimizer_weights group in its weight_names order (Keras 2.x and tf.keras: iterations, every
+// m, every v, and Keras 2.2's vhats; Keras 3's legacy writer: Keras 3's order).
+struct OptimizerArrays {
+  std::vector<Tensor> arrays;
+  bool keras3_order = false;
+};
+
+// recur's Optimizer::State from the file's Adam variables, when they fit the model's weights
+// (`weights`, in get_weights order, which is Keras's trainable-variable order). Empty, with the
+// reason in `note`, when they do not: the model then starts with fresh moments, as it would in
+// a Keras that could not restore them.
+std::optional<Optimizer::State> adam_state(const OptimizerArrays& o, const std::vector<NamedTensor>& weights,
+                                           const std::string& optimizer, float learning_rate, std::string& note) {
+  if (o.arrays.empty()) return std::nullopt;
+  if (optimizer != "Adam" && optimizer != "AdamW") {
+    note = "the file's " + optimizer + " state was not imported (recur imports Adam's and AdamW's); fit starts it anew";
+    return std::nullopt;
+  }
+  const std::size_t W = weights.size();
+  const std::size_t head = o.keras3_order ? 2 : 1;
+  const std::size_t n = o.arrays.size();
+  const bool counts_fit = o.keras3_order ? n == head + 2 * W : (n == head + 2 * W || n == head + 3 * W);
+  if (!counts_fit || o.arrays[0].size() != 1 || (o.keras3_order && o.arrays[1].size() != 1)) {
+    note = "the file's optimizer state (" + std::to_string(n) + " arrays) does not fit the model's " +
+           std::to_string(W) + " weights; fit starts Adam's moments anew";
+    return std::nullopt;
+  }
+  Optimizer::State st;
+  const float it = o.arrays[0][0];
+  if (!(it >= 0) || !(it <= 9.0e15f)) {
+    note = "the file's optimizer iteration count is not a count; fit starts Adam's moments anew";
+    return std::nullopt;
+  }
+  st.iterations = static_cast<std::int64_t>(it);
+  st.learning_rate = o.keras3_order ? o.arrays[1][0] : learning_rate;
+  st.slots.assign(2, {});
+  for (std::size_t k = 0; k < W; ++k) {
+    const Tensor& m = o.keras3_order ? o.arrays[head + 2 * k] : o.arrays[head + k];
+    const Tensor& v = o.keras3_order ? o.arrays[head + 2 * k + 1] : o.arrays[head + W + k];
+    for (const Tensor* a : {&m, &v}) {
+      if (a->shape() != weights[k].tensor.shape()) {
+        note = "the file's Adam slot for " + weights[k].name + " is " + a->shape_str() + ", the weight " +
+               weights[k].tensor.shape_str() + "; fit starts Adam's moments anew";
+        return std::nullopt;
+      }
+      for (float x : a->values())
+        if (!std::isfinite(x)) {
+          note = "the file's Adam slot for " + weights[k].name + " holds NaN or infinity; fit starts Adam's moments anew";
+          return std::nullopt;
+        }
+    }
+    st.slots[0].push_back(m.values());
+    st.slots[1].push_back(v.values());
+  }
+  if (!(st.learning_rate > 0) || !std::isfinite(st.learning_rate)) {
+    note = "the file's learning rate variable is not a positive number; fit starts Adam's moments anew";
+    return std::nullopt;
+  }
+  return st;
+}
+
 // The architecture, the weights read by `arrays_of` (file arrays in Keras order of one layer),
 // the compile settings and the provenance as recur's model contents.
 template <class ArraysOf>
 ModelFileContents assemble(KerasArchitecture arch, ArraysOf&& arrays_of, const std::optional<json>& keras_compile,
-                           bool legacy_compile, json source) {
+                           bool legacy_compile, json source, const OptimizerArrays& optimizer_arrays) {
   ModelFileContents contents;
   const json& layers = arch.document["model"]["config"]["layers"];
   for (std::size_t i = 0; i < arch.keras_layers.size(); ++i) {
@@ -390,7 +453,22 @@ ModelFileContents assemble(KerasArchitecture arch, ArraysOf&& arrays_of, const s
   const std::vector<std::string> outputs = output_names(arch);
   json doc = std::move(arch.document);
   if (keras_compile) {
-    if (auto c = convert_compile(*keras_compile, legacy_compile, outputs, notes)) doc["compile"] = *c;
+    if (auto c = convert_compile(*keras_compile, legacy_compile, outputs, notes)) {
+      doc["compile"] = *c;
+      // Adam's moments and step count, so that fit continues where Keras stopped.
+      std::string note;
+      const json& opt = (*c)["optimizer"];
+      const float lr = opt["config"].value("learning_rate", 0.001f);
+      if (auto st = adam_state(optimizer_arrays, contents.tensors, opt.value("class_name", ""), lr, note)) {
+        doc["optimizer_state"] = {{"iterations", st->iterations}, {"learning_rate", st->learning_rate}};
+        for (std::size_t l = 0; l < st->slots.size(); ++l)
+          for (std::size_t k = 0; k < st->slots[l].size(); ++k)
+            contents.tensors.push_back({"training/optimizer_state/" + std::to_string(l) + "/" + std::to_string(k),
+                                        Tensor(contents.tensors[k].tensor.shape(), std::move(st->slots[l][k]))});
+      } else if (!note.empty()) {
+        notes.push_back(note);
+      }
+    }
   }
   doc["compile_optional"] = true;
   source["notes"] = notes;
@@ -430,7 +508,13 @@ ModelFileContents read_keras_h5(const std::string& path, std::string bytes) {
   };
   json source = {{"path", path}, {"format", "keras-h5"}, {"keras_version", version},
                  {"backend", attribute_or(root, "backend", "")}};
-  return assemble(std::move(arch), arrays_of, compile, true, source);
+  OptimizerArrays optimizer;
+  if (compile && src.major >= 2 && root.has_group("optimizer_weights")) {
+    const hdf5::Group g = root.group("optimizer_weights");
+    for (const std::string& name : name_list(g, "weight_names")) optimizer.arrays.push_back(read_array(g, name, budget));
+    optimizer.keras3_order = src.major >= 3;
+  }
+  return assemble(std::move(arch), arrays_of, compile, true, source, optimizer);
 }
 
 ModelFileContents read_keras_zip(const std::string& path, std::string bytes) {
@@ -469,7 +553,10 @@ ModelFileContents read_keras_zip(const std::string& path, std::string bytes) {
   std::optional<json> compile;
   if (config.contains("compile_config") && config["compile_config"].is_object()) compile = config["compile_config"];
   json source = {{"path", path}, {"format", "keras-zip"}, {"keras_version", version}};
-  return assemble(std::move(arch), arrays_of, compile, false, source);
+  OptimizerArrays optimizer;
+  if (compile) optimizer.arrays = read_vars(root, "optimizer/vars", budget);
+  optimizer.keras3_order = true;
+  return assemble(std::move(arch), arrays_of, compile, false, source, optimizer);
 }
 
 // ---- load_weights ------------------------------------------------------------------------------

@@ -323,15 +323,71 @@ void Model::load_weights_from(const ModelFileContents& contents, const std::stri
 
 namespace {
 
+// The optimizer state a converted Keras file carries (Adam's moments and step count, tensors
+// "training/optimizer_state/<list>/<weight>" after the weights), set on the compiled model's
+// optimizer so that fit continues where Keras stopped. Returns the index after its tensors. A
+// state that does not fit the optimizer is left out, with the reason in the metadata
+// ("optimizer_state_error"): the model still loads, its optimizer starting anew.
+std::size_t read_optimizer_state(Model& model, const json& doc, const ModelFileContents& contents, std::size_t first,
+                                 const std::string& path, json& metadata) {
+  std::size_t t = first;
+  Optimizer::State st;
+  std::string error;
+  try {
+    const json& o = doc.at("optimizer_state");
+    const json& it = o.at("iterations");
+    if (!it.is_number_unsigned() || it.get<std::uint64_t>() > (std::uint64_t{1} << 53))
+      throw ModelFormatError(path + ": the optimizer state's iterations is not a count.");
+    st.iterations = static_cast<std::int64_t>(it.get<std::uint64_t>());
+    st.learning_rate = o.at("learning_rate").get<float>();
+    for (std::size_t l = 0; t < contents.tensors.size(); ++l) {
+      const std::string prefix = "training/optimizer_state/" + std::to_string(l) + "/";
+      if (contents.tensors[t].name.rfind(prefix, 0) != 0) break;
+      std::vector<std::vector<float>> list;
+      while (t < contents.tensors.size() && contents.tensors[t].name == prefix + std::to_string(list.size()))
+        list.push_back(contents.tensors[t++].tensor.values());
+      st.slots.push_back(std::move(list));
+    }
+  } catch (const json::exception& e) {
+    throw ModelFormatError(path + ": the optimizer state is missing a field or has a wrong one: " + e.what());
+  }
+  Optimizer* optimizer = model.optimizer();
+  if (!optimizer) {
+    error = "the model is not compiled, so the file's optimizer state has no optimizer to go to";
+  } else {
+    const std::vector<Tensor> weights = model.get_weights();
+    bool fits = true;
+    for (const auto& list : st.slots) {
+      fits = fits && list.size() == weights.size();
+      for (std::size_t k = 0; fits && k < list.size(); ++k) fits = list[k].size() == weights[k].size();
+    }
+    if (!fits) {
+      error = "the file's optimizer state does not fit the model's weights; the optimizer starts anew";
+    } else {
+      try {
+        optimizer->set_state(st);
+      } catch (const Error& e) {
+        error = e.message();
+      }
+    }
+  }
+  if (!error.empty()) {
+    if (!doc.value("compile_optional", false)) throw ModelFormatError(path + ": " + error + ".");
+    metadata["optimizer_state_error"] = error;
+  }
+  return t;
+}
+
 // What Sequential::load and Model::load share after the architecture: the weights, the
 // metadata and the training state.
 void finish_load(Model& model, const std::vector<std::shared_ptr<Layer>>& layers, const json& doc,
                  const ModelFileContents& contents, const std::string& path, std::string* metadata_json,
                  TrainingState* state) {
+  json metadata;
   try {
     if (doc.contains("metadata") && !doc["metadata"].is_object())
       throw ModelFormatError(path + ": the stored metadata is not a JSON object.");
-    json metadata = doc.contains("metadata") ? doc["metadata"] : json::object();
+    metadata = doc.contains("metadata") ? doc["metadata"] : json::object();
     if (doc.contains("compile")) {
       if (doc.value("compile_optional", false)) {
         // A converted Keras file: compile settings recur refuses leave the model uncompiled, with
@@ -345,7 +401,6 @@ void finish_load(Model& model, const std::vector<std::shared_ptr<Layer>>& layers
         read_compile(model, doc.at("compile"));
       }
     }
-    if (metadata_json) *metadata_json = metadata.dump();
   } catch (const json::exception& e) {
     throw ModelFormatError(path + ": the compile settings are missing a field or have a wrong one: " + e.what());
   } catch (const ModelFormatError&) {
@@ -353,7 +408,9 @@ void finish_load(Model& model, const std::vector<std::shared_ptr<Layer>>& layers
   } catch (const Error& e) {
     throw ModelFormatError(path + ": the stored compile settings are invalid: " + e.what());
   }
-  const std::size_t used = read_weights(layers, contents, path);
+  std::size_t used = read_weights(layers, contents, path);
+  if (doc.contains("optimizer_state")) used = read_optimizer_state(model, doc, contents, used, path, metadata);
+  if (metadata_json) *metadata_json = metadata.dump();
   const bool has_state = doc.contains("training_state");
   if (used != contents.tensors.size() && !(has_state && only_training_tensors(contents, used)))
     throw ModelFormatError(path + ": the file has " + std::to_string(contents.tensors.size() - used) +

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "recur/core/error.hpp"
+#include "recur/io/hdf5.hpp"
+#include "recur/io/zip_archive.hpp"
 #include "recur/model/model.hpp"
 #include "support/allclose.hpp"
 #include "support/expect_error.hpp"
@@ -111,6 +113,80 @@ TEST(KerasImport, ACompiledKerasModelTrainsFurther) {
   EXPECT_LT(loss.back(), loss.front());
   EXPECT_NE(model.get_weights()[0].values(), before[0].values());
 }
+
+// Adam's moments and step count come with the model, in each format's layout (Keras 3's
+// optimizer/vars; Keras 3's legacy writer; tf.keras 2.x; Keras 2.2 with its vhats), so that fit
+// continues where Keras stopped: the state equals the file's arrays for the first and the last
+// weight (which checks the order), and training goes on from the stored step count.
+struct OptimizerCase {
+  const char* file;
+  std::int64_t iterations;
+  bool keras3_order;
+};
+
+class KerasOptimizerState : public ::testing::TestWithParam<OptimizerCase> {};
+
+TEST_P(KerasOptimizerState, AdamMomentsAndStepCountAreImported) {
+  const OptimizerCase& c = GetParam();
+  const std::string path = kDir + c.file;
+  recur::Model model = recur::load_model(path);
+  ASSERT_NE(model.optimizer(), nullptr);
+  const recur::Optimizer::State st = model.optimizer()->state();
+  EXPECT_EQ(st.iterations, c.iterations);
+  const std::size_t W = model.get_weights().size();
+  ASSERT_EQ(st.slots.size(), 2u);
+  ASSERT_EQ(st.slots[0].size(), W);
+  ASSERT_EQ(st.slots[1].size(), W);
+  // The file's arrays, read independently of the importer.
+  std::vector<Tensor> arrays;
+  const bool zip = std::string(c.file).ends_with(".keras");
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  if (zip) bytes = recur::zip::Reader::from_bytes(bytes, path).read("model.weights.h5", 1u << 26);
+  const recur::hdf5::File file = recur::hdf5::File::from_bytes(bytes, path);
+  const recur::hdf5::Group root = file.root();
+  if (zip) {
+    for (std::size_t k = 0; k < 2 + 2 * W; ++k)
+      arrays.push_back(root.group("optimizer/vars").float_dataset(std::to_string(k), 1u << 26));
+  } else {
+    const recur::hdf5::Group g = root.group("optimizer_weights");
+    for (const std::string& name : g.string_list_attribute("weight_names"))
+      arrays.push_back(g.float_dataset(name, 1u << 26));
+  }
+  for (std::size_t k : {std::size_t{0}, W - 1}) {
+    const Tensor& m = c.keras3_order ? arrays[2 + 2 * k] : arrays[1 + k];
+    const Tensor& v = c.keras3_order ? arrays[3 + 2 * k] : arrays[1 + W + k];
+    EXPECT_EQ(st.slots[0][k], m.values()) << "momentum of weight " << k;
+    EXPECT_EQ(st.slots[1][k], v.values()) << "velocity of weight " << k;
+  }
+  // Training continues from the stored step: one epoch of 2 batches adds 2.
+  std::vector<Tensor> xs;
+  for (const recur::SymbolicTensor& in : model.inputs()) {
+    recur::Shape shape = {4};
+    for (std::size_t d : in.shape()) shape.push_back(d == recur::kAnyDim ? 5 : d);
+    Tensor x(shape);
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>((i * 29 % 13) / 13.0 - 0.5);
+    xs.push_back(x);
+  }
+  std::vector<Tensor> ys = model.predict(xs);
+  model.fit(xs, ys, recur::FitOptions().epochs(1).batch_size(2).shuffle(false));
+  EXPECT_EQ(model.optimizer()->state().iterations, c.iterations + 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Keras, KerasOptimizerState,
+                         ::testing::Values(OptimizerCase{"k38_sequential_lstm.keras", 120, true},
+                                           OptimizerCase{"k38_legacy_bilstm.h5", 33, true},
+                                           OptimizerCase{"tfk210_functional_bidir_gru.h5", 90, false},
+                                           OptimizerCase{"k224_gru_hard_sigmoid.h5", 300, false}),
+                         [](const ::testing::TestParamInfo<OptimizerCase>& info) {
+                           std::string s;
+                           for (const char* p = info.param.file; *p; ++p)
+                             s += std::isalnum(static_cast<unsigned char>(*p)) ? *p : '_';
+                           return s;
+                         });
 
 // ---- hostile files ---------------------------------------------------------------------------
 
