@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 #include <sstream>
+#include <nlohmann/json.hpp>
 
 #include "graph_impl.hpp"
 #include "recur/core/error.hpp"
@@ -403,6 +404,43 @@ std::size_t Model::check_fit_extras(const std::vector<Tensor>& xs, const FitOpti
   return n_train;
 }
 
+// Settings that make training diverge whatever the data, so that check() says so before fit
+// turns the loss into NaN (E0011). Adam, AdamW, RMSprop and Adagrad move each weight by about
+// the learning rate per step whatever the gradient's scale (Kingma & Ba 2015, section 2.1: the
+// step is bounded by the learning rate), so a rate of 1 or more pushes an LSTM's gates into
+// saturation or overflow within a few steps; Keras's defaults are 0.001. Plain SGD's step
+// scales with the gradient: an effective rate lr / (1 - momentum) of 10 or more without
+// gradient clipping is flagged.
+void Model::check_optimizer_settings() const {
+  if (!optimizer_) return;
+  const std::string type = optimizer_->type();
+  const double lr = optimizer_->schedule() ? optimizer_->schedule()->initial_learning_rate
+                                           : static_cast<double>(optimizer_->learning_rate());
+  auto number = [](double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+  };
+  if ((type == "Adam" || type == "AdamW" || type == "RMSprop" || type == "Adagrad") && lr >= 1.0)
+    throw ValueError("check: " + type + " with learning_rate " + number(lr) + " diverges: it moves every weight by about " +
+                         number(lr) + " per step whatever the gradient's size, which saturates or overflows the "
+                         "recurrent gates within a few steps (the loss turns NaN). Use 0.001 (Keras's default) to 0.01.",
+                     codes::kDivergence);
+  if (type == "SGD") {
+    const double momentum = optimizer_->get_config().value("momentum", 0.0);
+    const double effective = momentum < 1.0 ? lr / (1.0 - momentum) : lr;
+    const GradientClipping& c = optimizer_->clipping();
+    const bool clipped = c.clipnorm || c.clipvalue || c.global_clipnorm;
+    if (effective >= 10.0 && !clipped)
+      throw ValueError("check: SGD with learning_rate " + number(lr) +
+                           (momentum > 0 ? " and momentum " + number(momentum) + " (an effective rate of " + number(effective) + ")"
+                                         : std::string()) +
+                           " and no gradient clipping diverges on all but tiny gradients (the loss turns NaN). Use "
+                           "0.01 (Keras's default) to 1, or clip the gradients (optimizer->set_clipping({.clipnorm = 1.0f})).",
+                       codes::kDivergence);
+  }
+}
+
 std::vector<Problem> Model::check(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, const FitOptions& o) {
   std::vector<Problem> problems;
   auto run = [&](const std::function<void()>& f) {
@@ -416,6 +454,7 @@ std::vector<Problem> Model::check(const std::vector<Tensor>& xs, const std::vect
   };
   const bool compiled = run([&] { require_compiled("check"); });
   const bool options_ok = run([&] { check_fit_options(o); });
+  if (compiled) run([&] { check_optimizer_settings(); });
   bool ready = built_;
   if (!built_ && xs.size() == 1 && xs[0].rank() >= 2) ready = run([&] { build_from(xs[0], o.seed()); });
   if (!ready) return problems;

@@ -26,6 +26,7 @@
 #include "recur/layers/merge.hpp"
 #include "recur/layers/recurrent.hpp"
 #include "recur/model/model.hpp"
+#include "recur/optimizers/optimizers.hpp"
 #include "recur/model/sequential.hpp"
 
 namespace {
@@ -434,6 +435,24 @@ TEST(CliModelCheck, LabelsAreCheckedAgainstTheOutputLayerAndTheLoss) {
   r = run(base + " --labels " + a.label.string() + "," + (dir / "short.npy").string());
   EXPECT_EQ(r.code, 7) << r.out;
   EXPECT_TRUE(contains(r.out, "y[1]")) << r.out;
+}
+
+// A Keras file compiled with Adam at learning_rate 10 (a setting known to diverge): check says so
+// with the divergence code, from the file's compile_config, before any training.
+TEST(CliModelCheck, AnOptimizerSettingKnownToDivergeIsNamed) {
+  const fs::path dir = fresh_dir("check_diverge");
+  recur::Model m = two_by_two_model(false);
+  m.compile(recur::make_optimizer("adam", 10.0f),
+            std::vector<recur::Loss>{{recur::parse_loss("sparse_categorical_crossentropy")}, {recur::parse_loss("mse")}});
+  const std::string path = (dir / "m.keras").string();
+  m.save(path);
+  const Arrays a = write_arrays(dir);
+  const CliRun r = run("check --json --model " + path + inputs_flag(a) + labels_flag(a));
+  EXPECT_EQ(r.code, 6) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["problems"].size(), 1u) << r.out;
+  EXPECT_EQ(j["problems"][0]["code"], "RECUR-E0011");
+  EXPECT_TRUE(contains(j["problems"][0]["message"], "learning_rate 10")) << r.out;
 }
 
 TEST(CliModelCheck, AModelWithoutCompileSettingsChecksInputsAndAsksForALossForLabels) {

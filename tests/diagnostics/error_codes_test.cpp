@@ -279,3 +279,41 @@ TEST(ModelCheck, ReportsEveryProblemWithoutTraining) {
 }
 
 }  // namespace
+
+namespace {
+
+// check() names an optimizer setting known to diverge (Adam with learning_rate 10, SGD with a
+// huge rate and no clipping) before any training, and leaves the usual settings alone.
+TEST(ModelCheck, NamesAnOptimizerSettingKnownToDiverge) {
+  const Tensor x({4, 5, 1}), y({4, 1}, {0, 1, 1, 0});
+  auto model_with = [](std::unique_ptr<recur::Optimizer> optimizer) {
+    recur::Sequential m;
+    m.add(recur::LSTM(4));
+    m.add(recur::Dense(1, "sigmoid"));
+    m.build({5, 1}, 1);
+    m.compile(std::move(optimizer), "binary_crossentropy");
+    return m;
+  };
+  for (const char* name : {"adam", "rmsprop", "adagrad"}) {
+    SCOPED_TRACE(name);
+    recur::Sequential m = model_with(recur::make_optimizer(name, 10.0f));
+    const auto problems = m.check(x, y);
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].code, recur::codes::kDivergence);
+    for (const char* word : {"learning_rate 10", "diverges", "0.001"})
+      EXPECT_NE(problems[0].message.find(word), std::string::npos) << problems[0].message;
+    EXPECT_TRUE(model_with(recur::make_optimizer(name, 0.001f)).check(x, y).empty());
+    EXPECT_TRUE(model_with(recur::make_optimizer(name, 0.5f)).check(x, y).empty());
+  }
+  recur::Sequential sgd = model_with(recur::make_optimizer("sgd", 100.0f));
+  const auto problems = sgd.check(x, y);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].code, recur::codes::kDivergence);
+  EXPECT_NE(problems[0].message.find("clip"), std::string::npos);
+  EXPECT_TRUE(model_with(recur::make_optimizer("sgd", 1.0f)).check(x, y).empty());
+  auto clipped = recur::make_optimizer("sgd", 100.0f);
+  clipped->set_clipping({.clipnorm = 1.0f});
+  EXPECT_TRUE(model_with(std::move(clipped)).check(x, y).empty());
+}
+
+}  // namespace

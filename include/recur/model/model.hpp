@@ -304,6 +304,8 @@ class Model : public TrainingTarget {
   // get the length these inputs give them.
   std::vector<Shape> output_shapes_for(const std::vector<Tensor>& xs) const;
   void check_fit_options(const FitOptions& options) const;
+  /// An optimizer setting known to diverge (ValueError RECUR-E0011), for check().
+  void check_optimizer_settings() const;
   std::size_t check_fit_extras(const std::vector<Tensor>& xs, const FitOptions& options);
   void require_compiled(const std::string& caller) const;
   bool has_stateful_layer() const;
