@@ -33,10 +33,6 @@ Bidirectional::Bidirectional(std::unique_ptr<RNN> layer, const std::string& merg
   if (merge_mode != "concat" && merge_mode != "sum" && merge_mode != "mul" && merge_mode != "ave")
     throw ValueError("Bidirectional: unknown merge_mode \"" + merge_mode +
                      "\"; expected concat, sum, mul or ave.");
-  if (forward_->rnn_options().return_state())
-    throw ValueError("Bidirectional: the wrapped " + forward_->type() + " has return_state=true, "
-                     "but a Sequential model passes one tensor from layer to layer; set "
-                     "return_state=false.");
   // As Keras's Bidirectional (force_zero_output_for_mask): with return_sequences a masked step
   // outputs zeros in both directions, so the two halves line up step by step.
   forward_->set_zero_output_for_mask(forward_->rnn_options().return_sequences());
@@ -69,9 +65,34 @@ Shape Bidirectional::output_shape() const {
 Tensor Bidirectional::forward(const Tensor& x, bool training) { return forward_masked(x, {}, training); }
 
 Tensor Bidirectional::forward_masked(const Tensor& x, const Tensor& mask, bool training) {
+  return call(x, {}, mask, training).front();
+}
+
+std::vector<Tensor> Bidirectional::call(const Tensor& x, const std::vector<Tensor>& initial_state, const Tensor& mask,
+                                        bool training) {
   check_input(x);
-  yf_ = forward_->call(x, {}, mask, training).output;
-  yb_ = backward_->call(x, {}, mask, training).output;
+  const std::size_t n = state_count();
+  if (!initial_state.empty() && initial_state.size() != 2 * n)
+    throw ShapeError(label() + " takes " + std::to_string(2 * n) + " initial states (the forward layer's " +
+                     std::to_string(n) + ", then the backward layer's), got " + std::to_string(initial_state.size()) +
+                     ".");
+  const std::vector<Tensor> init_f(initial_state.begin(), initial_state.begin() + (initial_state.empty() ? 0 : n));
+  const std::vector<Tensor> init_b(initial_state.begin() + (initial_state.empty() ? 0 : n), initial_state.end());
+  RecurrentOutput rf = forward_->call(x, init_f, mask, training);
+  RecurrentOutput rb = backward_->call(x, init_b, mask, training);
+  initial_states_ = initial_state.size();
+  std::vector<Tensor> out;
+  out.push_back(merge(std::move(rf.output), std::move(rb.output)));
+  if (return_state()) {
+    for (Tensor& s : rf.states) out.push_back(std::move(s));
+    for (Tensor& s : rb.states) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Tensor Bidirectional::merge(Tensor yf, Tensor yb) {
+  yf_ = std::move(yf);
+  yb_ = std::move(yb);
   const bool seq = forward_->rnn_options().return_sequences();
   if (seq) yb_ = reverse_time(yb_);
   const std::size_t U = yf_.shape().back(), rows = yf_.size() / U;
@@ -94,12 +115,13 @@ Tensor Bidirectional::forward_masked(const Tensor& x, const Tensor& mask, bool t
   return y;
 }
 
-Tensor Bidirectional::backward(const Tensor& dy) {
+void Bidirectional::split_gradient(const Tensor& dy, Tensor& dyf, Tensor& dyb) const {
   const Shape out = output_shape();
   if (dy.rank() != out.size() + 1 || dy.shape().back() != out.back() || yf_.empty())
     throw ShapeError(label() + ": gradient must have the output's shape " +
                      shape_str(with_batch(out)) + ", got " + dy.shape_str() + ".");
-  Tensor dyf(yf_.shape()), dyb(yf_.shape());
+  dyf = Tensor(yf_.shape());
+  dyb = Tensor(yf_.shape());
   const std::size_t U = yf_.shape().back(), rows = yf_.size() / U;
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t u = 0; u < U; ++u) {
@@ -117,10 +139,34 @@ Tensor Bidirectional::backward(const Tensor& dy) {
       }
     }
   if (forward_->rnn_options().return_sequences()) dyb = reverse_time(dyb);
-  Tensor dx = forward_->backward(dyf);
-  const Tensor dxb = backward_->backward(dyb);
-  for (std::size_t i = 0; i < dx.size(); ++i) dx[i] += dxb[i];
-  return dx;
+}
+
+Tensor Bidirectional::backward(const Tensor& dy) { return backward_with_states({dy}).front(); }
+
+std::vector<Tensor> Bidirectional::backward_with_states(const std::vector<Tensor>& dys) {
+  if (yf_.empty()) throw ShapeError(label() + ": backward before any forward call.");
+  Tensor dyf, dyb;
+  if (!dys.empty() && !dys[0].empty()) {
+    split_gradient(dys[0], dyf, dyb);
+  } else {
+    dyf = Tensor(yf_.shape());
+    dyb = Tensor(yf_.shape());
+  }
+  const std::size_t n = state_count();
+  std::vector<Tensor> dstates_f, dstates_b;
+  for (std::size_t k = 0; k < n; ++k) {
+    dstates_f.push_back(1 + k < dys.size() ? dys[1 + k] : Tensor());
+    dstates_b.push_back(1 + n + k < dys.size() ? dys[1 + n + k] : Tensor());
+  }
+  RecurrentGradients gf = forward_->backward_with_state(dyf, dstates_f);
+  RecurrentGradients gb = backward_->backward_with_state(dyb, dstates_b);
+  for (std::size_t i = 0; i < gf.dx.size(); ++i) gf.dx[i] += gb.dx[i];
+  std::vector<Tensor> out{std::move(gf.dx)};
+  if (initial_states_ > 0) {
+    for (Tensor& d : gf.dstates) out.push_back(std::move(d));
+    for (Tensor& d : gb.dstates) out.push_back(std::move(d));
+  }
+  return out;
 }
 
 std::vector<Weight*> Bidirectional::weights() {

@@ -17,7 +17,7 @@ namespace recur {
 struct Model::Graph {
   /// How a node runs its layer: Layer::forward / forward_masked (one tensor in, one out),
   /// Merge::forward_inputs (a list in), or RNN::call with initial states and/or return_state.
-  enum class Kind { kPlain, kMerge, kRecurrent };
+  enum class Kind { kPlain, kMerge, kRecurrent, kBidirectional };
   /// A value is addressed by (slot, index): slots [0, input_count) are the model's inputs,
   /// slot input_count + e is entry e's outputs.
   using Ref = std::pair<std::size_t, std::size_t>;

@@ -284,10 +284,6 @@ json recur_layer(const json& layer, const Source& src, const std::string& where_
     if (inner["class_name"] != "LSTM" && inner["class_name"] != "GRU" && inner["class_name"] != "SimpleRNN" &&
         inner["class_name"] != "RNN")
       throw unsupported(where + " wraps a " + inner["class_name"].get<std::string>() + "; Bidirectional wraps a recurrent layer.");
-    if (ic.value("return_state", false))
-      throw unsupported(where + " wraps a layer with return_state=true; recur's Bidirectional returns one tensor "
-                        "(the merged output), not the four states. Use return_state=false, or two LSTMs (one "
-                        "with go_backwards=true) in a Functional model.");
     const json mode = c.value("merge_mode", json("concat"));
     if (!mode.is_string())
       throw unsupported(where + " has merge_mode None (the two outputs as a list); recur merges them with concat, "
@@ -563,7 +559,7 @@ KerasArchitecture convert_architecture(const json& model_in, const Source& src) 
         if (node.empty()) throw ModelFormatError(nw + " has no inputs.");
         for (const json& t : node) call.args.push_back(parse_ref(t, nw + "'s input"));
         // A Keras 2 RNN called with initial_state lists the states after the sequence.
-        if (gate_count_of(k.cls) > 0 || k.cls == "RNN") {
+        if (gate_count_of(k.cls) > 0 || k.cls == "RNN" || k.cls == "Bidirectional") {
           call.states.assign(call.args.begin() + 1, call.args.end());
           call.args.resize(1);
         }

@@ -14,6 +14,7 @@
 #include "recur/layers/merge.hpp"
 #include "recur/layers/recurrent.hpp"
 #include "recur/layers/wrappers.hpp"
+#include "recur/layers/wrappers.hpp"
 #include "summary_format.hpp"
 
 namespace recur {
@@ -135,6 +136,8 @@ void Model::set_graph(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTe
     else if (auto* rnn = dynamic_cast<RNN*>(layer);
              rnn && (!node->initial_state.empty() || rnn->rnn_options().return_state()))
       e.kind = Graph::Kind::kRecurrent;
+    else if (auto* bi = dynamic_cast<Bidirectional*>(layer); bi && (!node->initial_state.empty() || bi->return_state()))
+      e.kind = Graph::Kind::kBidirectional;
     slot[node.get()] = graph->input_count + graph->entries.size();
     graph->entries.push_back(std::move(e));
   }
@@ -303,6 +306,16 @@ void Model::Graph::run_forward(std::size_t e_index) {
         }
       break;
     }
+    case Kind::kBidirectional: {
+      auto& bi = static_cast<Bidirectional&>(layer);
+      std::vector<Tensor> states;
+      for (const auto& [slot, index] : e.state_args) states.push_back(value(slot, index));
+      Tensor next_mask = layer.compute_mask(xs[0], masks[0]);
+      e.outputs = bi.call(xs[0], states, masks[0], training);
+      e.masks.assign(e.outputs.size(), Tensor());
+      e.masks[0] = std::move(next_mask);
+      break;
+    }
   }
   last_forward[&layer] = e_index;
 }
@@ -322,7 +335,8 @@ void Model::Graph::run_backward(std::size_t e_index) {
   // An output nothing read gets a zero gradient of the shape this forward gave it (its node's
   // shape may have None timesteps).
   for (std::size_t k = 0; k < dys.size(); ++k)
-    if (dys[k].empty() && !(e.kind == Kind::kRecurrent && k > 0)) dys[k] = Tensor(e.outputs.at(k).shape());
+    if (dys[k].empty() && !((e.kind == Kind::kRecurrent || e.kind == Kind::kBidirectional) && k > 0))
+      dys[k] = Tensor(e.outputs.at(k).shape());
   std::vector<Tensor> dxs, dstates;
   switch (e.kind) {
     case Kind::kPlain:
@@ -336,6 +350,12 @@ void Model::Graph::run_backward(std::size_t e_index) {
       RecurrentGradients r = static_cast<RNN&>(layer).backward_with_state(dys[0], d_final);
       dxs = {std::move(r.dx)};
       dstates = std::move(r.dstates);
+      break;
+    }
+    case Kind::kBidirectional: {
+      std::vector<Tensor> r = static_cast<Bidirectional&>(layer).backward_with_states(dys);
+      dxs = {std::move(r[0])};
+      dstates.assign(std::make_move_iterator(r.begin() + 1), std::make_move_iterator(r.end()));
       break;
     }
   }

@@ -721,8 +721,10 @@ void Writer::emit_bidirectional(int k, const RecurGraph::Node& n) {
     refuse(n,
            "wraps a layer with go_backwards=true (its forward half reads the sequence backwards); ONNX's "
            "bidirectional direction runs the first half forwards. Wrap the layer with go_backwards=false.");
-  if (!n.states.empty())
-    refuse(n, "is called with initial_state; recur's ONNX export writes Bidirectional layers without initial states.");
+  const std::size_t n_states = kind == "LSTM" ? 2 : 1;
+  if (!n.states.empty() && n.states.size() != 2 * n_states)
+    refuse(n, "is called with " + std::to_string(n.states.size()) + " initial states; a Bidirectional " + kind +
+                  " takes " + std::to_string(2 * n_states) + ".");
   const std::string inner = cfg.at("name").get<std::string>();
   const std::size_t U = cfg.at("units").get<std::size_t>();
   const bool use_bias = cfg.value("use_bias", true), reset_after = cfg.value("reset_after", true);
@@ -738,10 +740,28 @@ void Writer::emit_bidirectional(int k, const RecurGraph::Node& n) {
   attr(t, "perm", std::vector<std::int64_t>{1, 0, 2});
   std::vector<std::string> inputs{xt, float_init(name + "/W", {2, G, static_cast<std::int64_t>(F)}, W),
                                   float_init(name + "/R", {2, G, U64}, R)};
-  if (use_bias) inputs.push_back(float_init(name + "/B", {2, 2 * G}, B));
+  inputs.push_back(use_bias ? float_init(name + "/B", {2, 2 * G}, B) : "");
+  // Keras's initial_state [forward states..., backward states...], each (batch, U) -> ONNX's
+  // initial_h (and initial_c) (2, batch, U): the forward direction first.
+  if (!n.states.empty()) {
+    inputs.push_back("");  // sequence_lens
+    for (std::size_t s = 0; s < n_states; ++s) {
+      const std::string f = op1("Unsqueeze", {in(n.states[s]), ints({0})}, name + "/Unsqueeze");
+      const std::string b = op1("Unsqueeze", {in(n.states[n_states + s]), ints({0})}, name + "/Unsqueeze");
+      ::onnx::NodeProto* c = nullptr;
+      inputs.push_back(op1("Concat", {f, b}, name + (s == 0 ? "/initial_h" : "/initial_c"), "", &c));
+      attr(c, "axis", std::int64_t{0});
+    }
+  }
+  while (!inputs.empty() && inputs.back().empty()) inputs.pop_back();
+  const bool ret_state = cfg.value("return_state", false);
   const std::string out = fresh(seq ? name + "/Y" : name + "/Y_h");
-  ::onnx::NodeProto* r =
-      node(op, inputs, seq ? std::vector<std::string>{out} : std::vector<std::string>{"", out}, name);
+  std::vector<std::string> outputs = seq ? std::vector<std::string>{out} : std::vector<std::string>{"", out};
+  if (ret_state) {
+    if (seq) outputs.push_back(fresh(name + "/Y_h"));
+    if (kind == "LSTM") outputs.push_back(fresh(name + "/Y_c"));
+  }
+  ::onnx::NodeProto* r = node(op, inputs, outputs, name);
   attr(r, "hidden_size", U64);
   attr(r, "direction", std::string("bidirectional"));
   attr(r, "layout", std::int64_t{0});
@@ -792,6 +812,22 @@ void Writer::emit_bidirectional(int k, const RecurGraph::Node& n) {
   const std::int64_t width = merge == "concat" ? 2 * U64 : U64;
   values_[Ref{k, 0}] = y;
   shapes_[Ref{k, 0}] = seq ? Dims{x_shape.at(0), width} : Dims{width};
+  // return_state: [h_f, (c_f,) h_b, (c_b)] from Y_h / Y_c (2, batch, U), direction d at index d.
+  if (ret_state) {
+    const char* state_names[] = {"_h", "_c"};
+    for (std::size_t d = 0; d < 2; ++d)
+      for (std::size_t s = 0; s < n_states; ++s) {
+        const int index = static_cast<int>(1 + d * n_states + s);
+        const std::string& all = outputs.at(1 + s);
+        const std::int64_t d64 = static_cast<std::int64_t>(d);
+        const std::string one = op1("Slice", {all, ints({d64}), ints({d64 + 1}), ints({0})},
+                                    name + "/Slice" + state_names[s]);
+        values_[Ref{k, index}] =
+            op1("Squeeze", {one, ints({0})}, name + "/Squeeze" + state_names[s],
+                out_name(k, index, name + (d == 0 ? "_forward" : "_backward") + state_names[s]));
+        shapes_[Ref{k, index}] = {U64};
+      }
+  }
 }
 
 }  // namespace

@@ -115,6 +115,7 @@ struct RnnNode {
   Dims x_shape;  // (T, F)
   std::string hint, origin;
   std::map<std::string, int> made;  // layers made from it, by kind of use
+  std::vector<std::vector<Ref>> dir_states;  // bidirectional: each direction's initial states (or none)
 };
 
 bool is_valid_name(const std::string& s) {
@@ -2136,9 +2137,12 @@ void Importer::op_rnn(const NodeProto& n) {
   std::vector<Ref> states;
   bool any_state = false;
   std::vector<std::optional<Ref>> given;
+  std::vector<std::optional<Ref>> given_dir[2];
   for (int k : {5, 6}) {
     if (k == 6 && op != "LSTM") break;
     given.emplace_back();
+    given_dir[0].emplace_back();
+    given_dir[1].emplace_back();
     if (!has_input(n, k)) continue;
     const Value& v = input(n, k);
     if (v.kind == Value::kConst) {
@@ -2148,10 +2152,27 @@ void Importer::op_rnn(const NodeProto& n) {
       continue;
     }
     if (v.kind != Value::kSym) refuse(n, "starts from a state recur cannot express.");
-    if (D == 2) refuse(n, "is bidirectional with an initial state; recur's Bidirectional layer starts from zeros.");
     const Sym& s = v.s;
     const std::vector<Axis> want_s = layout == 0 ? std::vector<Axis>{unit_axis(), data_axis(0), data_axis(1)}
                                                  : std::vector<Axis>{data_axis(0), unit_axis(), data_axis(1)};
+    if (D == 2) {
+      // Keras's Bidirectional initial_state [forward..., backward...]: ONNX's (2, batch, H) as a
+      // stack of two recur (batch, H) tensors, the forward direction's first (a Concat of two
+      // Unsqueezes, as recur's exporter writes).
+      const std::size_t stack_at = layout == 0 ? 0 : 1;
+      bool ok = s.parts.size() == 2 && s.axes.size() == 3 && s.axes[stack_at].kind == Axis::kStack;
+      for (const Sym& p : s.parts)
+        ok = ok && p.plain() && !p.reversed && p.axes == want_s && sym_rshape(p) == Dims{kBatchDim, H};
+      if (!ok)
+        refuse(n, "is bidirectional and reads its " + std::string(k == 5 ? "initial_h" : "initial_c") + " as " +
+                      view_str(s) +
+                      "; recur's Bidirectional takes one (batch, units) tensor per direction, stacked on the direction "
+                      "axis (a Concat of two Unsqueeze), the forward direction's first.");
+      given_dir[0].back() = s.parts[0].ref;
+      given_dir[1].back() = s.parts[1].ref;
+      any_state = true;
+      continue;
+    }
     if (!s.plain() || s.reversed || s.axes != want_s || sym_rshape(s) != Dims{kBatchDim, H})
       refuse(n, "reads its " + std::string(k == 5 ? "initial_h" : "initial_c") + " laid out as " + view_str(s) +
                     " of a tensor recur holds as " + (s.plain() ? dims_str(sym_rshape(s)) : std::string("directions")) +
@@ -2159,12 +2180,20 @@ void Importer::op_rnn(const NodeProto& n) {
     given.back() = s.ref;
     any_state = true;
   }
-  if (any_state) {
+  if (any_state && D == 1) {
     // recur's LSTM takes both states or none: a missing one is zeros, made from the other.
     for (std::size_t k = 0; k < given.size(); ++k) {
       if (!given[k]) given[k] = zeros_like_state(n, *given[1 - k], H);
       states.push_back(*given[k]);
     }
+  }
+  if (any_state && D == 2) {
+    rn.dir_states.resize(2);
+    for (std::size_t d = 0; d < 2; ++d)
+      for (std::size_t k = 0; k < given_dir[d].size(); ++k) {
+        if (!given_dir[d][k]) given_dir[d][k] = zeros_like_state(n, *given_dir[d][1 - k], H);
+        rn.dir_states[d].push_back(*given_dir[d][k]);
+      }
   }
   rnns_.push_back(std::move(rn));
   const int rnn_index = static_cast<int>(rnns_.size()) - 1;
@@ -2259,6 +2288,11 @@ Ref Importer::merge_directions(const NodeProto& n, const Sym& s, const std::stri
   l.hint = r.hint;
   l.origin = r.origin;
   l.inputs = {r.x};
+  for (const auto& direction : r.dir_states)
+    for (const Ref& st : direction) {
+      l.states.push_back(st);
+      use(st);
+    }
   const std::int64_t U = r.cell.at("units").get<std::int64_t>() * (mode == "concat" ? 2 : 1);
   l.shape = seq ? Dims{r.x_shape[0], U} : Dims{U};
   use(r.x);
@@ -2285,6 +2319,8 @@ Sym Importer::select_direction(const NodeProto& n, const Sym& s, int axis, std::
     l.hint = r.hint.empty() ? "" : r.hint + (d == 0 ? "_forward" : "_backward");
     l.origin = r.origin;
     l.inputs = {r.x};
+    if (!r.dir_states.empty()) l.states = r.dir_states[static_cast<std::size_t>(d)];
+    for (const Ref& st : l.states) use(st);
     l.rnn = true;
     const std::int64_t U = r.cell.at("units").get<std::int64_t>();
     l.shape = {r.x_shape[0], U};

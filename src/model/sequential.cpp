@@ -1,6 +1,7 @@
 // Sequential: the layer list, its build, the chain graph and the Sequential summary. Training is
 // Model's (training.cpp), the file format model_io.cpp.
 #include "recur/model/sequential.hpp"
+#include "recur/layers/wrappers.hpp"
 
 #include <sstream>
 
@@ -20,6 +21,13 @@ void Sequential::add(std::unique_ptr<Layer> layer) {
   if (!layer)
     throw ValueError("Sequential::add: expected a layer, got a null pointer; pass e.g. "
                      "std::make_unique<recur::Dense>(1).");
+  if (auto* bi = dynamic_cast<Bidirectional*>(layer.get()); bi && bi->return_state())
+    throw ValueError("Sequential::add: Bidirectional" +
+                     (layer->name().empty() ? std::string() : " '" + layer->name() + "'") + " wraps a " +
+                     bi->forward_layer().type() +
+                     " with return_state=true, so it returns [output, forward states..., backward states...], but "
+                     "a Sequential model passes one tensor from layer to layer. Set return_state=false, or build a "
+                     "Functional recur::Model to use the states.");
   if (auto* rnn = dynamic_cast<RNN*>(layer.get()); rnn && rnn->rnn_options().return_state())
     throw ValueError("Sequential::add: " + layer->type() +
                      (layer->name().empty() ? std::string() : " '" + layer->name() + "'") +

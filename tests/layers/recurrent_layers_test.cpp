@@ -159,8 +159,10 @@ TEST(Bidirectional, EveryMergeModeHasTheRightGradient) {
     }
   }
   EXPECT_THROW(recur::Bidirectional(recur::LSTM(3), "max"), recur::ValueError);
-  EXPECT_THROW(recur::Bidirectional(recur::LSTM(recur::LstmOptions(3).return_state(true))),
-               recur::ValueError);
+  // return_state is for Functional models (Keras's [output, h_f, c_f, h_b, c_b]); a Sequential
+  // model refuses it.
+  recur::Sequential s;
+  EXPECT_THROW(s.add(recur::Bidirectional(recur::LSTM(recur::LstmOptions(3).return_state(true)))), recur::ValueError);
 }
 
 TEST(TimeDistributed, AppliesTheLayerAtEveryStep) {

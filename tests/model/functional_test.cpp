@@ -19,6 +19,7 @@
 #include "recur/layers/graph.hpp"
 #include "recur/layers/merge.hpp"
 #include "recur/layers/recurrent.hpp"
+#include "recur/layers/wrappers.hpp"
 #include "recur/model/model.hpp"
 #include "recur/model/sequential.hpp"
 #include "support/gradcheck.hpp"
@@ -95,6 +96,45 @@ TEST(Functional, GradientsFlowThroughMergesSharedLayersAndInitialState) {
   auto y = recur::shared(recur::Dense(2))(flat);
   recur::Model model({a_in, b_in}, {y, seq});
   gradcheck(model, {random_tensor({3, 5, 3}, 1), random_tensor({3, 4, 2}, 2)});
+}
+
+// Keras's Bidirectional with return_state and initial_state: gradients reach every weight,
+// the sequence, and the initial states of both directions (from Inputs and from other layers).
+TEST(Functional, GradientsFlowThroughBidirectionalStates) {
+  recur::set_random_seed(3);
+  auto x = recur::Input({5, 3}, "x");
+  auto hf = recur::Input({3}, "h_forward");
+  auto cf = recur::Input({3}, "c_forward");
+  auto dec_in = recur::Input({4, 2}, "decoder");
+  auto bi_lstm = recur::shared(recur::Bidirectional(recur::LSTM(LstmOptions(3).return_state(true)), "ave"));
+  auto hb = recur::shared(recur::Dense(recur::DenseOptions(3).activation("tanh")))(hf);
+  auto enc = bi_lstm.call<5>(x, {.initial_state = {hf, cf, hb, cf}});
+  auto h = recur::shared(recur::Concatenate())({enc[1], enc[3]});
+  auto bi_gru = recur::shared(recur::Bidirectional(
+      recur::GRU(recur::GruOptions(6).return_sequences(true).return_state(true)), "concat"));
+  auto dec = bi_gru.call<3>(dec_in, {.initial_state = {h, h}});
+  auto y = recur::shared(recur::Dense(2))(dec[0]);
+  recur::Model model({x, hf, cf, dec_in}, {y, enc[0], enc[2], enc[4], dec[2]});
+  gradcheck(model, {random_tensor({3, 5, 3}, 11), random_tensor({3, 3}, 12), random_tensor({3, 3}, 13),
+                    random_tensor({3, 4, 2}, 14)});
+}
+
+// A wrong number of initial states, or a Bidirectional with return_state in a Sequential model,
+// is refused with the counts and the fix.
+TEST(Functional, BidirectionalStatesAreCheckedWhenCalled) {
+  auto x = recur::Input({5, 3}, "x");
+  auto h = recur::Input({3}, "h");
+  auto bi = recur::shared(recur::Bidirectional(recur::LSTM(LstmOptions(3).return_state(true))));
+  expect_error<recur::ValueError>([&] { bi.call<5>(x, {.initial_state = {h, h}}); }, recur::codes::kGraphCall,
+                                  {"takes 4 initial states", "{h, c}", "got 2"});
+  auto wide = recur::Input({4}, "wide");
+  expect_error<recur::ValueError>([&] { bi.call<5>(x, {.initial_state = {h, h, h, wide}}); },
+                                  recur::codes::kGraphCall, {"initial state 3", "3 units"});
+  expect_error<recur::ValueError>([&] { bi.call<3>(x); }, recur::codes::kGraphCall, {"gives 5 outputs"});
+  recur::Sequential s;
+  expect_error<recur::ValueError>(
+      [&] { s.add(recur::Bidirectional(recur::LSTM(LstmOptions(3).return_state(true)))); },
+      {"return_state=true", "Functional"});
 }
 
 TEST(Functional, DropoutInASharedLayerGetsTheSameMasksInBackward) {

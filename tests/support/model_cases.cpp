@@ -137,6 +137,34 @@ std::vector<Case> state_cases() {
     randomize(gru, 20);
     c.push_back(make_case("gru_states", std::move(gru), {random_tensor({2, 5, 3}, 21)}));
   }
+  {
+    // Keras's Bidirectional encoder: [output, h_f, c_f, h_b, c_b]; the states concatenated
+    // start a decoder. And a Bidirectional GRU fed initial states from inputs.
+    auto enc_in = recur::Input({recur::kAnyDim, 3}, "encoder_input");
+    auto dec_in = recur::Input({4, 2}, "decoder_input");
+    auto outs = recur::shared(recur::Bidirectional(recur::LSTM(recur::LstmOptions(4).return_state(true))))
+                    .call<5>(enc_in);
+    auto h = recur::shared(recur::Concatenate())({outs[1], outs[3]});
+    auto cs = recur::shared(recur::Concatenate())({outs[2], outs[4]});
+    auto seq = recur::shared(recur::LSTM(recur::LstmOptions(8).return_sequences(true)))(dec_in, {.initial_state = {h, cs}});
+    auto y = recur::shared(recur::TimeDistributed(recur::Dense(recur::DenseOptions(3).activation("softmax"))))(seq);
+    recur::Model model({enc_in, dec_in}, {y, outs[0]}, "bidi_encoder_states");
+    randomize(model, 40);
+    c.push_back(make_case("bidi_encoder_states", std::move(model),
+                          {random_tensor({3, 6, 3}, 41), random_tensor({3, 4, 2}, 42)}));
+  }
+  {
+    auto x = recur::Input({5, 3}, "x");
+    auto hf = recur::Input({4}, "h_forward");
+    auto hb = recur::Input({4}, "h_backward");
+    auto outs = recur::shared(recur::Bidirectional(
+                                  recur::GRU(recur::GruOptions(4).return_sequences(true).return_state(true)), "sum"))
+                    .call<3>(x, {.initial_state = {hf, hb}});
+    recur::Model model({x, hf, hb}, {outs[0], outs[1], outs[2]}, "bidi_gru_states_in");
+    randomize(model, 43);
+    c.push_back(make_case("bidi_gru_states_in", std::move(model),
+                          {random_tensor({3, 5, 3}, 44), random_tensor({3, 4}, 45), random_tensor({3, 4}, 46)}));
+  }
   return c;
 }
 

@@ -19,8 +19,14 @@ namespace recur {
 /// (kernel, recurrent_kernel, bias), then the backward layer's - Keras's order. Masks reach both
 /// directions.
 ///
-/// Throws ValueError for an unknown merge_mode, a null layer, or a layer with return_state
-/// (a Sequential model passes one tensor on).
+/// In a Functional model (Keras's Bidirectional(LSTM(u, return_state=True)) and
+/// initial_state=[...]): call() takes the forward layer's initial states then the backward
+/// layer's, each (batch, units), and with return_state gives [output, forward states...,
+/// backward states...] ([output, h_f, c_f, h_b, c_b] for an LSTM, [output, h_f, h_b] for GRU and
+/// SimpleRNN), as Keras's Bidirectional (keras/src/layers/rnn/bidirectional.py). A Sequential
+/// model refuses a wrapped layer with return_state (it passes one tensor on).
+///
+/// Throws ValueError for an unknown merge_mode or a null layer.
 class Bidirectional : public Layer {
  public:
   explicit Bidirectional(std::unique_ptr<RNN> layer, const std::string& merge_mode = "concat",
@@ -41,6 +47,21 @@ class Bidirectional : public Layer {
   nlohmann::json get_config() const override;
   void reset_states() override;
 
+  /// [output, forward states..., backward states...] (the states only with return_state) for x
+  /// (batch, timesteps, features), `initial_state` (empty, or the forward layer's states then the
+  /// backward layer's, each (batch, units)) and `mask` (batch, timesteps) or empty. Throws
+  /// ShapeError for a wrong count or shape of initial states.
+  std::vector<Tensor> call(const Tensor& x, const std::vector<Tensor>& initial_state, const Tensor& mask,
+                           bool training);
+  /// Backward for call(): `dys` are the gradients of call()'s outputs in order (an empty tensor,
+  /// or a missing one, counts as zeros). Returns [dx, gradients of the initial states...] (the
+  /// latter only when call() was given initial states). Weight gradients accumulate.
+  std::vector<Tensor> backward_with_states(const std::vector<Tensor>& dys);
+  /// True when the wrapped layer has return_state (call() then returns the states too).
+  bool return_state() const { return forward_->rnn_options().return_state(); }
+  /// States per direction: 2 for an LSTM, 1 for GRU and SimpleRNN.
+  std::size_t state_count() const { return forward_->cell().state_count(); }
+
   const std::string& merge_mode() const noexcept { return merge_mode_; }
   RNN& forward_layer() { return *forward_; }
   const RNN& forward_layer() const { return *forward_; }
@@ -50,7 +71,11 @@ class Bidirectional : public Layer {
  private:
   std::unique_ptr<RNN> forward_, backward_;
   std::string merge_mode_;
+  Tensor merge(Tensor yf, Tensor yb);
+  void split_gradient(const Tensor& dy, Tensor& dyf, Tensor& dyb) const;
+
   Tensor yf_, yb_;  // outputs of the last forward, time-aligned (for mul's gradient)
+  std::size_t initial_states_ = 0;  // initial states given to the last call()
 };
 
 /// Applies a layer to every timestep independently (Keras TimeDistributed): input

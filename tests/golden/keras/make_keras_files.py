@@ -11,6 +11,7 @@ with random weights from a fixed seed. The reference outputs come from keras_ref
 on the files as read back from disk. Output is byte-identical from run to run: fixed seed, fixed
 zip dates, HDF5 written by h5py with its defaults (earliest file format, no timestamps).
 """
+import contextlib
 import io
 import json
 import os
@@ -29,6 +30,18 @@ import keras_reference as kr  # noqa: E402
 
 SEED = 20261202
 rng = np.random.RandomState(SEED)
+
+
+@contextlib.contextmanager
+def own_stream(seed):
+    """Runs a later-added generator on its own random stream, so that adding it leaves the
+    bytes of every file written from the main stream unchanged."""
+    global rng
+    saved, rng = rng, np.random.RandomState(seed)
+    try:
+        yield
+    finally:
+        rng = saved
 
 # --------------------------------------------------------------------------------------------
 # Random weights and inputs (float32, as Keras stores them)
@@ -814,6 +827,72 @@ def k38_functional_merge():
                    [inputs_normal((3, T, F)), inputs_normal((3, G))])
 
 
+def k38_bidir_states():
+    """Bidirectional with return_state: its states as outputs and as an initial_state input.
+
+    Added after the first release of this folder: own random stream (SEED + 1)."""
+    F_enc, F_dec, U = 3, 2, 4
+    # Keras 3 Functional operation order (ops/function.py map_graph): by decreasing depth, ties
+    # in DFS order from the outputs (time_distributed, lstm_1, input_layer_1, concatenate,
+    # bidirectional, input_layer, concatenate_1).
+    model = {"kind": "Functional", "name": "functional",
+             "inputs": ["input_layer", "input_layer_1"],
+             "outputs": [("time_distributed", 0), ("bidirectional", 0)],
+             "layers": [
+                 layer("InputLayer", "input_layer", batch_shape=(None, None, F_enc)),
+                 layer("Bidirectional", "bidirectional",
+                       lstm_weights(F_enc, U) + lstm_weights(F_enc, U), merge_mode="concat",
+                       layer=layer("LSTM", "lstm", units=U, return_state=True),
+                       inbound={"args": ("input_layer", 0)}),
+                 layer("InputLayer", "input_layer_1", batch_shape=(None, None, F_dec)),
+                 layer("Concatenate", "concatenate",
+                       inbound={"args": [("bidirectional", 1), ("bidirectional", 3)]}),
+                 layer("Concatenate", "concatenate_1",
+                       inbound={"args": [("bidirectional", 2), ("bidirectional", 4)]}),
+                 layer("LSTM", "lstm_1", lstm_weights(F_dec, 2 * U), units=2 * U,
+                       return_sequences=True,
+                       inbound={"args": ("input_layer_1", 0),
+                                "initial_state": [("concatenate", 0), ("concatenate_1", 0)]}),
+                 layer("TimeDistributed", "time_distributed", dense_weights(2 * U, 3),
+                       layer=layer("Dense", "dense", units=3, activation="softmax"),
+                       inbound={"args": ("lstm_1", 0)})]}
+    write_keras(path("k38_bidir_encoder_states.keras"), model, K38)
+    add_model_case("k38_bidir_encoder_states.keras", "keras 3.8 .keras",
+                   "Functional seq2seq with a bidirectional encoder: Bidirectional(LSTM(4, "
+                   "return_state), concat) on [null,null,3] returns [output (8), forward_h, "
+                   "forward_c, backward_h, backward_c] (keras_history [bidirectional,0,0..4]); "
+                   "Concatenate([fh, bh]) and Concatenate([fc, bc]) are the decoder LSTM(8, "
+                   "return_sequences)'s initial_state; TimeDistributed(Dense(3, softmax)); outputs "
+                   "[decoder probabilities, encoder output]; the decoder LSTM 'lstm_1' is "
+                   "layers/lstm in the weights (the encoder's is inside layers/bidirectional)",
+                   [inputs_normal((3, 6, F_enc)), inputs_normal((3, 4, F_dec))])
+
+    T, F, U = 5, 3, 4
+    model = {"kind": "Functional", "name": "functional",
+             "inputs": ["input_layer", "input_layer_1", "input_layer_2"],
+             "outputs": [("bidirectional", 0), ("bidirectional", 1), ("bidirectional", 2)],
+             "layers": [
+                 layer("InputLayer", "input_layer", batch_shape=(None, T, F)),
+                 layer("InputLayer", "input_layer_1", batch_shape=(None, U)),
+                 layer("InputLayer", "input_layer_2", batch_shape=(None, U)),
+                 layer("Bidirectional", "bidirectional",
+                       gru_weights(F, U, True) + gru_weights(F, U, True), merge_mode="sum",
+                       layer=layer("GRU", "gru", units=U, return_sequences=True,
+                                   return_state=True, reset_after=True),
+                       inbound={"args": ("input_layer", 0),
+                                "initial_state": [("input_layer_1", 0), ("input_layer_2", 0)]})]}
+    write_keras(path("k38_bidir_gru_states_in.keras"), model, K38)
+    add_model_case("k38_bidir_gru_states_in.keras", "keras 3.8 .keras",
+                   "Functional: Bidirectional(GRU(4, return_sequences, return_state, "
+                   "reset_after=True), merge_mode sum)(x, initial_state=[h_f, h_b]) with x "
+                   "[null,5,3] and two state Inputs [null,4]: the first half of initial_state "
+                   "starts the forward GRU, the second half the backward one (__keras_tensor__ "
+                   "kwargs, build_config shapes_dict); outputs [sum of forward and re-reversed "
+                   "backward sequences, forward_h, backward_h] (backward_h is the state after "
+                   "reading x[:, 0])",
+                   [inputs_normal((3, T, F)), inputs_normal((3, U)), inputs_normal((3, U))])
+
+
 def k38_legacy_h5():
     """Keras 3.8 model.save("x.h5"): legacy_h5_format.save_model_to_hdf5."""
     T, F = 6, 3
@@ -1377,6 +1456,8 @@ def main():
     k38_simplernn_go_backwards()
     k38_activations()
     k38_functional_merge()
+    with own_stream(SEED + 1):
+        k38_bidir_states()
     k38_legacy_h5()
     tfk210_functional()
     k224_gru()
