@@ -1,7 +1,10 @@
 #include "recur/layers/initializers.hpp"
 
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "recur/core/error.hpp"
@@ -15,30 +18,50 @@ void glorot_uniform(Tensor& w, Rng& rng) {
   for (float& v : w.values()) v = static_cast<float>(rng.uniform(-limit, limit));
 }
 
+// LAPACK's Householder QR (OpenBLAS ships LAPACK): A = QR, then Q formed explicitly.
+// Column-major, Fortran calling convention.
+extern "C" {
+void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work, const int* lwork,
+             int* info);
+void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau, double* work,
+             const int* lwork, int* info);
+}
+
 void orthogonal(Tensor& w, Rng& rng, float gain) {
   const std::size_t cols = w.shape().back();
   const std::size_t rows = w.size() / cols;
-  // Orthonormalize the columns of a tall (n, k) matrix, n >= k; transpose when wide.
+  // Keras's Orthogonal: QR of a tall (n, k) normal matrix, n >= k (transposed when the weight
+  // is wide), Q's columns signed so that R's diagonal is positive (q * sign(diag(r))), which
+  // makes Q unique.
   const bool wide = rows < cols;
   const std::size_t n = wide ? cols : rows, k = wide ? rows : cols;
+  if (n > static_cast<std::size_t>(std::numeric_limits<int>::max()) / 2)
+    throw ValueError("orthogonal initializer: a weight of " + w.shape_str() + " is too large for LAPACK's QR.");
+  // Drawn row by row, as the (n, k) matrix Keras draws; stored column-major for LAPACK.
   std::vector<double> a(n * k);
-  for (double& v : a) v = rng.normal();
-  // Modified Gram-Schmidt gives Q with R's diagonal positive, which is the sign convention
-  // Keras applies (q * sign(diag(r))).
-  for (std::size_t j = 0; j < k; ++j) {
-    for (std::size_t p = 0; p < j; ++p) {
-      double dot = 0;
-      for (std::size_t i = 0; i < n; ++i) dot += a[i * k + p] * a[i * k + j];
-      for (std::size_t i = 0; i < n; ++i) a[i * k + j] -= dot * a[i * k + p];
-    }
-    double norm = 0;
-    for (std::size_t i = 0; i < n; ++i) norm += a[i * k + j] * a[i * k + j];
-    norm = std::sqrt(norm);
-    for (std::size_t i = 0; i < n; ++i) a[i * k + j] /= norm;
-  }
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < k; ++j) a[j * n + i] = rng.normal();
+  const int m = static_cast<int>(n), kk = static_cast<int>(k);
+  std::vector<double> tau(k);
+  int info = 0, query = -1;
+  double size = 0;
+  dgeqrf_(&m, &kk, a.data(), &m, tau.data(), &size, &query, &info);
+  std::vector<double> work(static_cast<std::size_t>(std::max(size, static_cast<double>(k))));
+  int lwork = static_cast<int>(work.size());
+  dgeqrf_(&m, &kk, a.data(), &m, tau.data(), work.data(), &lwork, &info);
+  if (info != 0) throw ValueError("orthogonal initializer: LAPACK dgeqrf failed (info " + std::to_string(info) + ").");
+  std::vector<double> sign(k);
+  for (std::size_t j = 0; j < k; ++j) sign[j] = a[j * n + j] < 0 ? -1.0 : 1.0;  // sign(diag(R))
+  dorgqr_(&m, &kk, &kk, a.data(), &m, tau.data(), &size, &query, &info);
+  if (static_cast<std::size_t>(size) > work.size()) work.resize(static_cast<std::size_t>(size));
+  lwork = static_cast<int>(work.size());
+  dorgqr_(&m, &kk, &kk, a.data(), &m, tau.data(), work.data(), &lwork, &info);
+  if (info != 0) throw ValueError("orthogonal initializer: LAPACK dorgqr failed (info " + std::to_string(info) + ").");
   for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t c = 0; c < cols; ++c)
-      w[r * cols + c] = gain * static_cast<float>(wide ? a[c * k + r] : a[r * k + c]);
+    for (std::size_t c = 0; c < cols; ++c) {
+      const std::size_t i = wide ? c : r, j = wide ? r : c;  // Q's (n, k) index
+      w[r * cols + c] = gain * static_cast<float>(a[j * n + i] * sign[j]);
+    }
 }
 
 namespace {
