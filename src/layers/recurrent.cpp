@@ -250,7 +250,10 @@ void RNN::build(const Shape& input_shape, Rng& rng) {
   if (input_shape.size() != 2) {
     const Shape got = with_batch(input_shape);
     std::string fix = ".";
-    if (input_shape.size() == 1)
+    if (input_shape.size() == 1 && input_shape[0] == kAnyDim)
+      fix = ". Sequences of any length need a feature axis: Input({kAnyDim, features}), (None, features) in Keras; "
+            "token ids (None,) go through an Embedding first.";
+    else if (input_shape.size() == 1)
       fix = ". If each sample is one sequence of " + std::to_string(input_shape[0]) +
             " steps with one feature, reshape the data to (batch, " +
             std::to_string(input_shape[0]) + ", 1); if it is one step of " +

@@ -133,6 +133,17 @@ TEST(NoneTimestepsShapes, RefusedWhereTheTimestepsMustBeFixed) {
                                   "RECUR-E0016", {"Reshape", "divides the 3 values per timestep"});
   expect_error<recur::ShapeError>([] { recur::shared(recur::Reshape({6}))(recur::Input({N, 3})); }, "RECUR-E0016",
                                   {"Reshape", "None timesteps"});
+  // A recurrent layer on (None,) ids: the fix names the feature axis and the Embedding, never
+  // the None extent as a number.
+  try {
+    recur::shared(recur::LSTM(2))(recur::Input({N}));
+    ADD_FAILURE() << "LSTM on (None, None) was accepted";
+  } catch (const recur::ShapeError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("feature axis"), std::string::npos) << what;
+    EXPECT_NE(what.find("Embedding"), std::string::npos) << what;
+    EXPECT_EQ(what.find("18446744073709551615"), std::string::npos) << what;
+  }
   // Only the timesteps may be None.
   expect_error<recur::ShapeError>([] { recur::Input({4, N}); }, "RECUR-E0016", {"axis 1", "only the timesteps"});
   expect_error<recur::ShapeError>([] { recur::Input({3, 0}); }, "RECUR-E0016", {"zero or unknown extent"});
