@@ -182,52 +182,35 @@ std::vector<SymbolicTensor> call_layer(const std::shared_ptr<Layer>& layer, cons
                        codes::kGraphShape);
     }
     node->output_shapes = {layer->output_shape()};
-    RNN* rnn = stateful_call_rnn(*layer);
-    if (auto* bi = dynamic_cast<Bidirectional*>(layer.get())) {
-      // Keras's Bidirectional: initial_state is the forward layer's states then the backward
-      // layer's; return_state adds both directions' final states after the output.
-      const std::size_t states = bi->state_count(), units = bi->forward_layer().cell().units();
-      if (!options.initial_state.empty()) {
-        if (options.initial_state.size() != 2 * states)
-          throw ValueError(where + " takes " + std::to_string(2 * states) + " initial states (the forward " +
-                               bi->forward_layer().type() + "'s " + (states == 2 ? "{h, c}" : "{h}") +
-                               ", then the backward one's), each (batch, " + std::to_string(units) + "); got " +
-                               std::to_string(options.initial_state.size()) + ".",
-                           codes::kGraphCall);
-        for (std::size_t k = 0; k < 2 * states; ++k) {
-          const Shape& s = options.initial_state[k].shape();
-          if (s != Shape{units})
-            throw ValueError(where + ": initial state " + std::to_string(k) + " (from " +
-                                 options.initial_state[k].ref() + ") is " + shape_str(with_batch(s)) +
-                                 ", but each direction has " + std::to_string(units) + " units: it must be " +
-                                 shape_str(with_batch({units})) + ".",
-                             codes::kGraphCall);
-        }
-        if (bi->forward_layer().rnn_options().stateful())
-          throw ValueError(where + " is stateful and keeps its own states; it takes no initial_state.",
-                           codes::kGraphCall);
-      }
-      if (bi->return_state())
-        for (std::size_t k = 0; k < 2 * states; ++k) node->output_shapes.push_back({units});
-    }
-    if (!rnn && !options.initial_state.empty() && !dynamic_cast<Bidirectional*>(layer.get()))
-      throw ValueError(where + " takes no initial_state; only recurrent layers (LSTM, GRU, SimpleRNN, RNN) do.",
+    // A recurrent layer (or Bidirectional, whose initial_state is the forward layer's states
+    // then the backward layer's, as Keras's) checks its initial states; return_state adds the
+    // final states (both directions') after the output.
+    const RNN* rnn = stateful_call_rnn(*layer);
+    const auto* bi = dynamic_cast<const Bidirectional*>(layer.get());
+    if (bi) rnn = &bi->forward_layer();
+    if (!rnn && !options.initial_state.empty())
+      throw ValueError(where + " takes no initial_state; only recurrent layers (LSTM, GRU, SimpleRNN, RNN) and "
+                               "Bidirectional do.",
                        codes::kGraphCall);
     if (rnn) {
-      const std::size_t states = rnn->cell().state_count(), units = rnn->cell().units();
+      const std::size_t per_direction = rnn->cell().state_count(), units = rnn->cell().units();
+      const std::size_t states = per_direction * (bi ? 2 : 1);
+      const std::string kinds = per_direction == 2 ? "{h, c}" : "{h}";
       if (!options.initial_state.empty()) {
         if (options.initial_state.size() != states)
           throw ValueError(where + " takes " + std::to_string(states) + " initial state" + (states == 1 ? "" : "s") +
-                               (states == 2 ? " {h, c}" : " {h}") + ", each (batch, " + std::to_string(units) +
-                               "); got " + std::to_string(options.initial_state.size()) + ".",
+                               (bi ? " (the forward " + rnn->type() + "'s " + kinds + ", then the backward one's)"
+                                   : " " + kinds) +
+                               ", each (batch, " + std::to_string(units) + "); got " +
+                               std::to_string(options.initial_state.size()) + ".",
                            codes::kGraphCall);
         for (std::size_t k = 0; k < states; ++k) {
           const Shape& s = options.initial_state[k].shape();
           if (s != Shape{units})
             throw ValueError(where + ": initial state " + std::to_string(k) + " (from " +
-                                 options.initial_state[k].ref() + ") is " + shape_str(with_batch(s)) +
-                                 ", but the layer has " + std::to_string(units) + " units: it must be " +
-                                 shape_str(with_batch({units})) + ".",
+                                 options.initial_state[k].ref() + ") is " + shape_str(with_batch(s)) + ", but " +
+                                 (bi ? "each direction has " : "the layer has ") + std::to_string(units) +
+                                 " units: it must be " + shape_str(with_batch({units})) + ".",
                              codes::kGraphCall);
         }
         if (rnn->rnn_options().stateful())
