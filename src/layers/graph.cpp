@@ -184,7 +184,9 @@ std::vector<SymbolicTensor> call_layer(const std::shared_ptr<Layer>& layer, cons
     node->output_shapes = {layer->output_shape()};
     // A recurrent layer (or Bidirectional, whose initial_state is the forward layer's states
     // then the backward layer's, as Keras's) checks its initial states; return_state adds the
-    // final states (both directions') after the output.
+    // final states (both directions') after the output. A stateful layer given initial states
+    // starts every call from them and keeps its final states, as Keras's RNN.call (the kept
+    // states serve only calls without initial_state).
     const RNN* rnn = stateful_call_rnn(*layer);
     const auto* bi = dynamic_cast<const Bidirectional*>(layer.get());
     if (bi) rnn = &bi->forward_layer();
@@ -213,9 +215,6 @@ std::vector<SymbolicTensor> call_layer(const std::shared_ptr<Layer>& layer, cons
                                  " units: it must be " + shape_str(with_batch({units})) + ".",
                              codes::kGraphCall);
         }
-        if (rnn->rnn_options().stateful())
-          throw ValueError(where + " is stateful and keeps its own states; it takes no initial_state.",
-                           codes::kGraphCall);
       }
       if (rnn->rnn_options().return_state())
         for (std::size_t k = 0; k < states; ++k) node->output_shapes.push_back({units});

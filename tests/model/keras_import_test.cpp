@@ -63,13 +63,6 @@ void check_case(const json& ref, const json& c) {
 TEST(KerasImport, EveryFilePredictsTheReferenceOutputs) {
   const json ref = reference();
   for (const json& c : ref["cases"]) {
-    if (c["file"] == "shared/tfk224_gru_stateful_initstate.h5") {
-      // Known limitation: recur's stateful layers take no initial_state (Keras uses it for the
-      // first call after a reset). Refused with the reason, not run wrong.
-      recur::test::expect_error<recur::ModelFormatError>([&] { recur::load_model(kDir + c["file"].get<std::string>()); },
-                                                         {"stateful", "initial_state"});
-      continue;
-    }
     try {
       check_case(ref, c);
     } catch (const std::exception& e) {
