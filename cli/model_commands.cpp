@@ -194,31 +194,6 @@ std::vector<Tensor> load_arrays(const std::vector<std::string>& files) {
   throw;
 }
 
-// A float32 .npy (format 1.0, little-endian, C order) of `t`.
-std::string npy_bytes(const Tensor& t) {
-  std::string shape = "(";
-  for (std::size_t i = 0; i < t.rank(); ++i) shape += (i ? ", " : "") + std::to_string(t.dim(i));
-  shape += t.rank() == 1 ? ",)" : ")";
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
-  // Magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64 and
-  // ended by a newline (numpy.lib.format).
-  const std::size_t total = (10 + header.size() + 1 + 63) / 64 * 64;
-  header.append(total - 10 - header.size() - 1, ' ');
-  header += '\n';
-  std::string out("\x93NUMPY\x01\x00", 8);
-  out += static_cast<char>(header.size() & 0xff);
-  out += static_cast<char>(header.size() >> 8);
-  out += header;
-  const std::size_t at = out.size();
-  out.resize(at + t.size() * 4);
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    std::uint32_t bits;
-    std::memcpy(&bits, t.data() + i, 4);
-    for (int b = 0; b < 4; ++b) out[at + i * 4 + b] = static_cast<char>((bits >> (8 * b)) & 0xff);
-  }
-  return out;
-}
-
 // Applies --loss / --optimizer / --learning-rate to a loaded model. `need`: the model must end
 // up compiled (fit); otherwise a model without compile settings stays so.
 void apply_compile_flags(Model& model, const CompileFlags& f, bool need) {

@@ -1,5 +1,5 @@
 #pragma once
-// Reading NumPy .npy files (format versions 1.0 to 3.0, numpy.lib.format) into a Tensor.
+// NumPy .npy files (numpy.lib.format): reading versions 1.0 to 3.0 into a Tensor, writing 1.0.
 #include <string>
 
 #include "recur/core/tensor.hpp"
@@ -15,5 +15,13 @@ namespace recur {
 /// ValueError RECUR-E0005 for a NaN or infinity (naming the flat index); ParseError for a
 /// damaged header or a file shorter than its shape.
 Tensor load_npy(const std::string& path);
+
+/// The bytes of a .npy file (format 1.0, dtype '<f4', C order) holding `t` with its shape:
+/// what numpy.load reads back as a float32 array of t.shape().
+std::string npy_bytes(const Tensor& t);
+
+/// Writes `t` to `path` as a float32 .npy file, atomically and durably (write_file_atomic: a
+/// reader sees the old file or the whole new one). Throws IoError when it cannot be written.
+void save_npy(const std::string& path, const Tensor& t);
 
 }  // namespace recur
