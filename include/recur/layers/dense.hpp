@@ -14,7 +14,9 @@ struct DenseOptions {
   explicit DenseOptions(std::size_t units) : units_(units) {}
   /// Output size; must be > 0.
   RECUR_ARG(std::size_t, units);
-  /// linear (default), relu, tanh, sigmoid or softmax.
+  /// linear (default), relu, tanh, sigmoid, softmax, hard_sigmoid (Keras 3's clip(x/6 + 0.5)),
+  /// legacy_hard_sigmoid (Keras 1/2's clip(0.2x + 0.5)), elu, selu, softplus, softsign or
+  /// exponential, with Keras's definitions (keras/src/activations).
   RECUR_ARG(std::string, activation) = "linear";
   RECUR_ARG(bool, use_bias) = true;
   RECUR_ARG(std::string, kernel_initializer) = "glorot_uniform";

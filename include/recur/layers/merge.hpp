@@ -49,7 +49,10 @@ class Merge : public Layer {
 };
 
 /// Concatenates along `axis` (default -1, the last; 0 would be the batch and is refused).
-/// Inputs must agree on every other axis. E.g. (batch, 5) and (batch, 3) -> (batch, 8).
+/// Inputs must agree on every other axis. E.g. (batch, 5) and (batch, 3) -> (batch, 8). With
+/// None timesteps (kAnyDim) on axis 1: concatenating along the timesteps gives None (each call
+/// adds the lengths it is given); along another axis the lengths of one call must agree
+/// (ShapeError RECUR-E0016 naming both otherwise).
 class Concatenate : public Merge {
  public:
   explicit Concatenate(int axis = -1, std::string name = "");
@@ -141,7 +144,9 @@ class RepeatVector : public Layer {
 /// Reshapes every sample to `target_shape` (without the batch axis; one extent may be -1,
 /// inferred), keeping the values in row-major order (Keras Reshape). A mask does not pass
 /// through. Throws ValueError for a 0, a negative extent other than a single -1, and ShapeError
-/// when the element count differs from the input's.
+/// when the element count differs from the input's. On None timesteps (kAnyDim) the target
+/// must be (-1, k) with k dividing the values per timestep (output (None, k)); any other target
+/// is a ShapeError RECUR-E0016, since no fixed shape fits every length.
 class Reshape : public Layer {
  public:
   explicit Reshape(std::vector<long long> target_shape, std::string name = "");
