@@ -1,8 +1,12 @@
 #include "recur/layers/wrappers.hpp"
 
+#include <exception>
+
 #include <nlohmann/json.hpp>
 
 #include "recur/core/error.hpp"
+#include "recur/ops/cpu.hpp"
+#include "../ops/thread_pool.hpp"
 
 namespace recur {
 namespace {
@@ -17,6 +21,34 @@ Tensor reverse_time(const Tensor& y) {
     for (std::size_t t = 0; t < T; ++t)
       std::copy_n(y.data() + (b * T + t) * U, U, r.data() + (b * T + (T - 1 - t)) * U);
   return r;
+}
+
+// Runs the two directions of a Bidirectional layer at the same time, each on one thread of
+// the pool (their own kernels then find the pool busy and run single-threaded on their thread),
+// when a timestep is too small for the kernels to split (below kParallelMacs, where they run on
+// one thread anyway): two independent one-thread steps instead of two in a row. Larger steps
+// keep the directions in a row, each split over the threads (measured: running them side by
+// side there was slower, both directions' weights competing for the caches). An exception in
+// either is rethrown here after both have finished.
+template <class F, class B>
+void both_directions(std::size_t macs_per_step, F&& forward, B&& backward) {
+  if (ops::num_threads() < 2 || macs_per_step >= ops::detail::kParallelMacs) {
+    forward();
+    backward();
+    return;
+  }
+  std::exception_ptr error[2];
+  auto body = [&](std::size_t tid) {
+    try {
+      if (tid == 0) forward();
+      else backward();
+    } catch (...) {
+      error[tid] = std::current_exception();
+    }
+  };
+  ops::detail::ThreadPool::instance().run(2, body);
+  for (const std::exception_ptr& e : error)
+    if (e) std::rethrow_exception(e);
 }
 
 }  // namespace
@@ -78,8 +110,9 @@ std::vector<Tensor> Bidirectional::call(const Tensor& x, const std::vector<Tenso
                      ".");
   const std::vector<Tensor> init_f(initial_state.begin(), initial_state.begin() + (initial_state.empty() ? 0 : n));
   const std::vector<Tensor> init_b(initial_state.begin() + (initial_state.empty() ? 0 : n), initial_state.end());
-  RecurrentOutput rf = forward_->call(x, init_f, mask, training);
-  RecurrentOutput rb = backward_->call(x, init_b, mask, training);
+  RecurrentOutput rf, rb;
+  both_directions(step_macs(x.dim(0)), [&] { rf = forward_->call(x, init_f, mask, training); },
+                  [&] { rb = backward_->call(x, init_b, mask, training); });
   initial_states_ = initial_state.size();
   std::vector<Tensor> out;
   out.push_back(merge(std::move(rf.output), std::move(rb.output)));
@@ -88,6 +121,11 @@ std::vector<Tensor> Bidirectional::call(const Tensor& x, const std::vector<Tenso
     for (Tensor& s : rb.states) out.push_back(std::move(s));
   }
   return out;
+}
+
+std::size_t Bidirectional::step_macs(std::size_t batch) const {
+  const RecurrentCell& cell = forward_->cell();
+  return batch * cell.units() * cell.units() * ops::gate_count(cell.spec().kind);
 }
 
 Tensor Bidirectional::merge(Tensor yf, Tensor yb) {
@@ -158,8 +196,9 @@ std::vector<Tensor> Bidirectional::backward_with_states(const std::vector<Tensor
     dstates_f.push_back(1 + k < dys.size() ? dys[1 + k] : Tensor());
     dstates_b.push_back(1 + n + k < dys.size() ? dys[1 + n + k] : Tensor());
   }
-  RecurrentGradients gf = forward_->backward_with_state(dyf, dstates_f);
-  RecurrentGradients gb = backward_->backward_with_state(dyb, dstates_b);
+  RecurrentGradients gf, gb;
+  both_directions(step_macs(yf_.dim(0)), [&] { gf = forward_->backward_with_state(dyf, dstates_f); },
+                  [&] { gb = backward_->backward_with_state(dyb, dstates_b); });
   for (std::size_t i = 0; i < gf.dx.size(); ++i) gf.dx[i] += gb.dx[i];
   std::vector<Tensor> out{std::move(gf.dx)};
   if (initial_states_ > 0) {

@@ -18,10 +18,6 @@ static_assert(kGates == kNumGates && simd::kGateI == kGateI && simd::kGateF == k
 
 std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
 
-// Below this many multiply-adds per timestep a parallel region costs more than it saves
-// (measured with recur-bench: (32, 100, 32, 64), 0.5M per step, is faster on one thread).
-constexpr std::size_t kParallelMacs = 1 << 20;
-
 std::size_t threads_for(std::size_t macs_per_step, std::size_t tiles) {
   if (macs_per_step < kParallelMacs) return 1;
   return std::max<std::size_t>(1, std::min(num_threads(), tiles));

@@ -42,6 +42,10 @@ class ThreadPool {
   void* ctx_ = nullptr;
 };
 
+/// Below this many multiply-adds per timestep a parallel region costs more than it saves
+/// (measured with recur-bench: (32, 100, 32, 64), 0.5M per step, is faster on one thread).
+inline constexpr std::size_t kParallelMacs = std::size_t{1} << 20;
+
 /// [begin, end) of the items that thread `tid` of `threads` takes out of `n` (contiguous,
 /// sizes differ by at most one).
 inline void split_range(std::size_t n, std::size_t tid, std::size_t threads, std::size_t& begin,

@@ -72,6 +72,8 @@ class Bidirectional : public Layer {
   std::unique_ptr<RNN> forward_, backward_;
   std::string merge_mode_;
   Tensor merge(Tensor yf, Tensor yb);
+  // Recurrent multiply-adds of one timestep of one direction for `batch` rows.
+  std::size_t step_macs(std::size_t batch) const;
   void split_gradient(const Tensor& dy, Tensor& dyf, Tensor& dyb) const;
 
   Tensor yf_, yb_;  // outputs of the last forward, time-aligned (for mul's gradient)
