@@ -25,9 +25,10 @@
 //                                    large GEMM over its own pool, so BLAS's idle spinning
 //                                    threads never take cores from recur's timestep kernels.
 //
-// OpenBLAS picks its own kernels: OPENBLAS_CORETYPE=SkylakeX selects its AVX-512 ones on CPUs
-// its version does not know (0.3.21 runs AMD Zen 4/5 on its AVX2 "Haswell" kernels at half
-// their speed). See BENCHMARKS.md.
+// OpenBLAS picks its own kernels when it loads, before any recur code runs (0.3.21 has no call
+// to change them later): on a Zen 5 it picks its AVX-512 "Cooperlake" kernels by itself; an
+// OPENBLAS_CORETYPE set in the environment overrides that (=Haswell: its AVX2 kernels, half the
+// speed). See BENCHMARKS.md, "The BLAS choice".
 #include <cstddef>
 #include <string>
 
