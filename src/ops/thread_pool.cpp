@@ -73,7 +73,13 @@ void ThreadPool::run_impl(std::size_t threads, Call call, void* ctx) {
   epoch_.fetch_add(1);  // seq_cst: pairs with the workers' sleepers_ increment
   if (sleepers_.load() > 0) epoch_.notify_all();
   call(ctx, 0);
-  while (done_.load(std::memory_order_acquire) + 1 < threads) cpu_relax();
+  // Wait for the workers: spin first (a region's parts finish within microseconds of each
+  // other), then yield, so that a worker the OS has descheduled - another process busy on the
+  // machine - can get the core this thread would otherwise burn until its time slice ends.
+  for (int i = 0; done_.load(std::memory_order_acquire) + 1 < threads; ++i) {
+    if (i < kSpinIterations) cpu_relax();
+    else std::this_thread::yield();
+  }
   busy_.store(false, std::memory_order_release);
 }
 
