@@ -8,7 +8,10 @@
 // shape says (one for a scalar), and members() is sorted without duplicates.
 //
 // Findings inside libhdf5 itself (its superblock, object header, B-tree and heap parsing) are
-// libhdf5's; the library is not built with the sanitizers, so only crashes show there.
+// libhdf5's; the library is not built with the sanitizers, so they show where ASan's
+// interceptors see them (memcpy, strdup, malloc) or as crashes. scripts/fuzz.sh runs this target
+// with the sanitizer options that libhdf5 needs; fuzz/README.md lists what was found and what
+// src/io/hdf5.cpp checks before libhdf5 reads a file because of it.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>

@@ -10,7 +10,7 @@
 #
 #   --build-dir DIR   the fuzz build (default build-fuzz, or $RECUR_FUZZ_BUILD_DIR)
 #   --jobs N          build parallelism (default: the number of CPUs)
-#   --targets LIST    the targets to run (default: all five)
+#   --targets LIST    the targets to run (default: all seven)
 #   --keep-going      run in libFuzzer's fork mode and carry on past findings, collecting every
 #                     reproducer (for long runs); without it a target stops at its first finding
 #   --update-corpus   merge the inputs that add coverage into fuzz/corpus/<target> afterwards
@@ -21,14 +21,15 @@
 #                     input of -max_len bytes can reach
 #   CXX_FUZZ=clang++-16 (environment) picks another clang
 #
-# Replaying a reproducer: (ulimit -s 2048; build-fuzz/fuzz/<target> <file>)
+# Replaying a reproducer: (ulimit -s 2048; build-fuzz/fuzz/<target> <file>); fuzz_hdf5 also
+# needs the sanitizer options this script gives it (sanitizer_env_of; fuzz/README.md shows them).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=30
 build_dir=${RECUR_FUZZ_BUILD_DIR:-build-fuzz}
 jobs=$(nproc 2>/dev/null || echo 2)
-targets="fuzz_model_file fuzz_model_file_crc fuzz_load_weights fuzz_npy fuzz_csv"
+targets="fuzz_model_file fuzz_model_file_crc fuzz_load_weights fuzz_npy fuzz_csv fuzz_zip fuzz_hdf5"
 keep_going=0
 update_corpus=0
 workdir=""
@@ -42,7 +43,7 @@ while [ $# -gt 0 ]; do
     --update-corpus) update_corpus=1; shift ;;
     --workdir) workdir=$2; shift 2 ;;
     --stack-kb) stack_kb=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     [0-9]*) seconds=$1; shift ;;
     *) echo "fuzz.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -57,6 +58,8 @@ max_len_of() {
     fuzz_model_file|fuzz_model_file_crc|fuzz_load_weights) echo 32768 ;;  # a checkpoint seed is 22 KB
     fuzz_npy) echo 2048 ;;
     fuzz_csv) echo 4096 ;;
+    fuzz_zip) echo 8192 ;;     # the largest seed is a 4 KB .keras archive
+    fuzz_hdf5) echo 16384 ;;   # seeds up to 8 KB (a global heap collection alone is 4 KB)
     *) echo 4096 ;;
   esac
 }
@@ -173,6 +176,56 @@ DICT
 "19580329"
 "1960"
 DICT
+    fuzz_zip) cat <<'DICT' ;;
+"PK\x03\x04"
+"PK\x01\x02"
+"PK\x05\x06"
+"PK\x06\x06"
+"PK\x06\x07"
+"PK\x07\x08"
+"\x01\x00\x10\x00"
+"UT\x09\x00"
+"\x08\x00"
+"\x14\x00"
+"-\x00"
+"\xff\xff"
+"\xff\xff\xff\xff"
+"\xff\xff\xff\xff\xff\xff\xff\xff"
+"metadata.json"
+"config.json"
+"model.weights.h5"
+"assets/"
+"../"
+"/"
+"\\"
+"C:"
+DICT
+    fuzz_hdf5) cat <<'DICT' ;;
+"\x89HDF\x0d\x0a\x1a\x0a"
+"OHDR"
+"OCHK"
+"TREE"
+"HEAP"
+"SNOD"
+"GCOL"
+"BTHD"
+"BTLF"
+"BTIN"
+"FRHP"
+"FHDB"
+"FHIB"
+"FSHD"
+"FSSE"
+"\xff\xff\xff\xff\xff\xff\xff\xff"
+"\x00\x00\x00\x00\x00\x00\x00\x00"
+"\x00\x00\x00\x80"
+"\xff\xff\xff\x7f"
+"layer_names"
+"weight_names"
+"model_weights"
+"keras_version"
+"vars"
+DICT
     *) ;;
   esac
 }
@@ -204,6 +257,25 @@ export RECUR_NUM_THREADS=1
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
+# Sanitizer options of one target, as environment assignments. fuzz_hdf5 runs libhdf5, which is
+# not instrumented and, on a damaged file, allocates buffers sized by the file's fields before
+# it checks them against the file's end (H5C_protect: up to exabytes). allocator_may_return_null
+# makes such a malloc return NULL, as glibc's does, and libhdf5 then refuses the file;
+# max_allocation_size_mb refuses the same way those below that but above libFuzzer's malloc
+# limit (-rss_limit_mb), which would otherwise count as an out-of-memory. recur's own
+# allocations go through operator new, which still reports. libhdf5 also leaks on some of its
+# error paths: scripts/lsan_suppressions.txt.
+sanitizer_env_of() {
+  case $1 in
+    fuzz_hdf5)
+      echo "ASAN_OPTIONS=$ASAN_OPTIONS:allocator_may_return_null=1:max_allocation_size_mb=1536"
+      echo "LSAN_OPTIONS=suppressions=$root/scripts/lsan_suppressions.txt${LSAN_OPTIONS:+:$LSAN_OPTIONS}" ;;
+    *)
+      echo "ASAN_OPTIONS=$ASAN_OPTIONS"
+      echo "LSAN_OPTIONS=${LSAN_OPTIONS:-}" ;;
+  esac
+}
+
 # Replays each reproducer (the first 40) and prints every distinct report once: its first line
 # (the uncaught exception's what(), the sanitizer's error, the broken invariant, the timeout or
 # out-of-memory), the first frame in recur's sources, and one reproducer.
@@ -212,7 +284,7 @@ report_distinct() {
   for f in $findings; do
     n=$((n + 1))
     [ "$n" -gt 40 ] && break
-    out=$(ulimit -s "$stack_kb" 2>/dev/null; timeout 60 "$bin" -rss_limit_mb=2048 -timeout=10 "$f" 2>&1 || true)
+    out=$(ulimit -s "$stack_kb" 2>/dev/null; timeout 60 env "${run_env[@]}" "$bin" -rss_limit_mb=2048 -timeout=10 "$f" 2>&1 || true)
     sig=$(printf '%s\n' "$out" | grep -m1 -oE 'what\(\): .*|runtime error: .*|recur fuzz: .*|ERROR: (AddressSanitizer|LeakSanitizer): [a-z-]+( [a-z-]+)*|ERROR: libFuzzer: [a-z-]+( [a-z-]+)*( \(malloc\([0-9]+\)\))?' \
             | cut -c1-200 || true)
     at=$(printf '%s\n' "$out" | grep -m1 -oE '/src/[^ ]+:[0-9]+' | sed -E 's|.*/src/|src/|' || true)
@@ -235,6 +307,7 @@ for t in $targets; do
   seeds=$root/fuzz/corpus/$(corpus_of "$t")
   if [ -d "$seeds" ]; then cp "$seeds"/* "$corpus"/ 2>/dev/null || true; fi
   write_dict "$t" >"$workdir/$t.dict"
+  mapfile -t run_env < <(sanitizer_env_of "$t")
   args=(-max_total_time="$seconds" -max_len="$(max_len_of "$t")" -rss_limit_mb=2048 -timeout=10
         -print_final_stats=1 -artifact_prefix="$artifacts/")
   [ -s "$workdir/$t.dict" ] && args+=(-dict="$workdir/$t.dict")
@@ -243,7 +316,7 @@ for t in $targets; do
   fi
   echo "== $t: ${seconds}s, -max_len=$(max_len_of "$t"), log $log"
   rc=0
-  (ulimit -s "$stack_kb" 2>/dev/null; exec "$bin" "${args[@]}" "$corpus") >"$log" 2>&1 || rc=$?
+  (ulimit -s "$stack_kb" 2>/dev/null; exec env "${run_env[@]}" "$bin" "${args[@]}" "$corpus") >"$log" 2>&1 || rc=$?
 
   # The last status line: "#N ... corp: ... exec/s: X ..." (both the plain and the fork mode).
   last=$(grep -E '^#[0-9]+' "$log" | grep 'exec/s' | tail -n 1 || true)
@@ -279,7 +352,7 @@ for t in $targets; do
 
   if [ "$update_corpus" = 1 ]; then
     mkdir -p "$seeds"
-    "$bin" -merge=1 -max_len="$(max_len_of "$t")" -rss_limit_mb=2048 -timeout=10 \
+    env "${run_env[@]}" "$bin" -merge=1 -max_len="$(max_len_of "$t")" -rss_limit_mb=2048 -timeout=10 \
       "$seeds" "$corpus" >>"$log" 2>&1 || true
     echo "    merged into fuzz/corpus/$(corpus_of "$t"): $(find "$seeds" -type f | wc -l) files"
   fi

@@ -23,16 +23,24 @@
 //   driver probes the name in the file system).
 // - Values are converted to float32 here, not by libhdf5's conversions (which clamp some
 //   out-of-range values silently), with defined results for every bit pattern.
+// - Object headers are walked here, in the image, before libhdf5 reads them
+//   (check_object_header: the root's before H5Fopen, every other one before H5Oopen).
+//   libhdf5 1.10.8 decodes attribute, link, layout, fill value and filter messages by the sizes
+//   stored in them; fuzzing this wrapper (fuzz/fuzz_hdf5.cpp) found heap-buffer-overflow reads
+//   in its attribute decoding (H5O_attr_decode, from H5Aiterate, H5Aexists and H5Aopen: strdup
+//   of a name without its NUL, memcpy of a value larger than what is left of the message). A
+//   header whose chunks, messages or those inner sizes do not fit is refused. Attributes in
+//   dense storage (a fractal heap) and shared messages (named datatypes) are not walked, and
+//   refused; Keras and h5py's defaults write neither.
 //
-// What is still libhdf5's own, and so trusted: the superblock, object headers (links,
-// attribute and dataset messages), B-trees, local heaps and the chunk index. libhdf5 1.10.8 is
-// not memory-safe on crafted files there: fuzzing this wrapper (fuzz/fuzz_hdf5.cpp) finds
-// heap-buffer-overflow reads in its attribute message decoding (reached from H5Aexists, H5Aopen
-// and H5Aiterate, i.e. any attribute of any object), a NULL dereference while opening a file
-// whose root object header is damaged (h5dump crashes on the same file), multi-gigabyte
-// allocations sized by object headers, and small leaks on error paths; upstream fixed many in
-// 1.14. A file from an untrusted source should be opened in a process that can afford to crash
-// (the CLI), not in a long-lived service.
+// What is still libhdf5's own, and so trusted: the superblock, B-trees, local and fractal
+// heaps (a group's links in dense storage), the chunk index, and within a message the fields
+// whose sizes are fixed. fuzz_hdf5 finds no memory error there after the walk above
+// (fuzz/README.md lists what it found and ran), but libhdf5 is not built with the sanitizers,
+// its code is not what the fuzzer's coverage guides, and it also allocates buffers sized by the
+// file before checking them (malloc returns NULL for the absurd ones, and libhdf5 refuses the
+// file). A file from an untrusted source is still best opened in a process that can afford to
+// crash (the CLI), not in a long-lived service.
 #include <dlfcn.h>
 #include <hdf5.h>
 #include <zlib.h>
@@ -48,6 +56,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 #include <utility>
 
 #include "recur/core/error.hpp"
@@ -217,6 +226,12 @@ struct FileState {
   // and lengths, used to check global heap references before libhdf5 follows them.
   unsigned sizeof_offsets = 8;
   unsigned sizeof_lengths = 8;
+  // Also from the superblock: the object headers libhdf5 reads when it opens the file.
+  std::uint64_t root_address = 0;
+  std::uint64_t extension_address = ~std::uint64_t{0};  // the superblock extension (none: all ones)
+  // The object headers check_object_header() has walked, by address: true when the object
+  // keeps its attributes in dense storage (a fractal heap), which recur does not read.
+  mutable std::map<std::uint64_t, bool> checked_headers;
 
   ~FileState() {
     if (g_exiting || file.get() < 0) return;
@@ -241,6 +256,7 @@ struct FileState {
 struct Object {
   std::shared_ptr<FileState> file;
   Hid id;  // declared after `file`, so closed before the file is released
+  bool dense_attributes = false;  // from check_object_header(): attribute calls refuse it
 };
 
 }  // namespace detail
@@ -275,6 +291,428 @@ Hid check_id(hid_t id, const FileState& f, std::string_view object, const std::s
 
 bool mul_overflows(std::uint64_t a, std::uint64_t b, std::uint64_t* out) {
   return __builtin_mul_overflow(a, b, out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Object headers, walked here before libhdf5 reads them (see the top of this file).
+//
+// libhdf5 1.10.8 checks that each message of an object header lies inside its chunk, but it
+// decodes several kinds of message trusting the sizes they hold: an attribute's name (strdup to
+// a NUL) and value (memcpy of elements x element size), compound and enum member names, link
+// names and soft-link values, filter names, fill values and a compact dataset's data are read
+// from the chunk's buffer by those sizes, past its end on a crafted file (fuzz/fuzz_hdf5.cpp
+// finds these as heap-buffer-overflow reads). Each object header is therefore walked here in the
+// image before libhdf5 loads it: its chunks, its messages, and inside those messages every
+// size that libhdf5 reads by; a header where one of them does not fit is refused. The layouts
+// are the file format specification's ("Data Object Headers"), as libhdf5 1.10 decodes them
+// (H5Ocache.c and the H5O*.c message decoders).
+
+namespace header {
+
+// Message types (the specification's "Header Message Type #").
+constexpr unsigned kDataspace = 0x01, kLinkInfo = 0x02, kDatatype = 0x03, kFillOld = 0x04, kFill = 0x05,
+                   kLink = 0x06, kExternalFiles = 0x07, kLayout = 0x08, kGroupInfo = 0x0a, kFilters = 0x0b,
+                   kAttribute = 0x0c, kContinuation = 0x10, kSymbolTable = 0x11, kAttributeInfo = 0x15,
+                   kRefCount = 0x16;
+constexpr unsigned kMessageShared = 0x02;   // message flag: the message is stored elsewhere
+constexpr int kMaxTypeDepth = 16;           // nesting of compound, array, enum and vlen types
+constexpr std::size_t kMaxChunks = 1024;    // chunks of one object header
+
+// A little-endian reader over [pos, end) of the image. A read past `end` marks it bad (and
+// reads zeros), so a parse checks ok() once after a group of reads.
+class Cursor {
+ public:
+  Cursor(const unsigned char* image, std::uint64_t pos, std::uint64_t end) : image_(image), pos_(pos), end_(end) {}
+  bool ok() const { return ok_; }
+  std::uint64_t pos() const { return pos_; }
+  std::uint64_t left() const { return ok_ ? end_ - pos_ : 0; }
+  void fail() { ok_ = false; }
+  std::uint64_t get(std::size_t n) {
+    if (!ok_ || n > end_ - pos_) {
+      ok_ = false;
+      return 0;
+    }
+    std::uint64_t v = 0;
+    for (std::size_t i = n; i-- > 0;) v = (v << 8) | image_[pos_ + i];
+    pos_ += n;
+    return v;
+  }
+  void skip(std::uint64_t n) {
+    if (!ok_ || n > end_ - pos_) ok_ = false;
+    else pos_ += n;
+  }
+  // The length of the NUL-terminated string here, NUL excluded; bad when no NUL comes before
+  // the end (libhdf5 runs strlen or strdup over it).
+  std::uint64_t string_length() {
+    if (!ok_) return 0;
+    const void* nul = std::memchr(image_ + pos_, 0, static_cast<std::size_t>(end_ - pos_));
+    if (nul == nullptr) {
+      ok_ = false;
+      return 0;
+    }
+    return static_cast<std::uint64_t>(static_cast<const unsigned char*>(nul) - (image_ + pos_));
+  }
+  // A sub-reader over the next n bytes (bad when they are not all here); this one skips them.
+  Cursor take(std::uint64_t n) {
+    Cursor sub(image_, pos_, pos_);
+    if (!ok_ || n > end_ - pos_) {
+      ok_ = false;
+      sub.ok_ = false;
+      return sub;
+    }
+    sub.end_ = pos_ + n;
+    pos_ += n;
+    return sub;
+  }
+
+ private:
+  const unsigned char* image_;
+  std::uint64_t pos_, end_;
+  bool ok_ = true;
+};
+
+std::uint64_t align8(std::uint64_t n) { return n > ~std::uint64_t{0} - 7 ? ~std::uint64_t{0} : (n + 7) & ~std::uint64_t{7}; }
+
+// A member name of a compound or enum type: NUL-terminated, padded to 8 bytes before version 3.
+void member_name(Cursor& c, unsigned version) {
+  const std::uint64_t n = c.string_length();
+  c.skip(version >= 3 ? n + 1 : align8(n + 1));
+}
+
+// Walks a datatype (H5O_dtype_decode_helper); returns its element size.
+std::uint64_t datatype(Cursor& c, int depth) {
+  if (depth > kMaxTypeDepth) {
+    c.fail();
+    return 0;
+  }
+  const unsigned head = static_cast<unsigned>(c.get(1));
+  const unsigned cls = head & 0x0f, version = head >> 4;
+  const std::uint64_t bits = c.get(3);
+  const std::uint64_t size = c.get(4);
+  if (version < 1 || version > 3) c.fail();
+  switch (cls) {
+    case 0: case 4: c.skip(4); break;  // integer, bitfield: bit offset and precision
+    case 1: c.skip(12); break;         // float: offset, precision, exponent and mantissa fields, bias
+    case 2: c.skip(2); break;          // time: precision
+    case 3: case 7: break;             // string, reference
+    case 5: c.skip(bits & 0xff); break;  // opaque: its tag, padded
+    case 6: {  // compound: name, offset, [version 1: dimensions], type, per member
+      // Version 3 stores each offset in as few bytes as the compound's size needs.
+      std::size_t offset_bytes = 1;
+      for (std::uint64_t s = size >> 8; s != 0; s >>= 8) ++offset_bytes;
+      for (std::uint64_t i = 0, n = bits & 0xffff; i < n && c.ok(); ++i) {
+        member_name(c, version);
+        c.skip(version >= 3 ? offset_bytes : 4);
+        if (version == 1) c.skip(28);
+        datatype(c, depth + 1);
+      }
+      break;
+    }
+    case 8: {  // enum: base type, names, values
+      const std::uint64_t base = datatype(c, depth + 1);
+      const std::uint64_t n = bits & 0xffff;
+      for (std::uint64_t i = 0; i < n && c.ok(); ++i) member_name(c, version);
+      std::uint64_t values = 0;
+      if (mul_overflows(n, base, &values)) c.fail();
+      c.skip(values);
+      break;
+    }
+    case 9: datatype(c, depth + 1); break;  // variable-length: base type
+    case 10: {  // array: rank, [reserved], extents, [permutation], base type
+      const std::uint64_t rank = c.get(1);
+      if (version < 2 || rank > H5S_MAX_RANK) c.fail();
+      if (version == 2) c.skip(3);
+      c.skip(4 * rank);
+      if (version == 2) c.skip(4 * rank);
+      datatype(c, depth + 1);
+      break;
+    }
+    default: c.fail();
+  }
+  return size;
+}
+
+// Walks a dataspace (H5O_sdspace_decode); returns its element count (0 for a null space),
+// all ones when the extents' product overflows (the dataset readers refuse that themselves).
+std::uint64_t dataspace(Cursor& c, unsigned sizeof_lengths) {
+  const std::uint64_t version = c.get(1), rank = c.get(1), flags = c.get(1);
+  std::uint64_t kind = 1;  // version 1 has no class: scalar or simple
+  if (version == 1) c.skip(5);
+  else kind = c.get(1);
+  if (version < 1 || version > 2 || rank > H5S_MAX_RANK) c.fail();
+  std::uint64_t count = 1;
+  for (std::uint64_t i = 0; i < rank && c.ok(); ++i)
+    if (mul_overflows(count, c.get(sizeof_lengths), &count)) count = ~std::uint64_t{0};
+  if (flags & 1) c.skip(rank * sizeof_lengths);  // maximum extents
+  return kind == 2 ? 0 : count;
+}
+
+// A filter pipeline (H5O_pline_decode): id, [name length], flags, values, [name], values.
+void filters(Cursor& c) {
+  const std::uint64_t version = c.get(1), n = c.get(1);
+  if (version < 1 || version > 2 || n > 32) c.fail();
+  if (version == 1) c.skip(6);
+  for (std::uint64_t i = 0; i < n && c.ok(); ++i) {
+    const std::uint64_t id = c.get(2);
+    const std::uint64_t name_length = version == 1 || id >= 256 ? c.get(2) : 0;
+    c.skip(2);  // flags
+    const std::uint64_t values = c.get(2);
+    if (name_length > 0) {
+      Cursor name = c.take(name_length);
+      name.string_length();  // libhdf5 takes the name with strlen
+      if (!name.ok()) c.fail();
+    }
+    c.skip(4 * values + (version == 1 && values % 2 ? 4 : 0));
+  }
+}
+
+// A link (H5O__link_decode): flags, [type], [creation order], [character set], name, target.
+void link(Cursor& c, unsigned sizeof_offsets) {
+  const std::uint64_t version = c.get(1), flags = c.get(1);
+  if (version != 1 || (flags & ~std::uint64_t{0x1f})) c.fail();
+  const std::uint64_t type = flags & 0x08 ? c.get(1) : 0;
+  if (flags & 0x04) c.skip(8);
+  if (flags & 0x10) c.skip(1);
+  const std::uint64_t name_length = c.get(std::size_t{1} << (flags & 3));
+  if (name_length == 0) c.fail();
+  c.skip(name_length);
+  if (type == 0) c.skip(sizeof_offsets);  // a hard link: the object's address
+  else c.skip(c.get(2));                   // soft, external, user-defined: a length and its bytes
+}
+
+// A fill value, old (type 4: size, value) or new (H5O_fill_new_decode).
+void fill_value(Cursor& c, unsigned type) {
+  bool has_value = true;
+  if (type == kFill) {
+    const std::uint64_t version = c.get(1);
+    if (version < 1 || version > 3) c.fail();
+    if (version < 3) {
+      c.skip(2);  // allocation time, fill time
+      has_value = c.get(1) != 0;
+    } else {
+      const std::uint64_t flags = c.get(1);
+      has_value = (flags & 0x10) == 0 && (flags & 0x20) != 0;
+    }
+  }
+  if (!has_value) return;
+  // The old message's size is unsigned, the new one's signed (negative: no value).
+  const std::uint64_t size = c.get(4);
+  if (type == kFillOld || size < 0x80000000u) c.skip(size);
+}
+
+// A layout (H5O__layout_decode): compact (its data, by a stored size), contiguous, chunked
+// (version 4: with one of five chunk indexes) or virtual.
+void layout(Cursor& c, unsigned sizeof_offsets, unsigned sizeof_lengths) {
+  const std::uint64_t version = c.get(1);
+  if (version < 1 || version > 4) c.fail();
+  if (version < 3) {
+    const std::uint64_t rank = c.get(1), cls = c.get(1);
+    c.skip(5);
+    if (cls == 1 || cls == 2) c.skip(sizeof_offsets);
+    c.skip(4 * rank);
+    if (cls == 0) c.skip(c.get(4));  // compact: size and data
+    return;
+  }
+  const std::uint64_t cls = c.get(1);
+  if (cls == 0) {
+    c.skip(c.get(2));  // compact: size and data
+  } else if (cls == 1) {
+    c.skip(sizeof_offsets + sizeof_lengths);
+  } else if (cls == 2 && version == 3) {
+    c.skip(4 * c.get(1) + sizeof_offsets);
+  } else if (cls == 2) {
+    const std::uint64_t flags = c.get(1), rank = c.get(1), bytes = c.get(1);
+    c.skip(rank * bytes);
+    switch (c.get(1)) {  // chunk index: single chunk, implicit, fixed array, extensible array, B-tree
+      case 1: c.skip(flags & 2 ? sizeof_lengths + 4 : 0); break;
+      case 2: break;
+      case 3: c.skip(1); break;
+      case 4: c.skip(5); break;
+      case 5: c.skip(6); break;
+      default: c.fail();
+    }
+    c.skip(sizeof_offsets);
+  } else if (cls == 3) {
+    c.skip(sizeof_offsets + 4);  // virtual: global heap address and index
+  }
+}
+
+// An attribute (H5O_attr_decode): sizes of its name, datatype and dataspace, the three of them
+// (each padded to 8 bytes in version 1), then the value, of elements x element size bytes.
+// Returns "" or what is wrong; sets *shared for a named (shared) datatype or dataspace, which
+// libhdf5 reads from elsewhere in the file and this walk does not follow.
+std::string attribute(Cursor& c, unsigned sizeof_lengths, bool* shared) {
+  const std::uint64_t version = c.get(1), flags = c.get(1);
+  const std::uint64_t name_size = c.get(2), type_size = c.get(2), space_size = c.get(2);
+  if (version == 3) c.skip(1);  // character set of the name
+  if (!c.ok() || version < 1 || version > 3) return "an attribute message of unknown version";
+  *shared = version >= 2 && (flags & 3) != 0;
+  if (*shared) return "";
+  const auto padded = [&](std::uint64_t n) { return version == 1 ? align8(n) : n; };
+  Cursor name = c.take(name_size);
+  if (name_size == 0 || name.string_length() != name_size - 1 || !name.ok())
+    return "an attribute whose name does not fill its " + std::to_string(name_size) + "-byte field";
+  c.skip(padded(name_size) - name_size);
+  Cursor type = c.take(type_size);
+  const std::uint64_t element = datatype(type, 0);
+  c.skip(padded(type_size) - type_size);
+  Cursor space = c.take(space_size);
+  const std::uint64_t count = dataspace(space, sizeof_lengths);
+  c.skip(padded(space_size) - space_size);
+  if (!type.ok() || !space.ok() || !c.ok()) return "an attribute whose datatype or dataspace does not fit in its message";
+  std::uint64_t value = 0;
+  if (mul_overflows(count, element, &value) || value > c.left())
+    return "an attribute whose value (" + std::to_string(count) + " elements of " + std::to_string(element) +
+           " bytes) does not fit in its message of " + std::to_string(c.left()) + " remaining bytes";
+  return "";
+}
+
+}  // namespace header
+
+// Walks the object header at `address` in the image of an opened file (cached by address),
+// before libhdf5 reads it, and refuses it (ModelFormatError naming `at`) when a chunk or a
+// message libhdf5 would decode does not fit. Returns true when the object keeps its attributes
+// in dense storage (a fractal heap: not walked here, so attribute calls refuse the object).
+bool check_object_header(const FileState& f, const std::string& at, std::uint64_t address) {
+  if (f.writable) return false;
+  if (const auto found = f.checked_headers.find(address); found != f.checked_headers.end()) return found->second;
+  const auto* image = reinterpret_cast<const unsigned char*>(f.image.data());
+  const std::uint64_t size = f.image.size();
+  const unsigned A = f.sizeof_offsets, L = f.sizeof_lengths;
+  const std::uint64_t undefined = A == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * A)) - 1;
+  const auto refuse = [&](std::uint64_t where, const std::string& why) {
+    fail(f, at, "has a damaged object header at byte " + std::to_string(address) +
+                    (where == address ? std::string() : " (at byte " + std::to_string(where) + ")") + ": " + why +
+                    "; refused before libhdf5 reads it.");
+  };
+  const std::string beyond = "the end of the " + std::to_string(size) + "-byte file (truncated or damaged)";
+  if (address >= size) refuse(address, "it lies beyond " + beyond);
+
+  // The prefix: version 1 (no signature) or "OHDR" version 2; then the first chunk's messages.
+  header::Cursor prefix(image, address, size);
+  const bool v2 = size - address >= 4 && std::memcmp(image + address, "OHDR", 4) == 0;
+  std::uint64_t flags = 0, begin = 0, length = 0;
+  if (v2) {
+    prefix.skip(4);
+    const std::uint64_t version = prefix.get(1);
+    flags = prefix.get(1);
+    if (version != 2 || (flags & ~std::uint64_t{0x3f})) refuse(address, "an unknown version or flags");
+    if (flags & 0x20) prefix.skip(16);  // access, modification, change and birth times
+    if (flags & 0x10) prefix.skip(4);   // attribute storage phase change values
+    length = prefix.get(std::size_t{1} << (flags & 3));
+    begin = prefix.pos();
+    prefix.skip(length);
+    prefix.skip(4);  // checksum
+  } else {
+    const std::uint64_t version = prefix.get(1);
+    prefix.skip(7);  // reserved, message count, reference count
+    length = prefix.get(4);
+    prefix.skip(4);  // padding
+    begin = prefix.pos();
+    prefix.skip(length);
+    if (version != 1) refuse(address, "no object header signature or version (expected 'OHDR' or version 1)");
+  }
+  if (!prefix.ok()) refuse(address, "its first chunk of " + std::to_string(length) + " bytes runs past " + beyond);
+
+  const std::uint64_t message_header = v2 ? 4 + (flags & 0x04 ? 2 : 0) : 8;
+  bool dense_attributes = false;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> chunks = {{begin, begin + length}};  // message areas
+  std::set<std::uint64_t> seen = {address};  // chunk addresses, against continuation loops
+  for (std::size_t k = 0; k < chunks.size(); ++k) {
+    header::Cursor c(image, chunks[k].first, chunks[k].second);
+    bool first = true;
+    while (c.left() > 0) {
+      // libhdf5 reads a message header wherever a chunk has bytes left; only version 2 may end a
+      // chunk with a gap shorter than a header, and only after a message.
+      if (c.left() < message_header) {
+        if (v2 && !first) break;
+        refuse(c.pos(), "a chunk ends in " + std::to_string(c.left()) + " bytes, too few for a message header");
+      }
+      first = false;
+      const std::uint64_t at_message = c.pos();
+      const auto type = static_cast<unsigned>(c.get(v2 ? 1 : 2));
+      const std::uint64_t message_size = c.get(2);
+      const std::uint64_t message_flags = c.get(1);
+      c.skip(message_header - (v2 ? 4 : 5));  // version 1: reserved; version 2: creation order
+      header::Cursor m = c.take(message_size);
+      if (!m.ok())
+        refuse(at_message, "a message of " + std::to_string(message_size) + " bytes runs past the end of its chunk");
+      const auto bad = [&](const std::string& what) { refuse(at_message, "a message of type " + std::to_string(type) + ": " + what); };
+      if ((message_flags & header::kMessageShared) &&
+          (type == header::kDataspace || type == header::kDatatype || type == header::kFill ||
+           type == header::kFilters || type == header::kAttribute))
+        fail(f, at, "uses a shared message (a named datatype, or the file's shared message table), which libhdf5 would "
+                    "read from elsewhere in the file unchecked; recur does not read these, and Keras never writes them.");
+      switch (type) {
+        case header::kDataspace: header::dataspace(m, L); break;
+        case header::kDatatype: header::datatype(m, 0); break;
+        case header::kFillOld: case header::kFill: header::fill_value(m, type); break;
+        case header::kLink: header::link(m, A); break;
+        case header::kLayout: header::layout(m, A, L); break;
+        case header::kFilters: header::filters(m); break;
+        case header::kAttribute: {
+          bool shared = false;
+          const std::string why = header::attribute(m, L, &shared);
+          if (shared)
+            fail(f, at, "has an attribute of a named (shared) datatype or dataspace, which libhdf5 would read from elsewhere "
+                        "in the file unchecked; recur does not read these, and Keras never writes them.");
+          if (!why.empty()) bad(why);
+          break;
+        }
+        case header::kLinkInfo: {
+          m.skip(1);
+          const std::uint64_t link_flags = m.get(1);
+          m.skip((link_flags & 1 ? 8 : 0) + 2 * A + (link_flags & 2 ? A : 0));
+          break;
+        }
+        case header::kGroupInfo: {
+          m.skip(1);
+          const std::uint64_t group_flags = m.get(1);
+          m.skip((group_flags & 1 ? 4 : 0) + (group_flags & 2 ? 4 : 0));
+          break;
+        }
+        case header::kAttributeInfo: {
+          m.skip(1);
+          const std::uint64_t attribute_flags = m.get(1);
+          m.skip(attribute_flags & 1 ? 2 : 0);
+          if (m.get(A) != undefined) dense_attributes = true;  // the fractal heap's address
+          m.skip(A + (attribute_flags & 2 ? A : 0));
+          break;
+        }
+        case header::kExternalFiles: {
+          m.skip(4);  // version, reserved
+          m.skip(2);  // allocated slots
+          const std::uint64_t used = m.get(2);
+          m.skip(A + used * 3 * L);
+          break;
+        }
+        case header::kSymbolTable: m.skip(2 * A); break;
+        case header::kRefCount: m.skip(5); break;
+        case header::kContinuation: {
+          const std::uint64_t next = m.get(A), next_length = m.get(L);
+          if (!m.ok()) break;
+          std::uint64_t end = 0;
+          if (__builtin_add_overflow(next, next_length, &end) || end > size)
+            bad("a continuation to " + std::to_string(next_length) + " bytes at byte " + std::to_string(next) + ", beyond " + beyond);
+          if (seen.count(next)) bad("a continuation back to a chunk already read (a loop)");
+          if (chunks.size() >= header::kMaxChunks) bad("more than " + std::to_string(header::kMaxChunks) + " chunks");
+          seen.insert(next);
+          if (v2) {  // "OCHK", messages, checksum
+            if (next_length < 8 || std::memcmp(image + next, "OCHK", 4) != 0)
+              bad("a continuation to a chunk without the OCHK signature");
+            chunks.emplace_back(next + 4, end - 4);
+          } else {
+            chunks.emplace_back(next, end);
+          }
+          break;
+        }
+        default: break;  // kept raw by libhdf5, or not decoded for recur's calls
+      }
+      if (!m.ok()) bad("its fields do not fit in its " + std::to_string(message_size) + " bytes");
+    }
+  }
+  f.checked_headers[address] = dense_attributes;
+  return dense_attributes;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,6 +794,7 @@ struct Resolved {
   Hid id;             // the object at the full path (when kind is not kMissing)
   std::string path;   // the full path of `rel`
   std::string where;  // where the walk stopped: the first missing link, or a non-group on the way
+  bool dense_attributes = false;  // of the object at the full path (check_object_header())
 };
 
 // Walks `rel` from the group `from` (at `base`), hard link by hard link.
@@ -379,6 +818,7 @@ Resolved resolve(const Object& from, const std::string& base, const std::string&
     if (info.type != H5L_TYPE_HARD)
       fail(f, next, std::string("is ") + link_kind(info.type) +
                         "; recur follows hard links only (Keras refuses the others too).");
+    const bool dense_attributes = check_object_header(f, next, info.u.address);
     Hid object = check_id(H5Oopen(parent, name.c_str(), H5P_DEFAULT), f, next, "cannot open the object");
     const H5I_type_t type = H5Iget_type(object.get());
     const Kind kind = type == H5I_GROUP ? Kind::kGroup : type == H5I_DATASET ? Kind::kDataset : Kind::kOther;
@@ -392,6 +832,7 @@ Resolved resolve(const Object& from, const std::string& base, const std::string&
       r.kind = kind;
       r.id = std::move(object);
       r.where = next;
+      r.dense_attributes = dense_attributes;
       return r;
     }
     current = std::move(object);
@@ -918,9 +1359,18 @@ std::vector<unsigned char> read_raw(const FileState& f, const DatasetPlan& p) {
 // ---------------------------------------------------------------------------------------------
 // String attributes.
 
+// Refuses attribute calls on an object whose attributes libhdf5 would decode from dense storage,
+// which check_object_header() does not walk.
+void require_compact_attributes(const Object& obj, const std::string& at) {
+  if (obj.dense_attributes)
+    fail(*obj.file, at, "keeps its attributes in dense storage (a fractal heap), which recur does not read; Keras and h5py's "
+                        "default settings keep them in the object header. Re-save the file with h5py's default libver.");
+}
+
 Hid open_attribute(const Object& obj, const std::string& at, const std::string& name) {
   const FileState& f = *obj.file;
   check_name(f, at, name, "attribute name");
+  require_compact_attributes(obj, at);
   if (check(H5Aexists(obj.id.get(), name.c_str()), f, at, "cannot look up the attribute " + quoted(name)) == 0)
     fail(f, at, "expected an attribute " + quoted(name) + ", found none.");
   return check_id(H5Aopen(obj.id.get(), name.c_str(), H5P_DEFAULT), f, at, "cannot open the attribute " + quoted(name));
@@ -1158,6 +1608,7 @@ std::vector<std::string> Group::members() const {
 std::vector<std::string> Group::attribute_names() const {
   Lock lock;
   const Object& o = object_of(object_);
+  require_compact_attributes(o, path_);
   NameScan scan;
   scan.links = false;
   hsize_t index = 0;
@@ -1186,6 +1637,7 @@ Group Group::group(const std::string& rel) const {
   auto object = std::make_shared<Object>();
   object->file = o.file;
   object->id = std::move(r.id);
+  object->dense_attributes = r.dense_attributes;
   return Group(std::move(object), r.path);
 }
 
@@ -1193,6 +1645,7 @@ bool Group::has_attribute(const std::string& name) const {
   Lock lock;
   const Object& o = object_of(object_);
   check_name(*o.file, path_, name, "attribute name");
+  require_compact_attributes(o, path_);
   return check(H5Aexists(o.id.get(), name.c_str()), *o.file, path_, "cannot look up the attribute " + quoted(name)) > 0;
 }
 
@@ -1453,6 +1906,19 @@ void read_superblock(FileState& f) {
   if (base_address != 0)
     throw ModelFormatError(f.context + ": the HDF5 superblock declares a base address of " + std::to_string(base_address) +
                            "; recur reads files whose addresses start at byte 0.");
+  // The root group's object header: version 0 and 1 name it in the root group's symbol table
+  // entry, after four addresses (base, free space, end of file, driver information) and the
+  // entry's link name offset; versions 2 and 3 after the base, extension and end-of-file
+  // addresses, the extension (an object header too, read at open) being the second.
+  const std::size_t A = f.sizeof_offsets;
+  const std::size_t root_at = version < 2 ? base + 5 * A : base + 3 * A;
+  if (root_at + A > f.image.size())
+    throw ModelFormatError(f.context + ": cannot be opened as HDF5 (" + std::to_string(f.image.size()) + " bytes): truncated superblock.");
+  const auto* image = reinterpret_cast<const unsigned char*>(f.image.data());
+  f.root_address = load_uint(image + root_at, A, false);
+  if (version >= 2) f.extension_address = load_uint(image + base + A, A, false);
+  const std::uint64_t undefined = A == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * A)) - 1;
+  if (f.extension_address == undefined) f.extension_address = ~std::uint64_t{0};
 }
 
 std::shared_ptr<FileState> open_image(std::string bytes, std::string label, std::string context) {
@@ -1473,6 +1939,10 @@ std::shared_ptr<FileState> open_image(std::string bytes, std::string label, std:
   state->image = std::move(bytes);
   state->view = {state->image.data(), state->image.size()};
   read_superblock(*state);
+  // libhdf5 reads the root group's object header (and the superblock extension's) at open.
+  if (state->extension_address != ~std::uint64_t{0})
+    check_object_header(*state, "superblock extension", state->extension_address);
+  check_object_header(*state, "/", state->root_address);
   Lock lock;
   const auto refuse = [&] {
     const std::string reason = hdf5_reason();
@@ -1534,6 +2004,7 @@ Group File::root() const {
   auto object = std::make_shared<Object>();
   object->file = state_;
   object->id = check_id(H5Gopen2(f.file.get(), "/", H5P_DEFAULT), f, "/", "cannot open the root group");
+  object->dense_attributes = check_object_header(f, "/", f.root_address);
   return Group(std::move(object), "/");
 }
 

@@ -817,7 +817,7 @@ void Writer::emit_bidirectional(int k, const RecurGraph::Node& n) {
     const char* state_names[] = {"_h", "_c"};
     for (std::size_t d = 0; d < 2; ++d)
       for (std::size_t s = 0; s < n_states; ++s) {
-        const int index = static_cast<int>(1 + d * n_states + s);
+        const std::size_t index = 1 + d * n_states + s;
         const std::string& all = outputs.at(1 + s);
         const std::int64_t d64 = static_cast<std::int64_t>(d);
         const std::string one = op1("Slice", {all, ints({d64}), ints({d64 + 1}), ints({0})},

@@ -18,10 +18,13 @@
 // libhdf5 1.10 serial is not thread-safe: every call into it holds one process-wide
 // recursive mutex, so Files and Groups may be used from several threads (calls serialize).
 //
-// Remaining trust in libhdf5: the parsing of object headers (links, attributes, dataset
-// messages), B-trees and local heaps is libhdf5's own, and libhdf5 1.10.8 is NOT memory-safe
-// there on crafted files (fuzzing finds out-of-bounds reads in its attribute decoding and a
-// crash at open; src/io/hdf5.cpp lists them). Open untrusted files in a process that may crash.
+// Remaining trust in libhdf5: every object header is walked in the file's bytes before libhdf5
+// reads it (chunks, continuations and the sizes inside attribute, datatype, dataspace, link,
+// layout, fill value and filter messages, which libhdf5 1.10.8 copies by without checking:
+// fuzzing found out-of-bounds reads in its attribute decoding; fuzz/README.md). B-trees, heaps
+// and links in a fractal heap are still parsed by libhdf5 unchecked, so open untrusted files in
+// a process that may crash. Attributes in dense storage, committed datatypes and shared
+// messages are refused.
 //
 // Example (reading a legacy Keras .h5 file):
 //   const recur::hdf5::File file = recur::hdf5::File::open("model.h5", "Keras model file");
