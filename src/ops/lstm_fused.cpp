@@ -18,11 +18,6 @@ static_assert(kGates == kNumGates && simd::kGateI == kGateI && simd::kGateF == k
 
 std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
 
-std::size_t threads_for(std::size_t macs_per_step, std::size_t tiles) {
-  if (macs_per_step < kParallelMacs) return 1;
-  return std::max<std::size_t>(1, std::min(num_threads(), tiles));
-}
-
 // Adds an interleaved (K, Gp) gradient into a Keras-layout (K, 4U) one.
 void add_deinterleaved(float* out, const float* il, std::size_t K, std::size_t U,
                        std::size_t VW, const std::size_t* off) {
@@ -176,7 +171,7 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
 
   const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, nb, k.max_rows, B};
-  const std::size_t threads = threads_for(B * U * kGates * U, tiling.count());
+  const std::size_t threads = step_threads(B * U * kGates * U, tiling.count());
   for (std::size_t s = 0; s < TT; ++s) {
     tiling.run(threads, [&](std::size_t j, std::size_t r0, std::size_t rows) {
       simd::FwdTile ft;
@@ -265,7 +260,7 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
   float* dgates = cache.dgates.data();
   const float* cs = cache.c.data();
   const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, panels, k.max_rows, B};
-  const std::size_t threads = threads_for(B * U * kGates * U, tiling.count());
+  const std::size_t threads = step_threads(B * U * kGates * U, tiling.count());
   // The pointwise pass of step s on one tile (rows from r0, panel p).
   auto pointwise_at = [&](std::size_t s, std::size_t p, std::size_t r0, std::size_t rows) {
     simd::Pointwise pw;
@@ -378,7 +373,7 @@ void fused_lstm_step(RecurrentKernel path, float* h_next, float* c, const float*
     t.h_next = h_next + at;
   };
   const Tiling tiling{(batch + k.max_rows - 1) / k.max_rows, nb, k.max_rows, batch};
-  const std::size_t threads = threads_for(batch * U * kGates * (F + U), tiling.count());
+  const std::size_t threads = step_threads(batch * U * kGates * (F + U), tiling.count());
   if (threads > 1) {
     tiling.run(threads, [&](std::size_t j, std::size_t r0, std::size_t rows) {
       simd::FwdTile t = shared;

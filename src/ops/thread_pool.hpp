@@ -46,6 +46,11 @@ class ThreadPool {
 /// (measured with recur-bench: (32, 100, 32, 64), 0.5M per step, is faster on one thread).
 inline constexpr std::size_t kParallelMacs = std::size_t{1} << 20;
 
+/// Threads for the parallel regions of one recurrent call whose timesteps each do
+/// `macs_per_step` multiply-adds split into `tiles` independent tiles: one below kParallelMacs,
+/// else num_threads() (recur/ops/cpu.hpp) capped by the tiles.
+std::size_t step_threads(std::size_t macs_per_step, std::size_t tiles);
+
 /// [begin, end) of the items that thread `tid` of `threads` takes out of `n` (contiguous,
 /// sizes differ by at most one).
 inline void split_range(std::size_t n, std::size_t tid, std::size_t threads, std::size_t& begin,
