@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recur/core/error.hpp"
+#include "recur/core/tensor_pool.hpp"
 #include "recur/layers/initializers.hpp"
 
 namespace recur {
@@ -253,7 +254,7 @@ Tensor Embedding::forward(const Tensor& x, bool /*training*/) {
   check_input_values(x, "Embedding");
   x_ = x;
   const std::size_t D = options_.output_dim();
-  Tensor y({x.dim(0), x.dim(1), D});
+  Tensor y = pooled_tensor({x.dim(0), x.dim(1), D});  // every row written below
   for (std::size_t i = 0; i < x.size(); ++i)
     std::copy_n(embeddings_.value.data() + static_cast<std::size_t>(x[i]) * D, D, y.data() + i * D);
   return y;
@@ -268,7 +269,7 @@ Tensor Embedding::backward(const Tensor& dy) {
     float* g = embeddings_.grad.data() + static_cast<std::size_t>(x_[i]) * D;
     for (std::size_t k = 0; k < D; ++k) g[k] += dy[i * D + k];
   }
-  return Tensor(x_.shape());  // ids are not differentiable
+  return pooled_zeros(x_.shape());  // ids are not differentiable
 }
 
 nlohmann::json Embedding::get_config() const {

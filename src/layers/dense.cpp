@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recur/core/error.hpp"
+#include "recur/core/tensor_pool.hpp"
 #include "recur/layers/initializers.hpp"
 #include "recur/ops/dense_kernels.hpp"
 
@@ -47,12 +48,15 @@ Tensor Dense::forward(const Tensor& x, bool /*training*/) {
   const std::size_t F = input_shape().back(), O = options_.units(), N = x.size() / F;
   Shape out = x.shape();
   out.back() = O;
-  x_ = x;
-  y_ = Tensor(out);
-  ops::dense_forward<float>(y_.data(), x.data(), kernel_.value.data(),
+  x_ = x;  // copy-assigned: reuses x_'s storage when the size repeats
+  // dense_forward writes every value of y; y_ keeps a copy for backward (the activation's
+  // derivative), again into its own storage.
+  Tensor y = pooled_tensor(out);
+  ops::dense_forward<float>(y.data(), x.data(), kernel_.value.data(),
                             options_.use_bias() ? bias_.value.data() : nullptr, N, F, O,
                             activation_);
-  return y_;
+  y_ = y;
+  return y;
 }
 
 Tensor Dense::backward(const Tensor& dy) {
@@ -60,7 +64,7 @@ Tensor Dense::backward(const Tensor& dy) {
     throw ShapeError(label() + ": gradient must have the output's shape " + y_.shape_str() +
                      ", got " + dy.shape_str() + ".");
   const std::size_t F = input_shape().back(), O = options_.units(), N = x_.size() / F;
-  Tensor dx(x_.shape());
+  Tensor dx = pooled_tensor(x_.shape());  // dense_backward writes every value
   if (dz_.size() != dy.size()) dz_ = Tensor(dy.shape());
   ops::dense_backward<float>(dx.data(), kernel_.grad.data(),
                              options_.use_bias() ? bias_.grad.data() : nullptr, dz_.data(),

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recur/core/error.hpp"
+#include "recur/core/tensor_pool.hpp"
 #include "recur/layers/initializers.hpp"
 #include "config_reader.hpp"
 
@@ -332,7 +333,8 @@ RecurrentOutput RNN::call(const Tensor& x, const std::vector<Tensor>& initial_st
   input_dropout_ = Tensor();
   if (training && spec.dropout > 0.0f) {
     input_dropout_ = dropout_mask(B, F, spec.dropout, rng_);
-    dropped = x;
+    dropped = pooled_tensor(x.shape());
+    std::copy_n(x.data(), x.size(), dropped.data());
     for (std::size_t b = 0; b < B; ++b)
       for (std::size_t t = 0; t < T; ++t)
         for (std::size_t f = 0; f < F; ++f) dropped[(b * T + t) * F + f] *= input_dropout_[b * F + f];
@@ -345,8 +347,9 @@ RecurrentOutput RNN::call(const Tensor& x, const std::vector<Tensor>& initial_st
   }
 
   RecurrentOutput out;
-  out.output = rnn_.return_sequences() ? Tensor({B, T, U}) : Tensor({B, U});
-  out.states.assign(n_states, Tensor({B, U}));
+  // recurrent_forward writes every value of the output and the final states.
+  out.output = pooled_tensor(rnn_.return_sequences() ? Shape{B, T, U} : Shape{B, U});
+  for (std::size_t k = 0; k < n_states; ++k) out.states.push_back(pooled_tensor({B, U}));
   ops::recurrent_forward<float>(out.output.data(), out.states[0].data(),
                                 n_states == 2 ? out.states[1].data() : nullptr, cache_,
                                 input->data(), cell_->kernel().value.data(),
@@ -355,6 +358,7 @@ RecurrentOutput RNN::call(const Tensor& x, const std::vector<Tensor>& initial_st
                                 {B, T, F, U}, config_, extras);
   cached_ = true;
   if (rnn_.stateful()) states_ = out.states;
+  recycle(std::move(dropped));
   return out;
 }
 
@@ -378,8 +382,9 @@ RecurrentGradients RNN::backward_with_state(const Tensor& dy, const std::vector<
   auto state_grad = [&](std::size_t k) -> const float* {
     return k < dstates.size() && !dstates[k].empty() ? dstates[k].data() : nullptr;
   };
-  RecurrentGradients g{Tensor({d.batch, d.timesteps, d.features}),
-                       std::vector<Tensor>(n_states, Tensor(state))};
+  // recurrent_backward writes every value of dx and of the initial states' gradients.
+  RecurrentGradients g{pooled_tensor({d.batch, d.timesteps, d.features}), {}};
+  for (std::size_t k = 0; k < n_states; ++k) g.dstates.push_back(pooled_tensor(state));
   RecurrentCell& c = *cell_;
   ops::recurrent_backward<float>(g.dx.data(), g.dstates[0].data(),
                                  n_states == 2 ? g.dstates[1].data() : nullptr,
@@ -396,13 +401,27 @@ RecurrentGradients RNN::backward_with_state(const Tensor& dy, const std::vector<
   return g;
 }
 
-Tensor RNN::forward(const Tensor& x, bool training) { return call(x, {}, {}, training).output; }
+namespace {
 
-Tensor RNN::forward_masked(const Tensor& x, const Tensor& mask, bool training) {
-  return call(x, {}, mask, training).output;
+// out's output; its final states' storage goes back to the current pool.
+Tensor output_only(RecurrentOutput out) {
+  for (Tensor& s : out.states) recycle(std::move(s));
+  return std::move(out.output);
 }
 
-Tensor RNN::backward(const Tensor& dy) { return backward_with_state(dy, {}).dx; }
+}  // namespace
+
+Tensor RNN::forward(const Tensor& x, bool training) { return output_only(call(x, {}, {}, training)); }
+
+Tensor RNN::forward_masked(const Tensor& x, const Tensor& mask, bool training) {
+  return output_only(call(x, {}, mask, training));
+}
+
+Tensor RNN::backward(const Tensor& dy) {
+  RecurrentGradients g = backward_with_state(dy, {});
+  for (Tensor& d : g.dstates) recycle(std::move(d));
+  return std::move(g.dx);
+}
 
 void RNN::reset_states() { states_.clear(); }
 

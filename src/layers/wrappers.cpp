@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recur/core/error.hpp"
+#include "recur/core/tensor_pool.hpp"
 #include "recur/ops/cpu.hpp"
 #include "../ops/thread_pool.hpp"
 
@@ -16,7 +17,7 @@ using json = nlohmann::json;
 // (B, T, U) with the time axis reversed.
 Tensor reverse_time(const Tensor& y) {
   const std::size_t B = y.dim(0), T = y.dim(1), U = y.dim(2);
-  Tensor r(y.shape());
+  Tensor r = pooled_tensor(y.shape());
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t t = 0; t < T; ++t)
       std::copy_n(y.data() + (b * T + t) * U, U, r.data() + (b * T + (T - 1 - t)) * U);
@@ -116,10 +117,11 @@ std::vector<Tensor> Bidirectional::call(const Tensor& x, const std::vector<Tenso
   initial_states_ = initial_state.size();
   std::vector<Tensor> out;
   out.push_back(merge(std::move(rf.output), std::move(rb.output)));
-  if (return_state()) {
-    for (Tensor& s : rf.states) out.push_back(std::move(s));
-    for (Tensor& s : rb.states) out.push_back(std::move(s));
-  }
+  for (RecurrentOutput* r : {&rf, &rb})
+    for (Tensor& s : r->states) {
+      if (return_state()) out.push_back(std::move(s));
+      else recycle(std::move(s));
+    }
   return out;
 }
 
@@ -129,22 +131,28 @@ std::size_t Bidirectional::step_macs(std::size_t batch) const {
 }
 
 Tensor Bidirectional::merge(Tensor yf, Tensor yb) {
+  recycle(std::move(yf_));
+  recycle(std::move(yb_));
   yf_ = std::move(yf);
   yb_ = std::move(yb);
   const bool seq = forward_->rnn_options().return_sequences();
-  if (seq) yb_ = reverse_time(yb_);
+  if (seq) {
+    Tensor reversed = reverse_time(yb_);
+    recycle(std::move(yb_));
+    yb_ = std::move(reversed);
+  }
   const std::size_t U = yf_.shape().back(), rows = yf_.size() / U;
   if (merge_mode_ == "concat") {
     Shape s = yf_.shape();
     s.back() = 2 * U;
-    Tensor y(s);
+    Tensor y = pooled_tensor(s);
     for (std::size_t r = 0; r < rows; ++r) {
       std::copy_n(yf_.data() + r * U, U, y.data() + r * 2 * U);
       std::copy_n(yb_.data() + r * U, U, y.data() + r * 2 * U + U);
     }
     return y;
   }
-  Tensor y(yf_.shape());
+  Tensor y = pooled_tensor(yf_.shape());
   for (std::size_t i = 0; i < y.size(); ++i) {
     if (merge_mode_ == "sum") y[i] = yf_[i] + yb_[i];
     else if (merge_mode_ == "mul") y[i] = yf_[i] * yb_[i];
@@ -158,8 +166,9 @@ void Bidirectional::split_gradient(const Tensor& dy, Tensor& dyf, Tensor& dyb) c
   if (dy.rank() != out.size() + 1 || dy.shape().back() != out.back() || yf_.empty())
     throw ShapeError(label() + ": gradient must have the output's shape " +
                      shape_str(with_batch(out)) + ", got " + dy.shape_str() + ".");
-  dyf = Tensor(yf_.shape());
-  dyb = Tensor(yf_.shape());
+  // The loop below writes every value of both.
+  dyf = pooled_tensor(yf_.shape());
+  dyb = pooled_tensor(yf_.shape());
   const std::size_t U = yf_.shape().back(), rows = yf_.size() / U;
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t u = 0; u < U; ++u) {
@@ -176,7 +185,11 @@ void Bidirectional::split_gradient(const Tensor& dy, Tensor& dyf, Tensor& dyb) c
         dyf[i] = dyb[i] = 0.5f * dy[i];
       }
     }
-  if (forward_->rnn_options().return_sequences()) dyb = reverse_time(dyb);
+  if (forward_->rnn_options().return_sequences()) {
+    Tensor reversed = reverse_time(dyb);
+    recycle(std::move(dyb));
+    dyb = std::move(reversed);
+  }
 }
 
 Tensor Bidirectional::backward(const Tensor& dy) { return backward_with_states({dy}).front(); }
@@ -200,11 +213,16 @@ std::vector<Tensor> Bidirectional::backward_with_states(const std::vector<Tensor
   both_directions(step_macs(yf_.dim(0)), [&] { gf = forward_->backward_with_state(dyf, dstates_f); },
                   [&] { gb = backward_->backward_with_state(dyb, dstates_b); });
   for (std::size_t i = 0; i < gf.dx.size(); ++i) gf.dx[i] += gb.dx[i];
-  std::vector<Tensor> out{std::move(gf.dx)};
-  if (initial_states_ > 0) {
-    for (Tensor& d : gf.dstates) out.push_back(std::move(d));
-    for (Tensor& d : gb.dstates) out.push_back(std::move(d));
-  }
+  recycle(std::move(gb.dx));
+  recycle(std::move(dyf));
+  recycle(std::move(dyb));
+  std::vector<Tensor> out;
+  out.push_back(std::move(gf.dx));
+  for (RecurrentGradients* g : {&gf, &gb})
+    for (Tensor& d : g->dstates) {
+      if (initial_states_ > 0) out.push_back(std::move(d));
+      else recycle(std::move(d));
+    }
   return out;
 }
 

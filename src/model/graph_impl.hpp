@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "recur/core/tensor.hpp"
+#include "recur/core/tensor_pool.hpp"
 #include "recur/layers/graph.hpp"
 #include "recur/model/model.hpp"
 
@@ -41,6 +42,9 @@ struct Model::Graph {
   std::vector<Tensor> inputs;
   std::vector<std::vector<Tensor>> grads;      // per slot, per output index (empty: zeros)
   std::map<const Layer*, std::size_t> last_forward;  // the entry whose values a layer's caches hold
+  // What one pass drops (old outputs, used gradients) for the next one's layers to write into
+  // (recur/core/tensor_pool.hpp); current on the thread while forward or backward runs.
+  TensorPool pool;
 
   const Tensor& value(std::size_t slot, std::size_t index) const;
   const Tensor& mask(std::size_t slot, std::size_t index) const;

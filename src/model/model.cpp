@@ -30,6 +30,22 @@ void accumulate(Tensor& a, const Tensor& b) {
   for (std::size_t i = 0; i < a.size(); ++i) a[i] += b[i];
 }
 
+// The same, taking b's storage when a is still empty; b goes to the pool otherwise.
+void accumulate(Tensor& a, Tensor&& b) {
+  if (b.empty()) return;
+  if (a.empty()) {
+    a = std::move(b);
+    return;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] += b[i];
+  recycle(std::move(b));
+}
+
+// Moves the storage of every tensor of `ts` to the current pool (they are left empty).
+void recycle_all(std::vector<Tensor>& ts) {
+  for (Tensor& t : ts) recycle(std::move(t));
+}
+
 bool is_stateful(Layer& layer) {
   std::vector<RNN*> rnns;
   if (auto* r = dynamic_cast<RNN*>(&layer)) rnns.push_back(r);
@@ -210,6 +226,7 @@ std::vector<Tensor> Model::forward(const std::vector<Tensor>& xs, bool training)
     throw ValueError("forward: model '" + name_ + "' has " + std::to_string(g.input_count) + " inputs, got " +
                          std::to_string(xs.size()) + " tensors.",
                      codes::kGraphData);
+  TensorPoolScope scope(&g.pool);
   g.training = training;
   g.inputs = xs;
   for (std::size_t e = 0; e < g.entries.size(); ++e) g.run_forward(e);
@@ -242,7 +259,9 @@ std::vector<Tensor> Model::backward(const std::vector<Tensor>& dys) {
     throw ValueError("backward: model '" + name_ + "' has " + std::to_string(g.output_refs.size()) +
                          " outputs, got " + std::to_string(dys.size()) + " gradients.",
                      codes::kGraphData);
-  g.grads.assign(g.input_count + g.entries.size(), {});
+  TensorPoolScope scope(&g.pool);
+  for (auto& slot_grads : g.grads) recycle_all(slot_grads);
+  g.grads.resize(g.input_count + g.entries.size());
   for (std::size_t s = 0; s < g.grads.size(); ++s)
     g.grads[s].resize(s < g.input_count ? 1 : g.entries[s - g.input_count].outputs.size());
   for (std::size_t k = 0; k < dys.size(); ++k) {
@@ -251,7 +270,7 @@ std::vector<Tensor> Model::backward(const std::vector<Tensor>& dys) {
   }
   for (std::size_t e = g.entries.size(); e-- > 0;) g.run_backward(e);
   std::vector<Tensor> dxs;
-  for (std::size_t k = 0; k < g.input_count; ++k) dxs.push_back(g.grads[k][0]);
+  for (std::size_t k = 0; k < g.input_count; ++k) dxs.push_back(std::move(g.grads[k][0]));
   return dxs;
 }
 
@@ -273,45 +292,59 @@ void Model::Graph::run_forward(std::size_t e_index) {
     e.rng_states.clear();
     for (Rng* r : layer.random_generators()) e.rng_states.push_back(r->state());
   }
-  std::vector<Tensor> xs, masks;
-  for (const auto& [slot, index] : e.args) {
-    xs.push_back(value(slot, index));
-    masks.push_back(mask(slot, index));
-  }
+  // This entry's last outputs are read by no one now (the entries after it ran on them
+  // already): their storage goes to the pool for this call's layers.
+  recycle_all(e.outputs);
+  e.outputs.clear();
+  e.masks.clear();
   switch (e.kind) {
     case Kind::kPlain: {
-      Tensor next_mask = layer.compute_mask(xs[0], masks[0]);
-      e.outputs = {masks[0].empty() ? layer.forward(xs[0], training) : layer.forward_masked(xs[0], masks[0], training)};
-      e.masks = {std::move(next_mask)};
+      const Tensor& x = value(e.args[0].first, e.args[0].second);
+      const Tensor& m = mask(e.args[0].first, e.args[0].second);
+      Tensor next_mask = layer.compute_mask(x, m);
+      e.outputs.push_back(m.empty() ? layer.forward(x, training) : layer.forward_masked(x, m, training));
+      e.masks.push_back(std::move(next_mask));
       break;
     }
     case Kind::kMerge: {
+      std::vector<Tensor> xs, masks;
+      for (const auto& [slot, index] : e.args) {
+        xs.push_back(value(slot, index));
+        masks.push_back(mask(slot, index));
+      }
       auto& merge = static_cast<Merge&>(layer);
-      e.outputs = {merge.forward_inputs(xs)};
-      e.masks = {merge.merge_masks(masks)};
+      e.outputs.push_back(merge.forward_inputs(xs));
+      e.masks.push_back(merge.merge_masks(masks));
       break;
     }
     case Kind::kRecurrent: {
+      const Tensor& x = value(e.args[0].first, e.args[0].second);
+      const Tensor& m = mask(e.args[0].first, e.args[0].second);
       auto& rnn = static_cast<RNN&>(layer);
       std::vector<Tensor> states;
       for (const auto& [slot, index] : e.state_args) states.push_back(value(slot, index));
-      Tensor next_mask = layer.compute_mask(xs[0], masks[0]);
-      RecurrentOutput r = rnn.call(xs[0], states, masks[0], training);
-      e.outputs = {std::move(r.output)};
-      e.masks = {std::move(next_mask)};
-      if (rnn.rnn_options().return_state())
-        for (auto& s : r.states) {
-          e.outputs.push_back(std::move(s));
-          e.masks.emplace_back();
+      Tensor next_mask = layer.compute_mask(x, m);
+      RecurrentOutput r = rnn.call(x, states, m, training);
+      e.outputs.push_back(std::move(r.output));
+      e.masks.push_back(std::move(next_mask));
+      for (auto& s : r.states) {
+        if (!rnn.rnn_options().return_state()) {
+          recycle(std::move(s));
+          continue;
         }
+        e.outputs.push_back(std::move(s));
+        e.masks.emplace_back();
+      }
       break;
     }
     case Kind::kBidirectional: {
+      const Tensor& x = value(e.args[0].first, e.args[0].second);
+      const Tensor& m = mask(e.args[0].first, e.args[0].second);
       auto& bi = static_cast<Bidirectional&>(layer);
       std::vector<Tensor> states;
       for (const auto& [slot, index] : e.state_args) states.push_back(value(slot, index));
-      Tensor next_mask = layer.compute_mask(xs[0], masks[0]);
-      e.outputs = bi.call(xs[0], states, masks[0], training);
+      Tensor next_mask = layer.compute_mask(x, m);
+      e.outputs = bi.call(x, states, m, training);
       e.masks.assign(e.outputs.size(), Tensor());
       e.masks[0] = std::move(next_mask);
       break;
@@ -340,7 +373,7 @@ void Model::Graph::run_backward(std::size_t e_index) {
   std::vector<Tensor> dxs, dstates;
   switch (e.kind) {
     case Kind::kPlain:
-      dxs = {layer.backward(dys[0])};
+      dxs.push_back(layer.backward(dys[0]));
       break;
     case Kind::kMerge:
       dxs = static_cast<Merge&>(layer).backward_inputs(dys[0]);
@@ -348,20 +381,24 @@ void Model::Graph::run_backward(std::size_t e_index) {
     case Kind::kRecurrent: {
       std::vector<Tensor> d_final(dys.begin() + 1, dys.end());
       RecurrentGradients r = static_cast<RNN&>(layer).backward_with_state(dys[0], d_final);
-      dxs = {std::move(r.dx)};
+      dxs.push_back(std::move(r.dx));
       dstates = std::move(r.dstates);
       break;
     }
     case Kind::kBidirectional: {
       std::vector<Tensor> r = static_cast<Bidirectional&>(layer).backward_with_states(dys);
-      dxs = {std::move(r[0])};
+      dxs.push_back(std::move(r[0]));
       dstates.assign(std::make_move_iterator(r.begin() + 1), std::make_move_iterator(r.end()));
       break;
     }
   }
-  for (std::size_t k = 0; k < e.args.size(); ++k) accumulate(grads[e.args[k].first][e.args[k].second], dxs.at(k));
+  // This entry's output gradients are spent: their storage goes to the pool.
+  recycle_all(dys);
+  for (std::size_t k = 0; k < e.args.size(); ++k)
+    accumulate(grads[e.args[k].first][e.args[k].second], std::move(dxs.at(k)));
   for (std::size_t k = 0; k < e.state_args.size() && k < dstates.size(); ++k)
-    accumulate(grads[e.state_args[k].first][e.state_args[k].second], dstates[k]);
+    accumulate(grads[e.state_args[k].first][e.state_args[k].second], std::move(dstates[k]));
+  recycle_all(dstates);  // the gradients of initial states nothing passed in
 }
 
 void Model::reset_states() {

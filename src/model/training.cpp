@@ -644,7 +644,14 @@ Model::BatchResult Model::batch_step(const FitData& d, const std::vector<std::si
       for (std::size_t i = 0; i < dys[k].size(); ++i) dys[k][i] *= w;
     }
   }
-  backward(dys);
+  {
+    // Neither the inputs' gradients nor the loss's are needed past here: their storage goes
+    // to the pool for the next batch.
+    std::vector<Tensor> dxs = backward(dys);
+    TensorPoolScope scope(&graph_->pool);
+    for (Tensor& t : dxs) recycle(std::move(t));
+    for (Tensor& t : dys) recycle(std::move(t));
+  }
   for (Weight* w : trainable_weights())
     for (float g : w->grad.values()) r.grad_sq += static_cast<double>(g) * g;
   return r;
