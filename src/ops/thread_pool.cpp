@@ -1,6 +1,10 @@
 #include "thread_pool.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "recur/ops/cpu.hpp"
 
@@ -94,6 +98,85 @@ namespace recur::ops::detail {
 std::size_t step_threads(std::size_t macs_per_step, std::size_t tiles) {
   if (macs_per_step < kParallelMacs) return 1;
   return std::max<std::size_t>(1, std::min(num_threads(), tiles));
+}
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+struct ChoiceKey {
+  std::string kernel;
+  std::size_t macs, tiles, threads;
+  bool operator<(const ChoiceKey& o) const {
+    return std::tie(kernel, macs, tiles, threads) < std::tie(o.kernel, o.macs, o.tiles, o.threads);
+  }
+};
+
+// The process's learned choices. std::map: the addresses of its values stay put, so a
+// StepThreads can hold one while others are added.
+std::mutex choices_mutex;
+std::map<ChoiceKey, ThreadChoice>& choices() {
+  static std::map<ChoiceKey, ThreadChoice> table;
+  return table;
+}
+
+}  // namespace
+
+std::size_t ThreadChoice::next() const {
+  if (decided_) return choice_;
+  return one_.size() <= many_.size() ? 1 : n_;
+}
+
+void ThreadChoice::add(std::size_t threads, double seconds) {
+  if (decided_) return;
+  (threads == 1 ? one_ : many_).push_back(seconds);
+  if (one_.size() < kSamples || many_.size() < kSamples) return;
+  choice_ = median(many_) < kMargin * median(one_) ? n_ : 1;
+  decided_ = true;
+}
+
+std::string ThreadChoice::describe() const {
+  if (!decided_) return "learning";
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%zu thread%s (1: %.2f us, %zu: %.2f us median per step)", choice_,
+                choice_ == 1 ? "" : "s", 1e6 * median(one_), n_, 1e6 * median(many_));
+  return buf;
+}
+
+StepThreads::StepThreads(const char* kernel, std::size_t macs_per_step, std::size_t tiles) {
+  const std::size_t n = std::min(num_threads(), tiles);
+  if (n <= 1 || macs_per_step < kMinCalibrateMacs || ThreadPool::instance().busy()) return;
+  threads_ = n;
+  if (macs_per_step >= kAlwaysParallelMacs) return;
+  std::lock_guard<std::mutex> lock(choices_mutex);
+  ThreadChoice& c = choices().try_emplace(ChoiceKey{kernel, macs_per_step, tiles, n}, n).first->second;
+  threads_ = c.next();
+  if (!c.decided()) {
+    choice_ = &c;
+    start_ = std::chrono::steady_clock::now();
+  }
+}
+
+void StepThreads::step_done() {
+  if (choice_ == nullptr) return;
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(choices_mutex);
+  choice_->add(threads_, std::chrono::duration<double>(now - start_).count());
+  threads_ = choice_->next();
+  if (choice_->decided()) choice_ = nullptr;
+  start_ = std::chrono::steady_clock::now();
+}
+
+std::vector<std::string> learned_step_threads() {
+  std::lock_guard<std::mutex> lock(choices_mutex);
+  std::vector<std::string> out;
+  for (const auto& [k, c] : choices())
+    out.push_back(k.kernel + " macs=" + std::to_string(k.macs) + " tiles=" + std::to_string(k.tiles) +
+                  " threads=" + std::to_string(k.threads) + ": " + c.describe());
+  return out;
 }
 
 }  // namespace recur::ops::detail

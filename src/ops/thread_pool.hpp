@@ -4,8 +4,10 @@
 // through the OS per region would cost more than the work: the workers spin briefly between
 // regions and sleep (futex, via std::atomic::wait) once idle for a while.
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -29,6 +31,11 @@ class ThreadPool {
   using Call = void (*)(void*, std::size_t);
   ThreadPool() = default;
   void run_impl(std::size_t threads, Call call, void* ctx);
+ public:
+  /// Whether a region is running now (a call to run() would run its parts one after another).
+  bool busy() const { return busy_.load(std::memory_order_acquire); }
+
+ private:
   void worker(std::size_t tid, std::uint32_t seen);
 
   std::vector<std::thread> workers_;
@@ -47,9 +54,62 @@ class ThreadPool {
 inline constexpr std::size_t kParallelMacs = std::size_t{1} << 20;
 
 /// Threads for the parallel regions of one recurrent call whose timesteps each do
-/// `macs_per_step` multiply-adds split into `tiles` independent tiles: one below kParallelMacs,
-/// else num_threads() (recur/ops/cpu.hpp) capped by the tiles.
+/// `macs_per_step` multiply-adds split into `tiles` independent tiles, by the fixed rule: one
+/// below kParallelMacs, else num_threads() (recur/ops/cpu.hpp) capped by the tiles.
 std::size_t step_threads(std::size_t macs_per_step, std::size_t tiles);
+
+/// What one shape's timesteps ran fastest on, learned from its first steps: the steps are
+/// given one thread and n threads in turn until each has kSamples timings, then the faster by
+/// median wins, and n only when it is at least kMargin faster (a region must pay for its
+/// synchronisation). Pure logic, no clock: StepThreads feeds it.
+class ThreadChoice {
+ public:
+  static constexpr std::size_t kSamples = 8;
+  static constexpr double kMargin = 0.9;
+  explicit ThreadChoice(std::size_t n) : n_(n) {}
+  bool decided() const { return decided_; }
+  /// Threads for the next step: the decision, or while learning the option with fewer timings.
+  std::size_t next() const;
+  /// A step on `threads` took `seconds`; decides once both options have kSamples.
+  void add(std::size_t threads, double seconds);
+  /// "1 thread (1: 3.1 us, 2: 4.2 us median per step)", or "learning".
+  std::string describe() const;
+
+ private:
+  std::size_t n_;
+  bool decided_ = false;
+  std::size_t choice_ = 1;
+  std::vector<double> one_, many_;
+};
+
+/// The thread count of a recurrent call's timesteps, per shape and learned at run time
+/// (issue 14: the kernel that wins on one CPU loses on the next). One thread when one is all
+/// there is (num_threads() 1, one tile, the pool busy with an enclosing region) or the step is
+/// tiny (below kMinCalibrateMacs); all of num_threads() when the step is large (kAlwaysParallelMacs
+/// and above); in between, the first steps of each (kernel, macs, tiles, num_threads()) are
+/// timed on both (ThreadChoice) and the choice is kept for the process. Results do not depend
+/// on it: every tile does the same arithmetic whatever thread runs it.
+///
+///   StepThreads st("fused-lstm-forward", macs, tiles);
+///   for (each step) { tiling.run(st.threads(), ...); st.step_done(); }
+class StepThreads {
+ public:
+  static constexpr std::size_t kMinCalibrateMacs = std::size_t{1} << 16;
+  static constexpr std::size_t kAlwaysParallelMacs = std::size_t{1} << 24;
+  /// `kernel` names the kernel and pass (a string literal: it keys the learned choices).
+  StepThreads(const char* kernel, std::size_t macs_per_step, std::size_t tiles);
+  std::size_t threads() const { return threads_; }
+  /// After each step: times it while the shape is being learned.
+  void step_done();
+
+ private:
+  ThreadChoice* choice_ = nullptr;  // while learning; owned by the process-wide table
+  std::size_t threads_ = 1;
+  std::chrono::steady_clock::time_point start_;
+};
+
+/// The learned choices so far, one line each: "kernel macs=M tiles=T threads=N: <describe>".
+std::vector<std::string> learned_step_threads();
 
 /// [begin, end) of the items that thread `tid` of `threads` takes out of `n` (contiguous,
 /// sizes differ by at most one).

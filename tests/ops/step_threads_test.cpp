@@ -1,0 +1,93 @@
+// The run-time choice of threads per recurrent shape (src/ops/thread_pool.hpp): the decision
+// rule on given timings, and the cases that never learn.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "recur/ops/cpu.hpp"
+#include "../../src/ops/thread_pool.hpp"
+
+namespace {
+
+using recur::ops::detail::StepThreads;
+using recur::ops::detail::ThreadChoice;
+
+// Feeds `choice` the timings of its own next() picks: one thread takes `one` seconds a step,
+// n threads `many`.
+void learn(ThreadChoice& choice, double one, double many) {
+  for (int step = 0; step < 100 && !choice.decided(); ++step) {
+    const std::size_t t = choice.next();
+    choice.add(t, t == 1 ? one : many);
+  }
+}
+
+TEST(ThreadChoice, AlternatesUntilBothHaveTheirSamplesThenKeepsTheFaster) {
+  ThreadChoice c(2);
+  EXPECT_EQ(c.next(), 1u);
+  c.add(1, 1e-5);
+  EXPECT_EQ(c.next(), 2u);
+  c.add(2, 4e-6);
+  EXPECT_EQ(c.describe(), "learning");
+  learn(c, 1e-5, 4e-6);
+  ASSERT_TRUE(c.decided());
+  EXPECT_EQ(c.next(), 2u);
+  EXPECT_NE(c.describe().find("2 threads"), std::string::npos) << c.describe();
+  c.add(1, 1e-9);  // ignored once decided
+  EXPECT_EQ(c.next(), 2u);
+}
+
+TEST(ThreadChoice, MoreThreadsMustWinByTheMargin) {
+  ThreadChoice slower(4);
+  learn(slower, 1e-5, 2e-5);
+  EXPECT_EQ(slower.next(), 1u);
+  ThreadChoice barely(4);
+  learn(barely, 1e-5, 0.95e-5);  // 5% faster: not worth a region's synchronisation
+  EXPECT_EQ(barely.next(), 1u);
+  EXPECT_NE(barely.describe().find("1 thread "), std::string::npos) << barely.describe();
+}
+
+TEST(ThreadChoice, TheMedianIgnoresAFewOutliers) {
+  ThreadChoice c(2);
+  for (std::size_t k = 0; k < ThreadChoice::kSamples; ++k) {
+    c.add(1, k < 2 ? 1e-2 : 1e-5);  // two one-thread steps hit by a preemption
+    c.add(2, 1.2e-5);
+  }
+  ASSERT_TRUE(c.decided());
+  EXPECT_EQ(c.next(), 1u);  // a mean would have picked 2 threads
+}
+
+TEST(StepThreads, OneThreadWhenThereIsNothingToLearn) {
+  const std::size_t saved = recur::ops::num_threads();
+  recur::ops::set_num_threads(2);
+  EXPECT_EQ(StepThreads("test", StepThreads::kMinCalibrateMacs - 1, 64).threads(), 1u);  // tiny
+  EXPECT_EQ(StepThreads("test", StepThreads::kAlwaysParallelMacs, 1).threads(), 1u);    // one tile
+  EXPECT_EQ(StepThreads("test", StepThreads::kAlwaysParallelMacs, 64).threads(), 2u);   // large
+  recur::ops::set_num_threads(1);
+  EXPECT_EQ(StepThreads("test", StepThreads::kAlwaysParallelMacs, 64).threads(), 1u);
+  recur::ops::set_num_threads(saved);
+}
+
+TEST(StepThreads, LearnsAMidSizedShapeOnceAndReportsIt) {
+  const std::size_t saved = recur::ops::num_threads();
+  recur::ops::set_num_threads(2);
+  const std::size_t macs = StepThreads::kMinCalibrateMacs * 4;
+  std::size_t steps = 0;
+  for (int call = 0; call < 4; ++call) {  // learning carries over from call to call
+    StepThreads st("test-learn", macs, 8);
+    for (int s = 0; s < 5; ++s, ++steps) {
+      EXPECT_TRUE(st.threads() == 1 || st.threads() == 2);
+      st.step_done();
+    }
+  }
+  bool found = false;
+  for (const std::string& line : recur::ops::detail::learned_step_threads())
+    if (line.rfind("test-learn macs=" + std::to_string(macs) + " tiles=8 threads=2: ", 0) == 0) {
+      found = true;
+      EXPECT_EQ(line.find("learning"), std::string::npos) << line;  // 20 steps >= 2 x kSamples
+    }
+  EXPECT_TRUE(found);
+  EXPECT_GE(steps, 2 * ThreadChoice::kSamples);
+  recur::ops::set_num_threads(saved);
+}
+
+}  // namespace
