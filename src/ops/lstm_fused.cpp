@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
+#include "fused_tiling.hpp"
 #include "recur/core/error.hpp"
 #include "recur/ops/gemm.hpp"
 #include "recurrent_layout.hpp"
-#include "thread_pool.hpp"
 
 namespace recur::ops::detail {
 namespace {
@@ -15,8 +15,6 @@ using simd::kPanelBlocks;
 static_assert(kGates == kNumGates && simd::kGateI == kGateI && simd::kGateF == kGateF &&
               simd::kGateC == kGateC && simd::kGateO == kGateO,
               "the fused kernels use the gate order of recur/ops/recurrent_kernels.hpp");
-
-std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
 
 // Adds an interleaved (K, Gp) gradient into a Keras-layout (K, 4U) one.
 void add_deinterleaved(float* out, const float* il, std::size_t K, std::size_t U,
@@ -54,26 +52,6 @@ void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t V
       for (std::size_t u = 0; u < U; ++u) panel[(off[u] + g * VW) * nv * VW] = row[g * U + u];
   }
 }
-
-// The tiles of one timestep: rows in groups of max_rows x column groups (unit blocks forward,
-// panels backward), column group outermost so a thread's tiles share weights.
-struct Tiling {
-  std::size_t row_tiles, col_tiles, max_rows, batch;
-  std::size_t count() const { return row_tiles * col_tiles; }
-  // One parallel region: fn(col, r0, rows) for every tile, each thread a contiguous share.
-  template <typename Fn>
-  void run(std::size_t threads, Fn&& fn) const {
-    auto body = [&](std::size_t tid) {
-      std::size_t begin, end;
-      split_range(count(), tid, threads, begin, end);
-      for (std::size_t t = begin; t < end; ++t) {
-        const std::size_t r0 = (t % row_tiles) * max_rows;
-        fn(t / row_tiles, r0, std::min(max_rows, batch - r0));
-      }
-    };
-    ThreadPool::instance().run(threads, body);
-  }
-};
 
 }  // namespace
 
@@ -171,9 +149,9 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
 
   const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, nb, k.max_rows, B};
-  const std::size_t threads = step_threads(B * U * kGates * U, tiling.count());
-  for (std::size_t s = 0; s < TT; ++s) {
-    tiling.run(threads, [&](std::size_t j, std::size_t r0, std::size_t rows) {
+  StepThreads threads("fused-lstm-forward", B * U * kGates * U, tiling.count());
+  for (std::size_t s = 0; s < TT; ++s, threads.step_done()) {
+    tiling.run(threads.threads(), [&](std::size_t j, std::size_t r0, std::size_t rows) {
       simd::FwdTile ft;
       ft.rows = rows;
       float* g = gates + (s * B + r0) * Gp + j * kGates * VW;
@@ -260,7 +238,7 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
   float* dgates = cache.dgates.data();
   const float* cs = cache.c.data();
   const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, panels, k.max_rows, B};
-  const std::size_t threads = step_threads(B * U * kGates * U, tiling.count());
+  StepThreads threads("fused-lstm-backward", B * U * kGates * U, tiling.count());
   // The pointwise pass of step s on one tile (rows from r0, panel p).
   auto pointwise_at = [&](std::size_t s, std::size_t p, std::size_t r0, std::size_t rows) {
     simd::Pointwise pw;
@@ -279,11 +257,11 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
     pw.keep = keep ? keep + s * B + r0 : nullptr;
     return pw;
   };
-  tiling.run(threads, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+  tiling.run(threads.threads(), [&](std::size_t p, std::size_t r0, std::size_t rows) {
     k.pointwise(pointwise_at(TT - 1, p, r0, rows));
   });
-  for (std::size_t s = TT; s-- > 0;) {
-    tiling.run(threads, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+  for (std::size_t s = TT; s-- > 0; threads.step_done()) {
+    tiling.run(threads.threads(), [&](std::size_t p, std::size_t r0, std::size_t rows) {
       simd::BwdTile bt;
       bt.rows = rows;
       bt.nv = panel_blocks(nb, p);

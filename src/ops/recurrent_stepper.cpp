@@ -37,7 +37,7 @@ void RecurrentStepper::load(const float* kernel, const float* recurrent_kernel,
   config_ = config;
   features_ = features;
   units_ = units;
-  path_ = select_kernel<float>(config, active_isa());
+  path_ = select_step_kernel(config, active_isa());
   borrowed_ = false;
   kernel_copy_.assign(kernel, kernel + features * G);
   recurrent_copy_.assign(recurrent_kernel, recurrent_kernel + units * G);
@@ -65,7 +65,7 @@ bool RecurrentStepper::sync(const float* kernel, const float* recurrent_kernel,
                             const float* bias, std::size_t features, std::size_t units,
                             const RecurrentConfig& config) {
   const std::size_t G = gate_count(config.kind) * units;
-  const RecurrentKernel path = select_kernel<float>(config, active_isa());
+  const RecurrentKernel path = select_step_kernel(config, active_isa());
   const bool same_shape = loaded_ && features == features_ && units == units_ &&
                           same_cell(config, config_) && path == path_;
   if (path == RecurrentKernel::kPortable) {

@@ -127,12 +127,14 @@ std::map<ChoiceKey, ThreadChoice>& choices() {
 
 std::size_t ThreadChoice::next() const {
   if (decided_) return choice_;
-  return one_.size() <= many_.size() ? 1 : n_;
+  return many_.size() < kSamples ? n_ : 1;  // the n-thread block first
 }
 
 void ThreadChoice::add(std::size_t threads, double seconds) {
-  if (decided_) return;
-  (threads == 1 ? one_ : many_).push_back(seconds);
+  if (decided_ || threads != next()) return;
+  std::vector<double>& block = threads == 1 ? one_ : many_;
+  if (++seen_ > kWarmup) block.push_back(seconds);
+  if (block.size() == kSamples) seen_ = 0;
   if (one_.size() < kSamples || many_.size() < kSamples) return;
   choice_ = median(many_) < kMargin * median(one_) ? n_ : 1;
   decided_ = true;

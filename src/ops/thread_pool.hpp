@@ -58,19 +58,23 @@ inline constexpr std::size_t kParallelMacs = std::size_t{1} << 20;
 /// below kParallelMacs, else num_threads() (recur/ops/cpu.hpp) capped by the tiles.
 std::size_t step_threads(std::size_t macs_per_step, std::size_t tiles);
 
-/// What one shape's timesteps ran fastest on, learned from its first steps: the steps are
-/// given one thread and n threads in turn until each has kSamples timings, then the faster by
-/// median wins, and n only when it is at least kMargin faster (a region must pay for its
-/// synchronisation). Pure logic, no clock: StepThreads feeds it.
+/// What one shape's timesteps ran fastest on, learned from its first steps: a block of steps
+/// on n threads, then a block on one thread; each block's first kWarmup steps are not counted
+/// (workers waking from sleep, caches filling), its next kSamples are; then the faster by
+/// median wins, n only when at least kMargin faster (a region must pay for its
+/// synchronisation). Blocks rather than alternating steps: a step on one thread lets the
+/// workers go idle, so the n-thread step after it would be timed waking them. Pure logic, no
+/// clock: StepThreads feeds it.
 class ThreadChoice {
  public:
-  static constexpr std::size_t kSamples = 8;
+  static constexpr std::size_t kWarmup = 2;
+  static constexpr std::size_t kSamples = 6;
   static constexpr double kMargin = 0.9;
   explicit ThreadChoice(std::size_t n) : n_(n) {}
   bool decided() const { return decided_; }
-  /// Threads for the next step: the decision, or while learning the option with fewer timings.
+  /// Threads for the next step: the decision, or the option of the block being timed.
   std::size_t next() const;
-  /// A step on `threads` took `seconds`; decides once both options have kSamples.
+  /// A step on `threads` (next()'s answer) took `seconds`; decides after both blocks.
   void add(std::size_t threads, double seconds);
   /// "1 thread (1: 3.1 us, 2: 4.2 us median per step)", or "learning".
   std::string describe() const;
@@ -79,6 +83,7 @@ class ThreadChoice {
   std::size_t n_;
   bool decided_ = false;
   std::size_t choice_ = 1;
+  std::size_t seen_ = 0;  // steps of the current block so far, warm-up included
   std::vector<double> one_, many_;
 };
 

@@ -177,7 +177,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 // --- the dispatch ------------------------------------------------------------------------------
 
-TEST(SelectKernel, FusedOnlyForFloatLstmsWithTanhAndSigmoid) {
+TEST(SelectKernel, FusedLstmOnlyForFloatWithTanhAndSigmoid) {
   RecurrentConfig lstm;
   EXPECT_EQ(recur::ops::select_kernel<float>(lstm, Isa::kPortable), RecurrentKernel::kPortable);
   EXPECT_EQ(recur::ops::select_kernel<double>(lstm, Isa::kAvx512), RecurrentKernel::kPortable);
@@ -192,11 +192,18 @@ TEST(SelectKernel, FusedOnlyForFloatLstmsWithTanhAndSigmoid) {
   RecurrentConfig hard = lstm;
   hard.recurrent_activation = recur::ops::Activation::kTanh;
   EXPECT_EQ(recur::ops::select_kernel<float>(hard, Isa::kAvx2), RecurrentKernel::kPortable);
+  // The GRU and SimpleRNN have fused scans (tests/ops/fused_gru_rnn_test.cpp) but no fused
+  // one-step form: the stepper runs them portable.
   for (CellKind kind : {CellKind::kGru, CellKind::kSimpleRnn}) {
     RecurrentConfig other;
     other.kind = kind;
-    EXPECT_EQ(recur::ops::select_kernel<float>(other, Isa::kAvx512), RecurrentKernel::kPortable);
+    EXPECT_EQ(recur::ops::select_step_kernel(other, Isa::kAvx512), RecurrentKernel::kPortable);
+    EXPECT_EQ(recur::ops::select_kernel<double>(other, Isa::kAvx512), RecurrentKernel::kPortable);
   }
+  EXPECT_EQ(recur::ops::select_step_kernel(lstm, Isa::kPortable), RecurrentKernel::kPortable);
+#if defined(__x86_64__)
+  EXPECT_EQ(recur::ops::select_step_kernel(lstm, Isa::kAvx512), RecurrentKernel::kFusedLstmAvx512);
+#endif
 }
 
 // --- the stepper against the layer -------------------------------------------------------------
@@ -261,7 +268,7 @@ TEST_P(StepperVsLayer, StepsGiveTheLayersStatesOnEveryPath) {
     stepper.load(cell.kernel().value.data(), cell.recurrent_kernel().value.data(),
                  cell.spec().use_bias ? cell.bias().value.data() : nullptr, F, U,
                  cell.kernel_config());
-    EXPECT_EQ(stepper.kernel(), recur::ops::select_kernel<float>(cell.kernel_config(), isa));
+    EXPECT_EQ(stepper.kernel(), recur::ops::select_step_kernel(cell.kernel_config(), isa));
     std::vector<float> xt(B * F), want(B * U);
     const std::string label = std::string(GetParam().name) + " " + recur::ops::isa_name(isa);
     for (std::size_t t = 0; t < T; ++t) {

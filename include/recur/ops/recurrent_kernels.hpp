@@ -10,8 +10,9 @@
 //       all timesteps, the time loop over the cell's step, masks, recurrent dropout, outputs,
 //       and the weight-gradient gemms over all timesteps.
 //   lstm_fused.cpp, simd/   the fused LSTM (float, tanh / sigmoid, AVX2 or AVX-512).
+//   gru_rnn_fused.cpp, simd/   the fused GRU and SimpleRNN (float, tanh / sigmoid, likewise).
 //   recurrent_kernels.cpp   select_kernel() and recurrent_forward / recurrent_backward: the one
-//       place that picks the portable scan or the fused LSTM.
+//       place that picks the portable scan or a fused kernel.
 // For one timestep at a time on pre-packed weights, see recur/ops/recurrent_stepper.hpp.
 //
 // Equations (the same as Keras's layers and PyTorch's nn.RNN / nn.GRU / nn.LSTM):
@@ -98,17 +99,32 @@ std::size_t bias_size(const RecurrentConfig& config, std::size_t units);
 
 /// The kernels that can run a recurrent cell.
 enum class RecurrentKernel {
-  kPortable,         // the cell's step in plain C++ around BLAS, scanned by recurrent_scan.cpp
-  kFusedLstmAvx2,    // the fused LSTM built for AVX2 + FMA (src/ops/simd)
-  kFusedLstmAvx512,  // the fused LSTM built for AVX-512
+  kPortable,              // the cell's step in plain C++ around BLAS, scanned by recurrent_scan.cpp
+  kFusedLstmAvx2,         // the fused LSTM built for AVX2 + FMA (src/ops/simd)
+  kFusedLstmAvx512,       // the fused LSTM built for AVX-512
+  kFusedGruAvx2,          // the fused GRU, both reset_after forms (src/ops/gru_rnn_fused.cpp)
+  kFusedGruAvx512,
+  kFusedSimpleRnnAvx2,    // the fused SimpleRNN (src/ops/gru_rnn_fused.cpp)
+  kFusedSimpleRnnAvx512,
 };
 
-/// The one place the choice is made, for recurrent_forward and RecurrentStepper: the fused LSTM
-/// of `isa` when T is float, the cell an LSTM with activation tanh and recurrent_activation
-/// sigmoid (the fused kernels have those two built in) and `isa` has a fused build in this
-/// library; otherwise the portable kernel. Callers pass active_isa() (recur/ops/cpu.hpp).
+/// The kernel's name, for logs and benchmarks: "portable", "fused-lstm-avx2",
+/// "fused-lstm-avx512", "fused-gru-avx2", "fused-gru-avx512", "fused-simple-rnn-avx2",
+/// "fused-simple-rnn-avx512".
+const char* recurrent_kernel_name(RecurrentKernel kernel);
+
+/// The one place the choice is made, for recurrent_forward: a fused kernel of `isa` when T is
+/// float, `isa` has a fused build in this library and the cell is
+///   an LSTM or a GRU (either reset_after) with activation tanh and recurrent_activation
+///   sigmoid, or a SimpleRNN with activation tanh
+/// (the fused kernels have those activations built in); otherwise the portable kernel. Callers
+/// pass active_isa() (recur/ops/cpu.hpp).
 template <typename T>
 RecurrentKernel select_kernel(const RecurrentConfig& config, Isa isa);
+
+/// The kernel RecurrentStepper (one timestep at a time) runs: select_kernel's choice when it is
+/// the fused LSTM, the only fused kernel with a one-step form; otherwise the portable kernel.
+RecurrentKernel select_step_kernel(const RecurrentConfig& config, Isa isa);
 
 /// Per-call inputs besides x and the weights; all optional (null).
 template <typename T>
@@ -144,11 +160,11 @@ struct RecurrentCache {
   std::vector<T> dh, dc, dh_in, dh_skip;  // (B, U) one step's gradients (cells/cells.hpp)
   std::vector<T> dx;      // (T, B, F)
   // The kernel that wrote the cache (select_kernel); backward takes the same one. For a fused
-  // kernel, gates, dgates, h, c, hd and rmask use its padded, block-interleaved layout
-  // (src/ops/simd/lstm_simd.hpp) and the buffers below are used.
+  // kernel, gates, dgates, drec, aux, h, c, hd and rmask use its padded, block-interleaved
+  // layout (src/ops/simd/lstm_simd.hpp, gru_rnn_simd.hpp) and the buffers below are used.
   RecurrentKernel kernel = RecurrentKernel::kPortable;
   std::vector<T> kernel_il;  // (F, Gp) kernel with columns in the block-interleaved order
-  std::vector<T> bias_il;    // (Gp,)
+  std::vector<T> bias_il;    // (Gp,); fused GRU with reset_after: (2, Gp)
   std::vector<T> packed;     // recurrent_kernel packed for the forward tiles
   std::vector<T> packed_t;   // recurrent_kernel^T packed for the backward tiles
   std::vector<T> dy_pad;     // (T, B, Up) output gradients in processing order

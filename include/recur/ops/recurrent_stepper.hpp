@@ -25,7 +25,7 @@ struct CacheLineAllocator {
 };
 
 /// Advances `batch` parallel streams through a cell, one timestep per step() call, on a
-/// snapshot of its weights packed for the kernel that select_kernel<float>(config,
+/// snapshot of its weights packed for the kernel that select_step_kernel(config,
 /// active_isa()) picks:
 ///   fused LSTM   the tiles compute x_t W + h R + b for all four gates in one pass over the
 ///                packed weights, then the update from registers (src/ops/lstm_fused.cpp);
@@ -49,7 +49,7 @@ class RecurrentStepper {
   /// Makes the next steps use these weights, doing as little as it can. Fused kernel: load()
   /// only if something differs from the snapshot, the weights' values (compared bit for bit,
   /// one sequential read of them: far cheaper than packing), the sizes, the config or the
-  /// kernel select_kernel picks now (after set_isa). Portable kernel, which needs no packing:
+  /// kernel select_step_kernel picks now (after set_isa). Portable kernel, which needs no packing:
   /// no copy and no comparison, the steps read the arrays passed, so they must stay alive
   /// until the next load() or sync() (a copy of the stepper reads them too). Returns whether
   /// it loaded.

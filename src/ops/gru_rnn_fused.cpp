@@ -1,0 +1,446 @@
+#include "gru_rnn_fused.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "fused_tiling.hpp"
+#include "recur/core/error.hpp"
+#include "recur/ops/gemm.hpp"
+#include "recurrent_layout.hpp"
+#include "simd/gru_rnn_simd.hpp"
+
+namespace recur::ops::detail {
+namespace {
+
+using simd::kPanelBlocks;
+static_assert(simd::kGruZ == kGruZ && simd::kGruR == kGruR && simd::kGruH == kGruH,
+              "the fused kernels use the gate order of recur/ops/recurrent_kernels.hpp");
+
+const simd::GruRnnSimdKernels& kernels_of(RecurrentKernel path) {
+#if defined(__x86_64__) && !defined(RECUR_NO_X86_KERNELS)
+  if (path == RecurrentKernel::kFusedGruAvx512 || path == RecurrentKernel::kFusedSimpleRnnAvx512)
+    return simd::avx512::kGruRnnKernels;
+  if (path == RecurrentKernel::kFusedGruAvx2 || path == RecurrentKernel::kFusedSimpleRnnAvx2)
+    return simd::avx2::kGruRnnKernels;
+#else
+  (void)path;
+#endif
+  // select_kernel() never picks a kernel this build lacks: reaching here is a bug in recur.
+  throw Error("fused_gru_rnn: this build has no fused GRU or SimpleRNN kernel for the path "
+              "asked for; recurrent kernels must be chosen by select_kernel() (an internal "
+              "error).");
+}
+
+// The shape of one call: NG gates of U units, padded to Up = whole vectors of VW, nb unit
+// blocks, Gp = NG Up interleaved columns, backward panels of up to kPanelBlocks blocks.
+struct Plan {
+  bool gru = false, reset_after = false, reset_before = false;
+  std::size_t NG = 1, VW = 0, U = 0, Up = 0, nb = 0, Gp = 0, panels = 0;
+  Plan(const RecurrentConfig& config, std::size_t units, std::size_t width)
+      : gru(config.kind == CellKind::kGru),
+        reset_after(gru && config.reset_after),
+        reset_before(gru && !config.reset_after),
+        NG(gate_count(config.kind)),
+        VW(width),
+        U(units),
+        Up(round_up(units, width)),
+        nb(Up / width),
+        Gp(NG * Up),
+        panels((nb + kPanelBlocks - 1) / kPanelBlocks) {}
+  std::size_t panel_blocks(std::size_t p) const {
+    return std::min(kPanelBlocks, nb - kPanelBlocks * p);
+  }
+  // Floats per backward panel (Gp, kPanelBlocks, VW), padded to whole panels.
+  std::size_t panel_size() const { return Gp * kPanelBlocks * VW; }
+};
+
+// off[u] = the interleaved column of unit u's first gate: (u / VW) NG VW + u % VW.
+void unit_offsets_of(std::vector<std::size_t>& off, const Plan& pl) {
+  off.resize(pl.U);
+  for (std::size_t u = 0; u < pl.U; ++u) off[u] = (u / pl.VW) * pl.NG * pl.VW + u % pl.VW;
+}
+
+// Permutes a (K, NG U) Keras-layout matrix to (K, Gp) block-interleaved columns (pads zero).
+void interleave(float* out, const float* w, std::size_t K, const Plan& pl,
+                const std::size_t* off) {
+  const std::size_t G = pl.NG * pl.U;
+  std::fill_n(out, K * pl.Gp, 0.0f);
+  for (std::size_t k = 0; k < K; ++k)
+    for (std::size_t g = 0; g < pl.NG; ++g) {
+      float* o = out + k * pl.Gp + g * pl.VW;
+      const float* src = w + k * G + g * pl.U;
+      for (std::size_t u = 0; u < pl.U; ++u) o[off[u]] = src[u];
+    }
+}
+
+// Adds an interleaved (K, Gp) gradient into a Keras-layout (K, NG U) one.
+void add_deinterleaved(float* out, const float* il, std::size_t K, const Plan& pl,
+                       const std::size_t* off) {
+  const std::size_t G = pl.NG * pl.U;
+  for (std::size_t k = 0; k < K; ++k)
+    for (std::size_t g = 0; g < pl.NG; ++g) {
+      float* o = out + k * G + g * pl.U;
+      const float* src = il + k * pl.Gp + g * pl.VW;
+      for (std::size_t u = 0; u < pl.U; ++u) o[u] += src[off[u]];
+    }
+}
+
+// Forward weights. GRU: per unit block j, (U, NG, VW) (the tile takes all three gates of its
+// units). SimpleRNN: per panel p of up to kPanelBlocks blocks, (U, nv, VW), each panel
+// U kPanelBlocks VW floats apart.
+void pack_forward_of(float* packed, const float* r, const Plan& pl) {
+  const std::size_t G = pl.NG * pl.U, VW = pl.VW;
+  if (pl.gru) {
+    for (std::size_t j = 0; j < pl.nb; ++j)
+      for (std::size_t k = 0; k < pl.U; ++k)
+        for (std::size_t g = 0; g < pl.NG; ++g)
+          for (std::size_t v = 0; v < VW; ++v) {
+            const std::size_t u = j * VW + v;
+            packed[((j * pl.U + k) * pl.NG + g) * VW + v] =
+                u < pl.U ? r[k * G + g * pl.U + u] : 0.0f;
+          }
+    return;
+  }
+  for (std::size_t p = 0; p < pl.panels; ++p) {
+    const std::size_t nv = pl.panel_blocks(p);
+    float* panel = packed + p * pl.U * kPanelBlocks * VW;
+    for (std::size_t k = 0; k < pl.U; ++k)
+      for (std::size_t i = 0; i < nv * VW; ++i) {
+        const std::size_t u = p * kPanelBlocks * VW + i;
+        panel[k * nv * VW + i] = u < pl.U ? r[k * G + u] : 0.0f;
+      }
+  }
+}
+
+// recurrent_kernel^T in panels of up to kPanelBlocks unit blocks: panel p is (Gp, nv, VW), row
+// k' an interleaved gate column, lane (q, v) unit (kPanelBlocks p + q) VW + v.
+void pack_transposed_of(float* packed, const float* r, const Plan& pl, const std::size_t* off) {
+  const std::size_t G = pl.NG * pl.U, VW = pl.VW, panel_size = pl.panel_size();
+  std::fill_n(packed, pl.panels * panel_size, 0.0f);
+  for (std::size_t unit = 0; unit < pl.U; ++unit) {
+    const std::size_t p = unit / (kPanelBlocks * VW), q = (unit / VW) % kPanelBlocks;
+    const std::size_t v = unit % VW, nv = pl.panel_blocks(p);
+    float* panel = packed + p * panel_size + q * VW + v;
+    const float* row = r + unit * G;
+    for (std::size_t g = 0; g < pl.NG; ++g)
+      for (std::size_t u = 0; u < pl.U; ++u)
+        panel[(off[u] + g * VW) * nv * VW] = row[g * pl.U + u];
+  }
+}
+
+}  // namespace
+
+void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
+                           RecurrentCache<float>& cache, const float* x, const float* kernel,
+                           const float* recurrent_kernel, const float* bias,
+                           const RecurrentDims& dims, const RecurrentConfig& config,
+                           const RecurrentExtras<float>& extras) {
+  const simd::GruRnnSimdKernels& k = kernels_of(path);
+  const std::size_t B = dims.batch, TT = dims.timesteps, F = dims.features, U = dims.units;
+  const Plan pl(config, U, k.width);
+  const std::size_t VW = pl.VW, Up = pl.Up, Gp = pl.Gp, NG = pl.NG;
+  cache.dims = dims;
+  cache.config = config;
+  cache.kernel = path;
+  ensure(cache.gates, TT * B * Gp);
+  ensure(cache.h, (TT + 1) * B * Up);
+  if (pl.gru) ensure(cache.aux, TT * B * Up);
+  ensure(cache.kernel_il, F * Gp);
+  ensure(cache.bias_il, (pl.reset_after ? 2 : 1) * Gp);
+  ensure(cache.packed, pl.gru ? U * Gp : pl.panels * U * kPanelBlocks * VW);
+  load_time_major(cache, x, extras, dims, config.go_backwards);
+  if (cache.has_rmask) {
+    ensure(cache.rmask, B * Up);
+    ensure(cache.hd, TT * B * Up);
+  }
+
+  unit_offsets_of(cache.unit_offsets, pl);
+  const std::size_t* off = cache.unit_offsets.data();
+  interleave(cache.kernel_il.data(), kernel, F, pl, off);
+  float* bias_il = cache.bias_il.data();
+  if (bias) {
+    // reset_after: bias (2, 3U) = [input; recurrent]. The recurrent bias of z and r joins the
+    // input projection; that of h stays apart (row 1), since r multiplies it.
+    interleave(bias_il, bias, pl.reset_after ? 2 : 1, pl, off);
+    if (pl.reset_after)
+      for (std::size_t j = 0; j < pl.nb; ++j)
+        for (std::size_t i = 0; i < 2 * VW; ++i)
+          bias_il[j * NG * VW + i] += bias_il[Gp + j * NG * VW + i];
+  } else {
+    std::fill(cache.bias_il.begin(), cache.bias_il.end(), 0.0f);
+  }
+  pack_forward_of(cache.packed.data(), recurrent_kernel, pl);
+
+  // gates (T*B, Gp) = bias + x (T*B, F) . kernel (F, Gp): one gemm for all timesteps.
+  float* gates = cache.gates.data();
+  for (std::size_t r = 0; r < TT * B; ++r) std::copy_n(bias_il, Gp, gates + r * Gp);
+  gemm<float>(false, false, TT * B, Gp, F, 1.0f, cache.x.data(), F, cache.kernel_il.data(), Gp,
+              1.0f, gates, Gp);
+
+  float* hs = cache.h.data();
+  std::fill_n(hs, B * Up, 0.0f);
+  if (extras.h0)
+    for (std::size_t b = 0; b < B; ++b) std::copy_n(extras.h0 + b * U, U, hs + b * Up);
+  float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
+  float* hd = cache.has_rmask ? cache.hd.data() : nullptr;
+  if (rmask) {
+    std::fill_n(rmask, B * Up, 0.0f);
+    for (std::size_t b = 0; b < B; ++b)
+      std::copy_n(extras.recurrent_dropout + b * U, U, rmask + b * Up);
+    for (std::size_t i = 0; i < B * Up; ++i) hd[i] = hs[i] * rmask[i];
+  }
+  const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
+  float* aux = pl.gru ? cache.aux.data() : nullptr;
+
+  // GRU tiles: rows x unit blocks; SimpleRNN tiles, and the GRU's second pass without
+  // reset_after: rows x panels (one gate of one block is too few accumulators for a tile).
+  const std::size_t row_tiles = (B + k.max_rows - 1) / k.max_rows;
+  const Tiling tiling{row_tiles, pl.gru ? pl.nb : pl.panels, k.max_rows, B};
+  const Tiling panel_tiling{row_tiles, pl.panels, k.max_rows, B};
+  StepThreads st(pl.gru ? (pl.reset_after ? "fused-gru-forward" : "fused-gru-v1-forward")
+                         : "fused-simple-rnn-forward",
+                 B * U * NG * U, tiling.count());
+  // The fields of a tile at step s, rows r0.., first unit `unit`, gates at column `gcol`.
+  auto place = [&](simd::CellFwdTile& t, std::size_t s, std::size_t r0, std::size_t rows,
+                   std::size_t unit, std::size_t gcol) {
+    t.rows = rows;
+    t.gates = gates + (s * B + r0) * Gp + gcol;
+    t.ldg = Gp;
+    t.h_in = (rmask ? hd + s * B * Up : hs + s * B * Up) + r0 * Up;
+    t.kh = U;
+    t.ld = Up;
+    const std::size_t at = r0 * Up + unit;
+    t.h_prev = hs + s * B * Up + at;
+    t.h_next = hs + (s + 1) * B * Up + at;
+    if (aux) t.aux = aux + s * B * Up + at;
+    if (rmask) {
+      t.rmask = rmask + at;
+      t.hd_next = s + 1 < TT ? hd + (s + 1) * B * Up + at : nullptr;
+    }
+    t.keep = keep ? keep + s * B + r0 : nullptr;
+  };
+  for (std::size_t s = 0; s < TT; ++s, st.step_done()) {
+    const std::size_t threads = st.threads();
+    if (!pl.gru) {
+      tiling.run(threads, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+        simd::CellFwdTile t;
+        place(t, s, r0, rows, p * kPanelBlocks * VW, p * kPanelBlocks * VW);
+        t.nv = pl.panel_blocks(p);
+        t.packed = cache.packed.data() + p * U * kPanelBlocks * VW;
+        k.rnn_forward(t);
+      });
+    } else if (pl.reset_after) {
+      tiling.run(threads, [&](std::size_t j, std::size_t r0, std::size_t rows) {
+        simd::CellFwdTile t;
+        place(t, s, r0, rows, j * VW, j * NG * VW);
+        t.packed = cache.packed.data() + j * U * NG * VW;
+        t.bias_h = bias_il + Gp + j * NG * VW + kGruH * VW;
+        k.gru_forward(t);
+      });
+    } else {
+      tiling.run(threads, [&](std::size_t j, std::size_t r0, std::size_t rows) {
+        simd::CellFwdTile t;
+        place(t, s, r0, rows, j * VW, j * NG * VW);
+        t.packed = cache.packed.data() + j * U * NG * VW;
+        t.col = j * VW;
+        k.gru_forward_reset_before_1(t);
+      });
+      panel_tiling.run(threads, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+        simd::CellFwdTile t;
+        const std::size_t j0 = p * kPanelBlocks;  // the panel's first unit block
+        place(t, s, r0, rows, j0 * VW, j0 * NG * VW);
+        t.nv = pl.panel_blocks(p);
+        t.packed = cache.packed.data() + j0 * U * NG * VW;
+        t.h_in = aux + s * B * Up + r0 * Up;  // r h_in of the whole row, from pass 1
+        k.gru_forward_reset_before_2(t);
+      });
+    }
+  }
+
+  store_outputs(y, hs, Up, cache);
+  if (h_last)
+    for (std::size_t b = 0; b < B; ++b) std::copy_n(hs + (TT * B + b) * Up, U, h_last + b * U);
+}
+
+void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecurrent_kernel,
+                            float* dbias, RecurrentCache<float>& cache, const float* dy,
+                            const float* dh_last, const float* recurrent_kernel) {
+  const simd::GruRnnSimdKernels& k = kernels_of(cache.kernel);
+  const RecurrentDims& dims = cache.dims;
+  const RecurrentConfig& config = cache.config;
+  const std::size_t B = dims.batch, TT = dims.timesteps, F = dims.features, U = dims.units;
+  const Plan pl(config, U, k.width);
+  const std::size_t VW = pl.VW, Up = pl.Up, Gp = pl.Gp, NG = pl.NG;
+  const std::size_t panel_size = pl.panel_size();
+  ensure(cache.dgates, TT * B * Gp);
+  // drec: reset_after the recurrent product's gradient (T, B, Gp); otherwise scratch for dgates
+  // in Keras order (T*B, 3U) for the weight gradient.
+  if (pl.gru) ensure(cache.drec, TT * B * (pl.reset_after ? Gp : NG * U));
+  ensure(cache.dh, B * Up);
+  if (pl.reset_before) ensure(cache.dh_in, B * Up);
+  ensure(cache.dx, TT * B * F);
+  ensure(cache.packed_t, pl.panels * panel_size);
+  ensure(cache.dw_pad, std::max(F, U) * Gp);
+  const bool seq_dy = dy != nullptr && config.return_sequences && TT > 0;
+  if (seq_dy) ensure(cache.dy_pad, TT * B * Up);
+
+  // The unit offsets and the interleaved kernel are forward's (backward runs with the weights
+  // of the last forward, as recurrent_backward's contract says).
+  const std::size_t* off = cache.unit_offsets.data();
+  pack_transposed_of(cache.packed_t.data(), recurrent_kernel, pl, off);
+  const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
+  const float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
+  float* dyp = seq_dy ? cache.dy_pad.data() : nullptr;
+  if (seq_dy) {
+    std::fill(cache.dy_pad.begin(), cache.dy_pad.end(), 0.0f);
+    // The gradient of output s joins dh at step s exactly when that output was h_{s+1}
+    // (recurrent_layout.hpp): a masked step passes dh through to the sample's last kept step.
+    for (std::size_t s = 0; s < TT; ++s)
+      for (std::size_t b = 0; b < B; ++b)
+        if (sequence_output_is_state(cache, s, b))
+          std::copy_n(dy + (b * TT + s) * U, U, dyp + (s * B + b) * Up);
+  }
+  float* dh = cache.dh.data();
+  std::fill_n(dh, B * Up, 0.0f);
+  for (std::size_t b = 0; b < B; ++b) {
+    const bool last_dy = dy && !config.return_sequences && last_output_is_state(cache, b);
+    for (std::size_t u = 0; u < U; ++u) {
+      float v = dh_last ? dh_last[b * U + u] : 0.0f;
+      if (last_dy) v += dy[b * U + u];
+      if (seq_dy) v += dyp[((TT - 1) * B + b) * Up + u];
+      dh[b * Up + u] = v;
+    }
+  }
+
+  const float* gates = cache.gates.data();
+  const float* hs = cache.h.data();
+  const float* h_in_all = cache.has_rmask ? cache.hd.data() : hs;  // h_{t-1} after dropout
+  const float* aux = pl.gru ? cache.aux.data() : nullptr;
+  float* dgates = cache.dgates.data();
+  float* drec = pl.reset_after ? cache.drec.data() : nullptr;
+  float* drh = pl.reset_before ? cache.dh_in.data() : nullptr;
+  const auto pointwise = pl.gru ? k.gru_pointwise : k.rnn_pointwise;
+  const auto backward = pl.gru ? k.gru_backward : k.rnn_backward;
+  const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, pl.panels, k.max_rows, B};
+  StepThreads st(pl.gru ? (pl.reset_after ? "fused-gru-backward" : "fused-gru-v1-backward")
+                         : "fused-simple-rnn-backward",
+                 B * U * NG * U, tiling.count());
+  // Offsets of a tile (step s, rows from r0, panel p) in the (T, B, Gp) and (B, Up) arrays.
+  auto gate_at = [&](std::size_t s, std::size_t p, std::size_t r0) {
+    return (s * B + r0) * Gp + p * kPanelBlocks * NG * VW;
+  };
+  auto unit_at = [&](std::size_t p, std::size_t r0) { return r0 * Up + p * kPanelBlocks * VW; };
+  // The gate gradients of step s on one tile.
+  auto pointwise_at = [&](std::size_t s, std::size_t p, std::size_t r0, std::size_t rows) {
+    simd::CellPointwise pw;
+    pw.rows = rows;
+    pw.nv = pl.panel_blocks(p);
+    const std::size_t go = gate_at(s, p, r0), uo = unit_at(p, r0);
+    pw.gates = gates + go;
+    pw.dz = dgates + go;
+    pw.drec = drec ? drec + go : nullptr;
+    pw.ldg = Gp;
+    pw.aux = pl.reset_after ? aux + s * B * Up + uo : nullptr;
+    pw.h_prev = hs + s * B * Up + uo;
+    pw.dh = dh + uo;
+    pw.ld = Up;
+    pw.keep = keep ? keep + s * B + r0 : nullptr;
+    return pw;
+  };
+  // A backward tile's product over the columns [c0, c1) of every block of d (rows, Gp).
+  auto product_of = [&](simd::CellBwdTile& bt, const float* d, std::size_t s, std::size_t p,
+                        std::size_t r0, std::size_t rows, std::size_t c0, std::size_t c1) {
+    bt.rows = rows;
+    bt.nv = pl.panel_blocks(p);
+    bt.d = d + (s * B + r0) * Gp;
+    bt.ldd = Gp;
+    bt.nb = pl.nb;
+    bt.bs = NG * VW;
+    bt.c0 = c0;
+    bt.c1 = c1;
+    bt.packed_t = cache.packed_t.data() + p * panel_size;
+    bt.ld = Up;
+    bt.gates = gates + gate_at(s, p, r0);
+    bt.ldg = Gp;
+    bt.keep_s = keep ? keep + s * B + r0 : nullptr;
+  };
+  if (TT > 0)
+    tiling.run(st.threads(), [&](std::size_t p, std::size_t r0, std::size_t rows) {
+      pointwise(pointwise_at(TT - 1, p, r0, rows));
+    });
+  for (std::size_t s = TT; s-- > 0; st.step_done()) {
+    const std::size_t threads = st.threads();
+    if (pl.reset_before) {
+      // d(r h_in) = dhh R_h^T, then dz_r and d(r h_in) r, for all of the row's units.
+      tiling.run(threads, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+        simd::CellBwdTile bt;
+        product_of(bt, dgates, s, p, r0, rows, kGruH * VW, (kGruH + 1) * VW);
+        const std::size_t uo = unit_at(p, r0);
+        bt.dz = dgates + gate_at(s, p, r0);
+        bt.h_in = h_in_all + s * B * Up + uo;
+        bt.drh = drh + uo;
+        k.gru_backward_reset_before_1(bt);
+      });
+    }
+    tiling.run(threads, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+      simd::CellBwdTile bt;
+      // The recurrent product's gradient: reset_after drec (all gates); otherwise dz of z and r
+      // (h went through r h_in above); SimpleRNN dz.
+      product_of(bt, pl.reset_after ? drec : dgates, s, p, r0, rows, 0,
+                 pl.reset_before ? 2 * VW : NG * VW);
+      const std::size_t uo = unit_at(p, r0);
+      bt.dh = dh + uo;
+      bt.drh = drh ? drh + uo : nullptr;
+      bt.rmask = rmask ? rmask + uo : nullptr;
+      if (s > 0) {
+        bt.dy_prev = seq_dy ? dyp + (s - 1) * B * Up + uo : nullptr;
+        bt.prev = pointwise_at(s - 1, p, r0, rows);
+      }
+      backward(bt);
+    });
+  }
+  if (dh0)
+    for (std::size_t b = 0; b < B; ++b) std::copy_n(dh + b * Up, U, dh0 + b * U);
+
+  // Weight gradients as large gemms over all timesteps, in the interleaved order, then added
+  // into the Keras layout.
+  float* dw = cache.dw_pad.data();
+  // dkernel (F, G) += x^T (F, T*B) . dgates (T*B, Gp)
+  gemm<float>(true, false, F, Gp, TT * B, 1.0f, cache.x.data(), F, dgates, Gp, 0.0f, dw, Gp);
+  add_deinterleaved(dkernel, dw, F, pl, off);
+  // drecurrent_kernel (U, G) += h_in^T (U, T*B) . d(recurrent product) (T*B, Gp).
+  if (pl.reset_before) {
+    // The h gate's product is (r h_in) . R_h: its columns come from aux = r h_in, those of z
+    // and r from h_in. dgates in Keras order (T*B, G) first, so that each is one gemm.
+    const std::size_t G = NG * U;
+    float* dk = cache.drec.data();
+    for (std::size_t r = 0; r < TT * B; ++r)
+      for (std::size_t g = 0; g < NG; ++g)
+        for (std::size_t u = 0; u < U; ++u)
+          dk[r * G + g * U + u] = dgates[r * Gp + off[u] + g * VW];
+    gemm<float>(true, false, U, 2 * U, TT * B, 1.0f, h_in_all, Up, dk, G, 1.0f,
+                drecurrent_kernel, G);
+    gemm<float>(true, false, U, U, TT * B, 1.0f, aux, Up, dk + kGruH * U, G, 1.0f,
+                drecurrent_kernel + kGruH * U, G);
+  } else {
+    gemm<float>(true, false, U, Gp, TT * B, 1.0f, h_in_all, Up, drec ? drec : dgates, Gp, 0.0f,
+                dw, Gp);
+    add_deinterleaved(drecurrent_kernel, dw, U, pl, off);
+  }
+  if (dbias) {
+    // (G,) = sum of dgates; reset_after (2, G) = [sum of dgates; sum of drec].
+    for (std::size_t row = 0; row < (drec ? 2u : 1u); ++row) {
+      const float* src = row == 0 ? dgates : drec;
+      std::fill_n(dw, Gp, 0.0f);
+      for (std::size_t r = 0; r < TT * B; ++r)
+        for (std::size_t j = 0; j < Gp; ++j) dw[j] += src[r * Gp + j];
+      add_deinterleaved(dbias + row * NG * U, dw, 1, pl, off);
+    }
+  }
+  // dx (T*B, F) = dgates (T*B, Gp) . kernel^T (Gp, F), then back to (B, T, F) input order.
+  gemm<float>(false, true, TT * B, F, Gp, 1.0f, dgates, Gp, cache.kernel_il.data(), Gp, 0.0f,
+              cache.dx.data(), F);
+  store_input_gradient(dx, cache);
+}
+
+}  // namespace recur::ops::detail

@@ -1,0 +1,30 @@
+#pragma once
+// The fused GRU and SimpleRNN paths of recurrent_forward / recurrent_backward (internal): float,
+// activation tanh (and recurrent_activation sigmoid for the GRU), on AVX2 or AVX-512.
+// select_kernel() (recurrent_kernels.cpp) decides when they run.
+//
+// The same plan as the fused LSTM (lstm_fused.hpp): per call the kernel is permuted to the
+// block-interleaved column order and the input projection of all timesteps is one BLAS gemm;
+// per timestep one parallel region of tiles (rows x unit blocks, or panels of unit blocks for
+// the SimpleRNN) does the recurrent product and the element-wise update from registers;
+// backward tiles compute dh_{t-1} from the recurrent product's gradient and, in the same tile,
+// the gate gradients of the step before; the weight gradients are gemms at the end.
+// The GRU without reset_after needs r of the whole row before (r h) R_h, so it runs two regions
+// per step each way: forward [z, r and r h] then [hh and h]; backward [d(r h) = dhh R_h^T and
+// dz_r] then [dh_{t-1}].
+#include "recur/ops/recurrent_kernels.hpp"
+
+namespace recur::ops::detail {
+
+void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
+                           RecurrentCache<float>& cache, const float* x, const float* kernel,
+                           const float* recurrent_kernel, const float* bias,
+                           const RecurrentDims& dims, const RecurrentConfig& config,
+                           const RecurrentExtras<float>& extras);
+
+/// Backward with the kernel recorded in cache.kernel by fused_gru_rnn_forward.
+void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecurrent_kernel,
+                            float* dbias, RecurrentCache<float>& cache, const float* dy,
+                            const float* dh_last, const float* recurrent_kernel);
+
+}  // namespace recur::ops::detail

@@ -1,0 +1,361 @@
+// The fused GRU (both reset_after forms) and SimpleRNN kernels (AVX2 and AVX-512,
+// src/ops/gru_rnn_fused.cpp over src/ops/simd) against the portable kernel, the plain reference
+// kept in the tree, on odd sizes (units that do not fill a vector, batches that do not fill a
+// tile, more units than one backward panel), forward and backward, in every mode the layers
+// use: masks, recurrent dropout, go_backwards, initial states, no bias, last output only.
+//
+// Error measure (as tests/ops/fused_lstm_test.cpp): both float paths against the portable
+// kernel run in double, max |a - exact| / max |exact| over each output or gradient array.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "recur/ops/cpu.hpp"
+#include "recur/ops/recurrent_kernels.hpp"
+
+namespace {
+
+using recur::ops::CellKind;
+using recur::ops::Isa;
+using recur::ops::RecurrentCache;
+using recur::ops::RecurrentConfig;
+using recur::ops::RecurrentDims;
+using recur::ops::RecurrentExtras;
+using recur::ops::RecurrentKernel;
+
+// Restores the instruction set and thread count a test changed.
+struct IsaGuard {
+  Isa isa = recur::ops::active_isa();
+  std::size_t threads = recur::ops::num_threads();
+  ~IsaGuard() {
+    recur::ops::set_isa(isa);
+    recur::ops::set_num_threads(threads);
+  }
+};
+
+std::vector<Isa> fused_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512})
+    if (static_cast<int>(isa) <= static_cast<int>(recur::ops::detected_isa())) out.push_back(isa);
+  return out;
+}
+
+// The three cells with a fused kernel besides the LSTM.
+struct Cell {
+  const char* name;
+  CellKind kind;
+  bool reset_after;
+};
+constexpr Cell kCells[] = {{"gru", CellKind::kGru, true},
+                           {"gru_reset_before", CellKind::kGru, false},
+                           {"simple_rnn", CellKind::kSimpleRnn, false}};
+
+struct Case {
+  const char* name;
+  RecurrentDims dims;
+  bool return_sequences = true, go_backwards = false, initial_state = false, use_bias = true;
+  bool mask = false, recurrent_dropout = false;
+};
+
+struct Param {
+  Cell cell;
+  Case c;
+};
+
+void PrintTo(const Param& p, std::ostream* os) { *os << p.cell.name << "_" << p.c.name; }
+
+RecurrentConfig config_of(const Cell& cell, const Case& k) {
+  RecurrentConfig cfg;
+  cfg.kind = cell.kind;
+  cfg.reset_after = cell.reset_after;
+  cfg.return_sequences = k.return_sequences;
+  cfg.go_backwards = k.go_backwards;
+  return cfg;
+}
+
+// Everything one forward + backward produces.
+template <typename T>
+struct Outputs {
+  std::vector<T> y, h, dx, dh0, dw, dr, db;
+  RecurrentKernel kernel = RecurrentKernel::kPortable;
+};
+
+template <typename T>
+Outputs<T> run_cell(const Cell& cell, const Case& k, unsigned seed) {
+  const RecurrentDims d = k.dims;
+  const std::size_t B = d.batch, TT = d.timesteps, F = d.features, U = d.units;
+  const RecurrentConfig cfg = config_of(cell, k);
+  const std::size_t G = recur::ops::gate_count(cell.kind) * U;
+  const std::size_t nbias = recur::ops::bias_size(cfg, U);
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> uni(-1.0, 1.0);
+  auto draw = [&](std::size_t n, double scale) {
+    std::vector<T> v(n);
+    for (auto& e : v) e = static_cast<T>(scale * uni(gen));
+    return v;
+  };
+  const double ws = 1.0 / std::sqrt(static_cast<double>(U));
+  const auto x = draw(B * TT * F, 1.0), w = draw(F * G, ws), r = draw(U * G, ws),
+             b = draw(nbias, 0.5), h0 = draw(B * U, 0.5);
+  const std::size_t ysize = k.return_sequences ? B * TT * U : B * U;
+  const auto gy = draw(ysize, 1.0), gh = draw(B * U, 1.0);
+  std::vector<T> mask(B * TT, T(1)), rdrop(B * U, T(1));
+  for (std::size_t i = 0; i < B * TT; ++i) mask[i] = (i * 7 + 3) % 5 == 0 ? T(0) : T(1);
+  for (std::size_t i = 0; i < B * U; ++i) rdrop[i] = i % 3 == 0 ? T(0) : T(1.5);
+
+  RecurrentExtras<T> ex;
+  if (k.initial_state) ex.h0 = h0.data();
+  if (k.mask) ex.mask = mask.data();
+  if (k.recurrent_dropout) ex.recurrent_dropout = rdrop.data();
+  Outputs<T> out;
+  out.y.resize(ysize);
+  out.h.resize(B * U);
+  RecurrentCache<T> cache;
+  recur::ops::recurrent_forward<T>(out.y.data(), out.h.data(), nullptr, cache, x.data(),
+                                   w.data(), r.data(), k.use_bias ? b.data() : nullptr, d, cfg,
+                                   ex);
+  out.kernel = cache.kernel;
+  out.dx.resize(B * TT * F);
+  out.dh0.resize(B * U);
+  out.dw.assign(F * G, T(0));
+  out.dr.assign(U * G, T(0));
+  out.db.assign(nbias, T(0));
+  std::vector<T> dc0(B * U, T(7));
+  recur::ops::recurrent_backward<T>(out.dx.data(), out.dh0.data(), dc0.data(), out.dw.data(),
+                                    out.dr.data(), k.use_bias ? out.db.data() : nullptr, cache,
+                                    gy.data(), gh.data(), nullptr, w.data(), r.data());
+  // No cell state: its gradient is zeros on every path.
+  EXPECT_EQ(dc0, std::vector<T>(B * U, T(0))) << cell.name << " " << k.name;
+  return out;
+}
+
+double rel_error(const std::vector<float>& a, const std::vector<double>& exact) {
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    num = std::max(num, std::fabs(static_cast<double>(a[i]) - exact[i]));
+    den = std::max(den, std::fabs(exact[i]));
+  }
+  return den == 0 ? num : num / den;
+}
+
+void expect_close_to_exact(const Outputs<float>& got, const Outputs<double>& exact, double bound,
+                           const std::string& label) {
+  const std::pair<const char*, std::pair<const std::vector<float>*, const std::vector<double>*>>
+      arrays[] = {{"y", {&got.y, &exact.y}},       {"h_last", {&got.h, &exact.h}},
+                  {"dx", {&got.dx, &exact.dx}},    {"dh0", {&got.dh0, &exact.dh0}},
+                  {"dkernel", {&got.dw, &exact.dw}},
+                  {"drecurrent_kernel", {&got.dr, &exact.dr}},
+                  {"dbias", {&got.db, &exact.db}}};
+  for (const auto& [name, pair] : arrays) {
+    ASSERT_EQ(pair.first->size(), pair.second->size()) << label << " " << name;
+    EXPECT_LE(rel_error(*pair.first, *pair.second), bound) << label << " " << name;
+  }
+}
+
+RecurrentKernel fused_kernel_of(CellKind kind, Isa isa) {
+  const bool wide = isa == Isa::kAvx512;
+  if (kind == CellKind::kGru)
+    return wide ? RecurrentKernel::kFusedGruAvx512 : RecurrentKernel::kFusedGruAvx2;
+  return wide ? RecurrentKernel::kFusedSimpleRnnAvx512 : RecurrentKernel::kFusedSimpleRnnAvx2;
+}
+
+class FusedGruRnn : public ::testing::TestWithParam<Param> {};
+
+TEST_P(FusedGruRnn, MatchesThePortableReferenceWithin1e5) {
+  const Param& p = GetParam();
+  IsaGuard guard;
+  recur::ops::set_isa(Isa::kPortable);
+  const Outputs<double> exact = run_cell<double>(p.cell, p.c, 7);
+  const Outputs<float> portable = run_cell<float>(p.cell, p.c, 7);
+  ASSERT_EQ(portable.kernel, RecurrentKernel::kPortable);
+  expect_close_to_exact(portable, exact, 1e-5, "portable");
+  const auto isas = fused_isas();
+  if (isas.empty()) GTEST_SKIP() << "this CPU has no AVX2+FMA: only the portable path exists";
+  for (Isa isa : isas) {
+    recur::ops::set_isa(isa);
+    for (std::size_t threads : {1, 2, 3}) {
+      recur::ops::set_num_threads(threads);
+      const Outputs<float> fused = run_cell<float>(p.cell, p.c, 7);
+      ASSERT_EQ(fused.kernel, fused_kernel_of(p.cell.kind, isa));
+      expect_close_to_exact(fused, exact, 1e-5,
+                            recur::ops::isa_name(isa) + " threads " + std::to_string(threads));
+    }
+  }
+}
+
+std::vector<Param> all_params() {
+  const Case cases[] = {
+      Case{"one_unit", {1, 3, 1, 1}},
+      Case{"units_13_batch_5", {5, 7, 3, 13}},
+      Case{"units_37_batch_7_last", {7, 9, 5, 37}, false},
+      Case{"units_70_batch_13_state", {13, 6, 11, 70}, true, false, true},
+      Case{"go_backwards_no_bias", {4, 8, 6, 21}, true, true, false, false},
+      Case{"mask_holes", {6, 10, 4, 19}, true, false, true, true, true},
+      Case{"recurrent_dropout", {5, 6, 3, 17}, true, false, false, true, false, true},
+      Case{"mask_dropout_backwards_last", {9, 7, 2, 33}, false, true, true, true, true, true},
+      Case{"wide_units_130", {3, 4, 9, 130}, true, false, true}};
+  std::vector<Param> out;
+  for (const Cell& cell : kCells)
+    for (const Case& c : cases) out.push_back({cell, c});
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(OddSizes, FusedGruRnn, ::testing::ValuesIn(all_params()),
+                         [](const ::testing::TestParamInfo<Param>& info) {
+                           return std::string(info.param.cell.name) + "_" + info.param.c.name;
+                         });
+
+// zero_output_for_mask: masked steps output zeros, and their gradient goes nowhere.
+TEST(FusedGruRnnMasks, ZeroOutputForMaskMatchesThePortableReference) {
+  if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
+  IsaGuard guard;
+  for (const Cell& cell : kCells) {
+    // Sequences, go_backwards, a mask and zero_output_for_mask (set below).
+    const Case c{"zero_masked", {6, 9, 4, 23}, true, true};
+    auto run = [&](auto zero) {
+      using T = decltype(zero);
+      const RecurrentDims d = c.dims;
+      const std::size_t B = d.batch, TT = d.timesteps, F = d.features, U = d.units;
+      RecurrentConfig cfg = config_of(cell, c);
+      cfg.zero_output_for_mask = true;
+      const std::size_t G = recur::ops::gate_count(cell.kind) * U;
+      std::vector<T> x(B * TT * F), w(F * G), r(U * G), b(recur::ops::bias_size(cfg, U));
+      std::vector<T> mask(B * TT), gy(B * TT * U), y(B * TT * U), dx(x.size()), dw(w.size()),
+          dr(r.size()), db(b.size());
+      for (std::size_t i = 0; i < x.size(); ++i) x[i] = T(std::sin(0.37 * double(i)));
+      for (std::size_t i = 0; i < w.size(); ++i) w[i] = T(0.3 * std::cos(0.11 * double(i)));
+      for (std::size_t i = 0; i < r.size(); ++i) r[i] = T(0.2 * std::sin(0.07 * double(i) + 1));
+      for (std::size_t i = 0; i < b.size(); ++i) b[i] = T(0.1 * std::cos(double(i)));
+      for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = i % 4 == 1 ? T(0) : T(1);
+      for (std::size_t i = 0; i < gy.size(); ++i) gy[i] = T(std::cos(0.13 * double(i)));
+      RecurrentExtras<T> ex;
+      ex.mask = mask.data();
+      RecurrentCache<T> cache;
+      recur::ops::recurrent_forward<T>(y.data(), nullptr, nullptr, cache, x.data(), w.data(),
+                                       r.data(), b.data(), d, cfg, ex);
+      recur::ops::recurrent_backward<T>(dx.data(), nullptr, nullptr, dw.data(), dr.data(),
+                                        db.data(), cache, gy.data(), nullptr, nullptr, w.data(),
+                                        r.data());
+      return std::vector<std::vector<T>>{y, dx, dw, dr, db};
+    };
+    recur::ops::set_isa(Isa::kPortable);
+    const auto exact = run(0.0);
+    for (Isa isa : fused_isas()) {
+      recur::ops::set_isa(isa);
+      const auto got = run(0.0f);
+      const char* names[] = {"y", "dx", "dkernel", "drecurrent_kernel", "dbias"};
+      for (std::size_t k = 0; k < exact.size(); ++k)
+        EXPECT_LE(rel_error(got[k], exact[k]), 1e-5)
+            << cell.name << " " << recur::ops::isa_name(isa) << " " << names[k];
+    }
+  }
+}
+
+// Splitting the tiles over threads changes who computes a tile, never how: results are
+// bit-identical for any thread count.
+TEST(FusedGruRnnThreads, ResultsDoNotDependOnTheThreadCount) {
+  if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
+  IsaGuard guard;
+  recur::ops::set_isa(recur::ops::detected_isa());
+  const Case c{"threads", {11, 12, 7, 45}, true, false, true, true, true, true};
+  for (const Cell& cell : kCells) {
+    recur::ops::set_num_threads(1);
+    const Outputs<float> one = run_cell<float>(cell, c, 3);
+    recur::ops::set_num_threads(2);
+    const Outputs<float> two = run_cell<float>(cell, c, 3);
+    EXPECT_EQ(one.y, two.y) << cell.name;
+    EXPECT_EQ(one.dx, two.dx) << cell.name;
+    EXPECT_EQ(one.dr, two.dr) << cell.name;
+    EXPECT_EQ(one.db, two.db) << cell.name;
+  }
+}
+
+// Buffers are sized on the first call of a shape and reused after: the same addresses, and the
+// same results (nothing left over from the first call leaks into the second).
+TEST(FusedGruRnnThreads, SecondCallOfAShapeReusesTheBuffers) {
+  if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
+  IsaGuard guard;
+  recur::ops::set_isa(recur::ops::detected_isa());
+  for (const Cell& cell : kCells) {
+    const RecurrentDims d{4, 5, 3, 9};
+    const std::size_t G = recur::ops::gate_count(cell.kind) * 9;
+    std::vector<float> x(4 * 5 * 3, 0.5f), w(3 * G, 0.1f), r(9 * G, 0.1f), y(4 * 5 * 9);
+    RecurrentConfig cfg;
+    cfg.kind = cell.kind;
+    cfg.reset_after = cell.reset_after;
+    cfg.return_sequences = true;
+    RecurrentCache<float> cache;
+    recur::ops::recurrent_forward<float>(y.data(), nullptr, nullptr, cache, x.data(), w.data(),
+                                         r.data(), nullptr, d, cfg);
+    ASSERT_EQ(cache.kernel, fused_kernel_of(cell.kind, recur::ops::detected_isa()));
+    const std::vector<float> first = y;
+    const float* gates = cache.gates.data();
+    const float* packed = cache.packed.data();
+    recur::ops::recurrent_forward<float>(y.data(), nullptr, nullptr, cache, x.data(), w.data(),
+                                         r.data(), nullptr, d, cfg);
+    EXPECT_EQ(gates, cache.gates.data()) << cell.name;
+    EXPECT_EQ(packed, cache.packed.data()) << cell.name;
+    EXPECT_EQ(first, y) << cell.name;
+  }
+}
+
+// --- the dispatch ------------------------------------------------------------------------------
+
+TEST(FusedGruRnnDispatch, FloatGruAndSimpleRnnWithTheDefaultActivationsAreFused) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    for (const Cell& cell : kCells) {
+      RecurrentConfig cfg;
+      cfg.kind = cell.kind;
+      cfg.reset_after = cell.reset_after;
+#if defined(__x86_64__)
+      EXPECT_EQ(recur::ops::select_kernel<float>(cfg, isa), fused_kernel_of(cell.kind, isa))
+          << cell.name;
+#endif
+      EXPECT_EQ(recur::ops::select_kernel<double>(cfg, isa), RecurrentKernel::kPortable);
+      EXPECT_EQ(recur::ops::select_kernel<float>(cfg, Isa::kPortable), RecurrentKernel::kPortable);
+      // The stepper has no fused one-step GRU or SimpleRNN.
+      EXPECT_EQ(recur::ops::select_step_kernel(cfg, isa), RecurrentKernel::kPortable);
+      RecurrentConfig relu = cfg;
+      relu.activation = recur::ops::Activation::kRelu;
+      EXPECT_EQ(recur::ops::select_kernel<float>(relu, isa), RecurrentKernel::kPortable)
+          << cell.name;
+      RecurrentConfig hard = cfg;
+      hard.recurrent_activation = recur::ops::Activation::kHardSigmoid;
+#if defined(__x86_64__)
+      // SimpleRNN has no recurrent_activation: it does not matter there.
+      EXPECT_EQ(recur::ops::select_kernel<float>(hard, isa) == RecurrentKernel::kPortable,
+                cell.kind == CellKind::kGru)
+          << cell.name;
+#else
+      EXPECT_EQ(recur::ops::select_kernel<float>(hard, isa), RecurrentKernel::kPortable);
+#endif
+    }
+  }
+}
+
+TEST(FusedGruRnnDispatch, EveryKernelHasADistinctName) {
+  const RecurrentKernel all[] = {
+      RecurrentKernel::kPortable,           RecurrentKernel::kFusedLstmAvx2,
+      RecurrentKernel::kFusedLstmAvx512,    RecurrentKernel::kFusedGruAvx2,
+      RecurrentKernel::kFusedGruAvx512,     RecurrentKernel::kFusedSimpleRnnAvx2,
+      RecurrentKernel::kFusedSimpleRnnAvx512};
+  EXPECT_STREQ(recur::ops::recurrent_kernel_name(RecurrentKernel::kPortable), "portable");
+  EXPECT_STREQ(recur::ops::recurrent_kernel_name(RecurrentKernel::kFusedLstmAvx512),
+               "fused-lstm-avx512");
+  EXPECT_STREQ(recur::ops::recurrent_kernel_name(RecurrentKernel::kFusedGruAvx2),
+               "fused-gru-avx2");
+  EXPECT_STREQ(recur::ops::recurrent_kernel_name(RecurrentKernel::kFusedSimpleRnnAvx512),
+               "fused-simple-rnn-avx512");
+  for (RecurrentKernel a : all)
+    for (RecurrentKernel b : all) {
+      if (a == b) continue;
+      EXPECT_STRNE(recur::ops::recurrent_kernel_name(a), recur::ops::recurrent_kernel_name(b));
+    }
+}
+
+}  // namespace
