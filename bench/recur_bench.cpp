@@ -1,14 +1,18 @@
-// recur-bench: one LSTM layer (f32, return_sequences, zero initial state) in recur and in the
-// peers that were built (oneDNN's lstm_forward/lstm_backward, libtorch's torch::nn::LSTM), on
-// the same configurations in one run, interleaved: for every mode, each repetition times every
+// recur-bench: one recurrent layer (f32, return_sequences, zero initial state; LSTM, GRU with
+// reset_after=True or GRU with reset_after=False) in recur and in the peers that were built
+// (oneDNN's lstm / lbr_gru / vanilla_gru primitives, libtorch's torch::nn::LSTM / GRU), on the
+// same configurations in one run, interleaved: for every mode, each repetition times every
 // implementation once, in turn. Each implementation runs in its own worker process
 // (bench/worker.hpp). Before timing, every peer's outputs and gradients on the same weights
 // are compared with recur's; a peer that disagrees is not timed.
 //
-//   recur-bench [--configs 0,1,2,3] [--reps 7] [--min-time 0.05] [--sweep] [--out DIR]
+//   recur-bench [--cell lstm|gru|gru_v1|all] [--configs 0,1,2,3] [--reps 7] [--min-time 0.05]
+//               [--sweep] [--out DIR]
 //   recur-bench --worker            (internal: the recur worker)
 //
-// FLOP (GEMM part, the peers' convention): forward 2*B*4U*(F+U)*T; backward twice that.
+// FLOP (GEMM part, the peers' convention): forward 2*B*G*(F+U)*T with G = 4U (LSTM) or 3U
+// (GRU); backward twice that. Peaks: OpenBLAS sgemm 2048^3 and the register-only FMA kernel of
+// bench/fma_peak.hpp, both on --threads threads.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,7 +36,14 @@
 #include "recur/layers/streaming.hpp"
 #include "recur/ops/cpu.hpp"
 #include "recur/ops/gemm.hpp"
+#include "recur/ops/recurrent_kernels.hpp"
+#include "fma_peak.hpp"
 #include "worker.hpp"
+#include "../src/ops/thread_pool.hpp"
+
+// OpenBLAS's own cblas.h (the include path recur's CMakeLists finds) declares it; declared here
+// so that a cblas.h of another BLAS on the include path cannot hide it.
+extern "C" char* openblas_get_corename(void);
 
 namespace {
 
@@ -46,8 +57,14 @@ class RecurWorker : public bench::Worker {
   void setup(const bench::Data& d) override {
     const Config& c = d.cfg;
     // The weights are overwritten below: skip the orthogonal initializer (slow at 1024 units).
-    layer_ = std::make_unique<recur::LSTM>(
-        recur::LstmOptions(c.units).return_sequences(true).recurrent_initializer("zeros"));
+    if (c.cell == bench::Cell::kLstm)
+      layer_ = std::make_unique<recur::LSTM>(
+          recur::LstmOptions(c.units).return_sequences(true).recurrent_initializer("zeros"));
+    else
+      layer_ = std::make_unique<recur::GRU>(recur::GruOptions(c.units)
+                                                .return_sequences(true)
+                                                .reset_after(c.cell == bench::Cell::kGru)
+                                                .recurrent_initializer("zeros"));
     recur::Rng rng(0);
     layer_->build({c.timesteps, c.features}, rng);
     set_weights(layer_->cell(), d);
@@ -73,13 +90,19 @@ class RecurWorker : public bench::Worker {
     o.y.assign(y_.data(), y_.data() + y_.size());
     o.dx.assign(dx_.data(), dx_.data() + dx_.size());
     auto copy = [](const recur::Tensor& t) { return std::vector<float>(t.data(), t.data() + t.size()); };
-    o.dkernel = copy(layer_->kernel().grad);
-    o.drecurrent_kernel = copy(layer_->recurrent_kernel().grad);
-    o.dbias = copy(layer_->bias().grad);
+    recur::RecurrentCell& cell = layer_->cell();
+    o.dkernel = copy(cell.kernel().grad);
+    o.drecurrent_kernel = copy(cell.recurrent_kernel().grad);
+    o.dbias = copy(cell.bias().grad);
   }
   bool stream_setup(const bench::Data& d) override {
-    cell_ = std::make_unique<recur::LSTMCell>(
-        recur::LstmCellOptions(d.cfg.units).recurrent_initializer("zeros"));
+    if (d.cfg.cell == bench::Cell::kLstm)
+      cell_ = std::make_unique<recur::LSTMCell>(
+          recur::LstmCellOptions(d.cfg.units).recurrent_initializer("zeros"));
+    else
+      cell_ = std::make_unique<recur::GRUCell>(recur::GruCellOptions(d.cfg.units)
+                                                   .reset_after(d.cfg.cell == bench::Cell::kGru)
+                                                   .recurrent_initializer("zeros"));
     recur::Rng rng(0);
     cell_->build(d.cfg.features, rng);
     set_weights(*cell_, d);
@@ -107,6 +130,16 @@ class RecurWorker : public bench::Worker {
     std::sort(rates.begin(), rates.end());
     return rates.back();  // the best: a peak
   }
+  std::string blas_core() override {
+    const char* name = openblas_get_corename();
+    return name ? name : "?";
+  }
+  std::string thread_choices() override {
+    std::string all;
+    for (const std::string& line : recur::ops::detail::learned_step_threads())
+      all += (all.empty() ? "" : "; ") + line;
+    return all.empty() ? "-" : all;
+  }
 
  private:
   static void set_weights(recur::RecurrentCell& cell, const bench::Data& d) {
@@ -115,9 +148,9 @@ class RecurWorker : public bench::Worker {
               cell.recurrent_kernel().value.data());
     std::copy(d.bias.begin(), d.bias.end(), cell.bias().value.data());
   }
-  std::unique_ptr<recur::LSTM> layer_;
+  std::unique_ptr<recur::RNN> layer_;
   recur::Tensor x_, dy_, y_, dx_;
-  std::unique_ptr<recur::LSTMCell> cell_;
+  std::unique_ptr<recur::RecurrentCell> cell_;
   std::unique_ptr<recur::RecurrentStream> stream_;
   std::vector<float> xs_;
   std::size_t features_ = 0, steps_ = 1, t_ = 0;
@@ -230,6 +263,13 @@ std::vector<PeerSpec> available_peers(const std::string& threads, bool torch_def
   return peers;
 }
 
+// Why a peer does not run a cell; null when it does.
+const char* skip_reason(const PeerSpec& p, bench::Cell cell) {
+  if (p.name.rfind("libtorch", 0) == 0 && cell == bench::Cell::kGruV1)
+    return "torch::nn::GRU has only the reset_after=True form";
+  return nullptr;
+}
+
 // --- statistics and reports --------------------------------------------------------------------
 
 struct Stat {
@@ -252,7 +292,9 @@ const char* mode_name(Mode m) {
 }
 
 double flops(const Config& c, Mode m) {
-  const double fwd = 2.0 * c.batch * 4.0 * c.units * double(c.features + c.units) * c.timesteps;
+  const double G = static_cast<double>(bench::gate_count(c.cell) * c.units);
+  const double fwd = 2.0 * static_cast<double>(c.batch) * G *
+                     static_cast<double>(c.features + c.units) * static_cast<double>(c.timesteps);
   switch (m) {
     case Mode::kBackward: return 2 * fwd;
     case Mode::kForwardBackward: return 3 * fwd;
@@ -288,8 +330,9 @@ double rel_diff(const float* a, const float* b, std::size_t n) {
 // that agree (recur first). The tolerance is for float32 sums over up to T*B terms.
 std::vector<Peer*> check_agreement(std::vector<std::unique_ptr<Peer>>& peers, const Config& c,
                                    const std::string& tmp) {
-  const std::size_t B = c.batch, T = c.timesteps, F = c.features, U = c.units, G = 4 * U;
-  const std::size_t sizes[] = {B * T * U, B * T * F, F * G, U * G, G};
+  const std::size_t B = c.batch, T = c.timesteps, F = c.features, U = c.units;
+  const std::size_t G = bench::gate_count(c.cell) * U;
+  const std::size_t sizes[] = {B * T * U, B * T * F, F * G, U * G, bench::bias_size(c.cell, U)};
   std::size_t total = 0;
   for (auto s : sizes) total += s;
   std::vector<std::vector<float>> outs;
@@ -300,7 +343,8 @@ std::vector<Peer*> check_agreement(std::vector<std::unique_ptr<Peer>>& peers, co
     std::remove(path.c_str());
   }
   std::vector<Peer*> ok{peers[0].get()};
-  std::printf("\ncheck %s: max |peer - recur| / max |recur| per array\n\n", cfg_name(c).c_str());
+  std::printf("\ncheck %s %s: max |peer - recur| / max |recur| per array\n\n",
+              bench::cell_entry(c.cell).title, cfg_name(c).c_str());
   std::printf("| peer | y | dx | dkernel | drecurrent_kernel | dbias | verdict |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (std::size_t i = 1; i < peers.size(); ++i) {
@@ -323,7 +367,7 @@ std::vector<Peer*> check_agreement(std::vector<std::unique_ptr<Peer>>& peers, co
 struct Row {
   std::string config, mode, impl;
   Stat s;
-  double gflops = 0, pct_peak = 0, vs_recur = 0;
+  double gflops = 0, pct_peak = 0, pct_fma = 0, vs_recur = 0;
 };
 
 // Pause before each timed repetition (--settle).
@@ -353,13 +397,14 @@ std::vector<Stat> time_mode(const std::vector<Peer*>& ws, Mode m, int reps, doub
 
 void print_rows(const std::vector<Row>& rows) {
   std::printf("\n| config (B, T, F, U) | mode | impl | median ms | min ms | GFLOP/s | %% of sgemm peak |");
-  std::printf(" peer time / recur time |\n|---|---|---|---|---|---|---|---|\n");
+  std::printf(" %% of FMA peak | peer time / recur time |\n|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& r : rows) {
     const bool stream = r.mode == "stream";
-    std::printf("| %s | %s | %s | %.4g%s | %.4g%s | %.1f | %.0f%% | %s |\n", r.config.c_str(),
-                r.mode.c_str(), r.impl.c_str(), stream ? r.s.median * 1e6 : r.s.median * 1e3,
-                stream ? " us" : "", stream ? r.s.min * 1e6 : r.s.min * 1e3, stream ? " us" : "",
-                r.gflops, r.pct_peak,
+    std::printf("| %s | %s | %s | %.4g%s | %.4g%s | %.1f | %.0f%% | %.0f%% | %s |\n",
+                r.config.c_str(), r.mode.c_str(), r.impl.c_str(),
+                stream ? r.s.median * 1e6 : r.s.median * 1e3, stream ? " us" : "",
+                stream ? r.s.min * 1e6 : r.s.min * 1e3, stream ? " us" : "", r.gflops,
+                r.pct_peak, r.pct_fma,
                 r.impl == "recur" ? "1" : (std::to_string(r.vs_recur).substr(0, 5) + "x").c_str());
   }
   std::fflush(stdout);
@@ -406,6 +451,43 @@ void write_sweep_svg(const std::string& path, const std::string& title, const st
   f << "</svg>\n";
 }
 
+// The CPU as /proc/cpuinfo names it. Some VMs show only "AMD EPYC": family and model numbers
+// tell the generation (family 25: Zen 3/4, 26: Zen 5; Intel 6 with the model).
+std::string cpu_description() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, name, family, model;
+  auto value = [](const std::string& l) {
+    const auto p = l.find(':');
+    return p == std::string::npos || p + 2 > l.size() ? std::string() : l.substr(p + 2);
+  };
+  while (std::getline(in, line) && (name.empty() || family.empty() || model.empty())) {
+    if (line.rfind("model name", 0) == 0) name = value(line);
+    else if (line.rfind("cpu family", 0) == 0) family = value(line);
+    else if (line.rfind("model\t", 0) == 0) model = value(line);
+  }
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return (name.empty() ? "unknown CPU" : name) + " (family " + (family.empty() ? "?" : family) +
+         ", model " + (model.empty() ? "?" : model) + "), " + std::to_string(online) +
+         " online CPUs";
+}
+
+// The recurrent kernel recur's worker runs for `cell` (the same RECUR_ISA as this process).
+const char* kernel_for(bench::Cell cell) {
+  recur::ops::RecurrentConfig config;
+  config.kind = cell == bench::Cell::kLstm ? recur::ops::CellKind::kLstm
+                                           : recur::ops::CellKind::kGru;
+  config.reset_after = cell == bench::Cell::kGru;
+  config.return_sequences = true;
+  return recur::ops::recurrent_kernel_name(
+      recur::ops::select_kernel<float>(config, recur::ops::active_isa()));
+}
+
+std::string setup_cmd(const Config& c) {
+  return std::string("setup ") + bench::cell_name(c.cell) + " " + std::to_string(c.batch) + " " +
+         std::to_string(c.timesteps) + " " + std::to_string(c.features) + " " +
+         std::to_string(c.units);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -413,17 +495,25 @@ int main(int argc, char** argv) {
     RecurWorker w;
     return bench::serve(w);
   }
-  CLI::App app{"recur-bench: one LSTM layer in recur and its peers, side by side"};
-  std::string configs = "0,1,2,3", out_dir = ".", threads = "2";
+  CLI::App app{"recur-bench: one LSTM or GRU layer in recur and its peers, side by side"};
+  std::string configs = "0,1,2,3", out_dir = ".", threads = "2", cell_arg = "lstm";
   int reps = 7;
   double min_time = 0.05;
   bool sweep = false, torch_default = false, no_main = false;
+  std::vector<std::string> cell_names;
+  for (const auto& e : bench::kCells) cell_names.push_back(e.name);
+  cell_names.push_back("all");
+  app.add_option("--cell", cell_arg,
+                 "Layer to time: lstm, gru (Keras GRU, reset_after=True), gru_v1 "
+                 "(reset_after=False) or all, one after the other")
+      ->check(CLI::IsMember(cell_names));
   app.add_option("--configs", configs, "Which of the four issue-5 configurations (0-3)");
   app.add_option("--reps", reps, "Timed repetitions per implementation and mode")
       ->check(CLI::PositiveNumber);
   app.add_option("--min-time", min_time, "Seconds each repetition runs at least (calls averaged)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--threads", threads, "Threads for every implementation");
+  app.add_option("--threads", threads, "Threads for every implementation and both peaks")
+      ->check(CLI::PositiveNumber);
   app.add_option("--settle", g_settle_seconds,
                  "Seconds of pause before each timed repetition (lets the last worker's idle "
                  "threads stop spinning)")
@@ -435,151 +525,202 @@ int main(int argc, char** argv) {
   app.add_option("--out", out_dir, "Folder for sweep.csv and the sweep plots");
   CLI11_PARSE(app, argc, argv);
 
+  std::vector<bench::Cell> cells;
+  if (cell_arg == "all")
+    for (const auto& e : bench::kCells) cells.push_back(e.cell);
+  else {
+    bench::Cell c;
+    bench::parse_cell(cell_arg, c);  // checked by IsMember
+    cells.push_back(c);
+  }
   const Config all[] = {{32, 100, 32, 64}, {64, 100, 128, 256}, {64, 50, 512, 512},
                         {16, 200, 1024, 1024}};
   const auto specs = available_peers(threads, torch_default);
   try {
     std::filesystem::create_directories(out_dir);
+    // The FMA peak first, in this process, before any worker's threads exist.
+    const bool avx512 = recur::ops::detected_isa() == recur::ops::Isa::kAvx512;
+    const bench::FmaPeak fma =
+        bench::measure_fma_peak(avx512, static_cast<std::size_t>(std::stoul(threads)));
     double peak = 0;
+    std::string blas_core;
     {
       Peer recur_peer(specs[0].name, specs[0].path, specs[0].args, specs[0].env);
       peak = std::stod(recur_peer.ask("peak"));
+      blas_core = recur_peer.ask("blas");
     }
-    std::printf("# recur-bench\n\nrecur isa: %s; implementations:",
+    const char* core = std::getenv("OPENBLAS_CORETYPE");
+    std::printf("# recur-bench\n\ncpu: %s; threads %s\n", cpu_description().c_str(),
+                threads.c_str());
+    std::printf("recur isa: %s; implementations:",
                 recur::ops::isa_name(recur::ops::active_isa()).c_str());
     for (const auto& s : specs) std::printf(" %s", s.name.c_str());
-    const char* core = std::getenv("OPENBLAS_CORETYPE");
-    std::printf("; threads %s\nmeasured OpenBLAS sgemm 2048^3 peak (%s threads, %s): %.1f GFLOP/s\n",
-                threads.c_str(), threads.c_str(),
-                core ? core
-                     : recur::ops::detected_isa() == recur::ops::Isa::kAvx512
-                         ? "OPENBLAS_CORETYPE=SkylakeX"
-                         : "OpenBLAS's own core choice",
-                peak);
+    std::printf("\nrecurrent kernel:");
+    for (std::size_t i = 0; i < cells.size(); ++i)
+      std::printf("%s %s %s", i ? ";" : "", bench::cell_name(cells[i]), kernel_for(cells[i]));
+    std::printf("\nOpenBLAS core in recur's worker: %s (%s)\n", blas_core.c_str(),
+                core     ? (std::string("OPENBLAS_CORETYPE=") + core).c_str()
+                : avx512 ? "OPENBLAS_CORETYPE=SkylakeX"
+                         : "OpenBLAS's own core choice");
+    std::printf("measured OpenBLAS sgemm 2048^3 peak (%s threads): %.1f GFLOP/s\n",
+                threads.c_str(), peak);
+    if (fma.isa.empty())
+      std::printf("measured FMA peak: none (no AVX2 + FMA on this CPU)\n");
+    else
+      std::printf("measured FMA peak (%s threads, %s, %zu independent FMA chains per thread): "
+                  "%.1f GFLOP/s; sgemm reaches %.0f%% of it\n",
+                  threads.c_str(), fma.isa.c_str(), fma.chains, fma.gflops,
+                  100 * peak / fma.gflops);
     std::printf("reps %d (median and min over reps; each rep runs >= %.3f s and averages)\n",
                 reps, min_time);
     std::fflush(stdout);
 
-    auto start_all = [&](const Config* c) {
-      std::vector<std::unique_ptr<Peer>> ps;
-      for (const auto& s : specs) {
-        ps.push_back(std::make_unique<Peer>(s.name, s.path, s.args, s.env));
-        if (c)
-          ps.back()->ask("setup " + std::to_string(c->batch) + " " +
-                         std::to_string(c->timesteps) + " " + std::to_string(c->features) +
-                         " " + std::to_string(c->units));
-      }
-      return ps;
-    };
-    auto rows_for = [&](const Config& c, Mode m, const std::vector<Peer*>& ws,
-                        const std::vector<Stat>& st, std::vector<Row>& rows) {
-      for (std::size_t i = 0; i < ws.size(); ++i) {
-        Row r{cfg_name(c), mode_name(m), ws[i]->name(), st[i]};
-        r.gflops = flops(c, m) / st[i].median / 1e9;
-        r.pct_peak = 100 * r.gflops / peak;
-        r.vs_recur = st[i].median / st[0].median;
-        rows.push_back(r);
-      }
-    };
-
-    if (!no_main) {
-      std::vector<Row> rows;
-      std::vector<std::pair<std::string, std::vector<std::pair<std::string, double>>>> mem;
-      std::stringstream ss(configs);
-      std::string item;
-      while (std::getline(ss, item, ',')) {
-        const int idx = std::stoi(item);
-        if (idx < 0 || idx > 3) throw std::runtime_error("--configs takes 0..3, got " + item);
-        const Config& c = all[idx];
-        auto ps = start_all(&c);
-        const auto ws = check_agreement(ps, c, out_dir);
-        for (Mode m : {Mode::kForward, Mode::kForwardTraining, Mode::kBackward,
-                       Mode::kForwardBackward})
-          rows_for(c, m, ws, time_mode(ws, m, reps, min_time), rows);
-        ps.clear();
-        // Peak memory of a training step, each in a fresh worker.
-        std::vector<std::pair<std::string, double>> m;
-        for (const auto& s : specs) {
-          Peer p(s.name, s.path, s.args, s.env);
-          p.ask("setup " + std::to_string(c.batch) + " " + std::to_string(c.timesteps) + " " +
-                std::to_string(c.features) + " " + std::to_string(c.units));
-          p.ask("time fwdbwd 0");
-          m.emplace_back(s.name, std::stod(p.ask("mem")) / (1 << 20));
-        }
-        mem.emplace_back(cfg_name(c), m);
-      }
-      // Streaming: batch 1, features 8, units 32, one step per call.
-      {
-        const Config sc{1, 1, 8, 32};
-        std::vector<std::unique_ptr<Peer>> ps;
-        std::vector<Peer*> ws;
-        for (const auto& s : specs) {
-          ps.push_back(std::make_unique<Peer>(s.name, s.path, s.args, s.env));
-          try {
-            ps.back()->ask("stream 8 32");
-            ws.push_back(ps.back().get());
-          } catch (const std::exception&) {
-          }
-        }
-        rows_for(sc, Mode::kStream, ws, time_mode(ws, Mode::kStream, reps, min_time), rows);
-      }
-      print_rows(rows);
-      std::printf("\npeak RSS growth of one training step (MiB; setup + fwd + bwd, data excluded)\n\n");
-      std::printf("| config | impl | MiB |\n|---|---|---|\n");
-      for (const auto& [cfg, m] : mem)
-        for (const auto& [name, mib] : m) std::printf("| %s | %s | %.1f |\n", cfg.c_str(), name.c_str(), mib);
-      std::fflush(stdout);
-    }
-
+    std::ofstream csv;
     if (sweep) {
-      std::ofstream csv(out_dir + "/sweep.csv");
-      csv << "sweep,batch,timesteps,features,units,mode,impl,median_ms,min_ms,gflops\n";
-      struct Sweep {
-        const char* name;
-        std::vector<Config> cfgs;
-        std::vector<double> xs;
+      csv.open(out_dir + "/sweep.csv");
+      csv << "sweep,batch,timesteps,features,units,mode,impl,median_ms,min_ms,gflops,cell\n";
+    }
+    for (const bench::Cell cell : cells) {
+      std::vector<PeerSpec> cell_specs;
+      std::printf("\n## %s\n", bench::cell_entry(cell).title);
+      for (const auto& s : specs) {
+        if (const char* why = skip_reason(s, cell))
+          std::printf("\n%s skipped: %s\n", s.name.c_str(), why);
+        else
+          cell_specs.push_back(s);
+      }
+      std::fflush(stdout);
+
+      auto start_all = [&](const Config& c) {
+        std::vector<std::unique_ptr<Peer>> ps;
+        for (const auto& s : cell_specs) {
+          ps.push_back(std::make_unique<Peer>(s.name, s.path, s.args, s.env));
+          ps.back()->ask(setup_cmd(c));
+        }
+        return ps;
       };
-      Sweep by_t{"timesteps", {}, {}}, by_u{"units", {}, {}};
-      for (std::size_t t : {10, 30, 100, 300, 1000}) {
-        by_t.cfgs.push_back({32, t, 64, 256});
-        by_t.xs.push_back(double(t));
-      }
-      for (std::size_t u : {16, 32, 64, 128, 256, 512, 1024, 2048}) {
-        by_u.cfgs.push_back({32, 50, 64, u});
-        by_u.xs.push_back(double(u));
-      }
-      for (const Sweep* sw : {&by_t, &by_u}) {
-        std::map<std::string, std::vector<double>> lines;
+      auto rows_for = [&](const Config& c, Mode m, const std::vector<Peer*>& ws,
+                          const std::vector<Stat>& st, std::vector<Row>& rows) {
+        for (std::size_t i = 0; i < ws.size(); ++i) {
+          Row r{cfg_name(c), mode_name(m), ws[i]->name(), st[i]};
+          r.gflops = flops(c, m) / st[i].median / 1e9;
+          r.pct_peak = 100 * r.gflops / peak;
+          r.pct_fma = fma.gflops > 0 ? 100 * r.gflops / fma.gflops : 0;
+          r.vs_recur = st[i].median / st[0].median;
+          rows.push_back(r);
+        }
+      };
+
+      if (!no_main) {
         std::vector<Row> rows;
-        for (const auto& c : sw->cfgs) {
-          auto ps = start_all(&c);
+        std::vector<std::pair<std::string, std::vector<std::pair<std::string, double>>>> mem;
+        std::stringstream ss(configs);
+        std::string item;
+        while (std::getline(ss, item, ',')) {
+          const int idx = std::stoi(item);
+          if (idx < 0 || idx > 3) throw std::runtime_error("--configs takes 0..3, got " + item);
+          Config c = all[idx];
+          c.cell = cell;
+          auto ps = start_all(c);
+          const auto ws = check_agreement(ps, c, out_dir);
+          for (Mode m : {Mode::kForward, Mode::kForwardTraining, Mode::kBackward,
+                         Mode::kForwardBackward})
+            rows_for(c, m, ws, time_mode(ws, m, reps, min_time), rows);
+          // The thread counts recur's kernels learned on this shape (src/ops/thread_pool.hpp).
+          if (!ws.empty() && ws[0]->name() == "recur") {
+            std::string choices = ws[0]->ask("threads");
+            for (std::size_t at; (at = choices.find("; ")) != std::string::npos;) choices.replace(at, 2, "\n  ");
+            std::printf("\nrecur's thread choices after %s:\n  %s\n", cfg_name(c).c_str(), choices.c_str());
+            std::fflush(stdout);
+          }
+          ps.clear();
+          // Peak memory of a training step, each in a fresh worker.
+          std::vector<std::pair<std::string, double>> m;
+          for (const auto& s : cell_specs) {
+            Peer p(s.name, s.path, s.args, s.env);
+            p.ask(setup_cmd(c));
+            p.ask("time fwdbwd 0");
+            m.emplace_back(s.name, std::stod(p.ask("mem")) / (1 << 20));
+          }
+          mem.emplace_back(cfg_name(c), m);
+        }
+        // Streaming: batch 1, features 8, units 32, one step per call.
+        {
+          Config sc{1, 1, 8, 32};
+          sc.cell = cell;
+          std::vector<std::unique_ptr<Peer>> ps;
           std::vector<Peer*> ws;
-          for (auto& p : ps) ws.push_back(p.get());
-          for (Mode m : {Mode::kForward, Mode::kForwardBackward}) {
-            const auto st = time_mode(ws, m, std::max(3, reps / 2), min_time);
-            rows_for(c, m, ws, st, rows);
-            for (std::size_t i = 0; i < ws.size(); ++i) {
-              csv << sw->name << "," << c.batch << "," << c.timesteps << "," << c.features << ","
-                  << c.units << "," << mode_name(m) << "," << ws[i]->name() << ","
-                  << st[i].median * 1e3 << "," << st[i].min * 1e3 << ","
-                  << flops(c, m) / st[i].median / 1e9 << "\n";
-              if (m == Mode::kForwardBackward)
-                lines[ws[i]->name()].push_back(st[i].median * 1e3);
+          for (const auto& s : cell_specs) {
+            ps.push_back(std::make_unique<Peer>(s.name, s.path, s.args, s.env));
+            try {
+              ps.back()->ask(std::string("stream ") + bench::cell_name(cell) + " 8 32");
+              ws.push_back(ps.back().get());
+            } catch (const std::exception&) {
             }
           }
+          rows_for(sc, Mode::kStream, ws, time_mode(ws, Mode::kStream, reps, min_time), rows);
         }
-        std::printf("\nsweep over %s (B 32, F 64, %s)\n", sw->name,
-                    sw == &by_t ? "U 256" : "T 50");
         print_rows(rows);
-        const std::string svg = out_dir + "/sweep_" + sw->name + ".svg";
-        write_sweep_svg(svg,
-                        std::string("LSTM training step (fwd+bwd) vs ") + sw->name +
-                            (sw == &by_t ? " (B 32, F 64, U 256)" : " (B 32, T 50, F 64)"),
-                        sw->name, sw->xs, lines);
-        std::printf("\nplot: %s\n", svg.c_str());
+        std::printf("\npeak RSS growth of one training step (MiB; setup + fwd + bwd, data excluded)\n\n");
+        std::printf("| config | impl | MiB |\n|---|---|---|\n");
+        for (const auto& [cfg, m] : mem)
+          for (const auto& [name, mib] : m)
+            std::printf("| %s | %s | %.1f |\n", cfg.c_str(), name.c_str(), mib);
+        std::fflush(stdout);
       }
-      std::printf("table: %s/sweep.csv\n", out_dir.c_str());
+
+      if (sweep) {
+        struct Sweep {
+          const char* name;
+          std::vector<Config> cfgs;
+          std::vector<double> xs;
+        };
+        Sweep by_t{"timesteps", {}, {}}, by_u{"units", {}, {}};
+        for (std::size_t t : {10, 30, 100, 300, 1000}) {
+          by_t.cfgs.push_back({32, t, 64, 256, cell});
+          by_t.xs.push_back(double(t));
+        }
+        for (std::size_t u : {16, 32, 64, 128, 256, 512, 1024, 2048}) {
+          by_u.cfgs.push_back({32, 50, 64, u, cell});
+          by_u.xs.push_back(double(u));
+        }
+        for (const Sweep* sw : {&by_t, &by_u}) {
+          std::map<std::string, std::vector<double>> lines;
+          std::vector<Row> rows;
+          for (const auto& c : sw->cfgs) {
+            auto ps = start_all(c);
+            std::vector<Peer*> ws;
+            for (auto& p : ps) ws.push_back(p.get());
+            for (Mode m : {Mode::kForward, Mode::kForwardBackward}) {
+              const auto st = time_mode(ws, m, std::max(3, reps / 2), min_time);
+              rows_for(c, m, ws, st, rows);
+              for (std::size_t i = 0; i < ws.size(); ++i) {
+                csv << sw->name << "," << c.batch << "," << c.timesteps << "," << c.features
+                    << "," << c.units << "," << mode_name(m) << "," << ws[i]->name() << ","
+                    << st[i].median * 1e3 << "," << st[i].min * 1e3 << ","
+                    << flops(c, m) / st[i].median / 1e9 << "," << bench::cell_name(cell) << "\n";
+                if (m == Mode::kForwardBackward)
+                  lines[ws[i]->name()].push_back(st[i].median * 1e3);
+              }
+            }
+          }
+          std::printf("\nsweep over %s (B 32, F 64, %s)\n", sw->name,
+                      sw == &by_t ? "U 256" : "T 50");
+          print_rows(rows);
+          // The LSTM plots keep their names (sweep_timesteps.svg); the GRU ones are prefixed.
+          const std::string prefix =
+              cell == bench::Cell::kLstm ? "" : std::string(bench::cell_name(cell)) + "_";
+          const std::string svg = out_dir + "/sweep_" + prefix + sw->name + ".svg";
+          write_sweep_svg(svg,
+                          std::string(bench::cell_entry(cell).title) +
+                              " training step (fwd+bwd) vs " + sw->name +
+                              (sw == &by_t ? " (B 32, F 64, U 256)" : " (B 32, T 50, F 64)"),
+                          sw->name, sw->xs, lines);
+          std::printf("\nplot: %s\n", svg.c_str());
+        }
+      }
     }
+    if (sweep) std::printf("table: %s/sweep.csv\n", out_dir.c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "recur-bench: %s\n", e.what());
     return 1;

@@ -64,18 +64,29 @@ int serve(Worker& worker) {
         return 0;
       } else if (cmd == "setup" || cmd == "stream") {
         Config c;
+        std::string cell;
+        in >> cell;
+        if (!parse_cell(cell, c.cell)) {
+          std::cout << "error unknown cell " << cell << std::endl;
+          continue;
+        }
         if (cmd == "setup") in >> c.batch >> c.timesteps >> c.features >> c.units;
         else {
           c.batch = 1;
           c.timesteps = 1000;
           in >> c.features >> c.units;
         }
+        if (!in) {
+          std::cout << "error usage: " << cmd
+                    << (cmd == "setup" ? " CELL B T F U" : " CELL F U") << std::endl;
+          continue;
+        }
         data = make_data(c);
         reset_peak();
         base = status_bytes("VmRSS");
         if (cmd == "setup") worker.setup(data);
         else if (!worker.stream_setup(data)) {
-          std::cout << "error streaming not supported" << std::endl;
+          std::cout << "error streaming not supported for " << cell_name(c.cell) << std::endl;
           continue;
         }
         std::cout << "ok" << std::endl;
@@ -112,6 +123,10 @@ int serve(Worker& worker) {
         std::cout << "ok " << status_bytes("VmHWM") - base << std::endl;
       } else if (cmd == "peak") {
         std::cout << "ok " << worker.sgemm_peak() << std::endl;
+      } else if (cmd == "blas") {
+        std::cout << "ok " << worker.blas_core() << std::endl;
+      } else if (cmd == "threads") {
+        std::cout << "ok " << worker.thread_choices() << std::endl;
       } else {
         std::cout << "error unknown command " << cmd << std::endl;
       }
