@@ -16,6 +16,7 @@
 #include "forecast.hpp"
 #include "model_commands.hpp"
 #include "recur/core/error.hpp"
+#include "recur/ops/cpu.hpp"
 
 namespace {
 
@@ -42,6 +43,12 @@ std::string fixed(double v, int digits = 2) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
+}
+
+// Beside the timings of a training run: OpenBLAS on narrower kernels than the CPU has.
+void print_blas_note() {
+  const std::string note = recur::ops::blas_core_note();
+  if (!note.empty()) std::printf("Note: %s\n", note.c_str());
 }
 
 void print_report(const recur::cli::ForecastResult& r) {
@@ -111,6 +118,7 @@ void print_report(const recur::cli::ForecastResult& r) {
                 fixed(r.future_lower95[h]).c_str(), fixed(r.future_upper95[h]).c_str());
   std::printf(" (95%%)\nWrote %s, %s, %s, %s\n", r.model_path.c_str(), r.csv_path.c_str(),
               r.plot_path.c_str(), r.loss_plot_path.c_str());
+  print_blas_note();
 }
 
 void print_report(const recur::cli::ClassifyResult& r) {
@@ -138,6 +146,7 @@ void print_report(const recur::cli::ClassifyResult& r) {
     std::printf("\n");
   }
   std::printf("\nWrote %s, %s, %s\n", r.model_path.c_str(), r.predictions_path.c_str(), r.plot_path.c_str());
+  print_blas_note();
 }
 
 nlohmann::json to_json(const recur::cli::ClassifyResult& r) {
@@ -634,6 +643,7 @@ int main(int argc, char** argv) {
         std::printf(" in %.1fs with %s.\nLast epoch:", r.train_seconds, r.compile.c_str());
         for (const auto& [k, v] : r.last_logs) std::printf(" %s %s", k.c_str(), fixed(v, 6).c_str());
         std::printf("\nWrote %s\n", r.output_path.c_str());
+        print_blas_note();
       }
       if (g_interrupted) return 130;
     }

@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <string>
 #include <type_traits>
@@ -99,6 +100,25 @@ void gemm_naive(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::s
       out = alpha * acc + (beta == T(0) ? T(0) : beta * out);
     }
   }
+}
+
+std::string blas_core_note() {
+  if (detected_isa() != Isa::kAvx512) return "";  // AVX2 kernels are the widest there
+  const char* core = openblas_get_corename();
+  if (core == nullptr) return "";
+  const std::string name = core;
+  // OpenBLAS's x86-64 cores with AVX-512 kernels (0.3.21: SkylakeX and Cooperlake; later
+  // releases add SapphireRapids).
+  for (const char* wide : {"skylakex", "cooperlake", "sapphirerapids"}) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == wide) return "";
+  }
+  const char* env = std::getenv("OPENBLAS_CORETYPE");
+  return "OpenBLAS runs its " + name + " kernels on this AVX-512 CPU" +
+         (env != nullptr ? " (OPENBLAS_CORETYPE=" + std::string(env) + " in the environment)" : std::string()) +
+         ", so recur's large GEMMs run at about half speed; unset OPENBLAS_CORETYPE (OpenBLAS then "
+         "detects the CPU) or set it to SkylakeX.";
 }
 
 template void gemm_naive<float>(bool, bool, std::size_t, std::size_t, std::size_t, float,

@@ -171,11 +171,12 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
   }
   pack_forward_of(cache.packed.data(), recurrent_kernel, pl);
 
-  // gates (T*B, Gp) = bias + x (T*B, F) . kernel (F, Gp): one gemm for all timesteps.
+  // gates (T*B, Gp) = x (T*B, F) . kernel (F, Gp): one gemm for all timesteps. The bias joins
+  // inside the tiles (CellFwdTile::bias): writing it into every row first would cost a pass
+  // over the whole buffer and the gemm a read of it.
   float* gates = cache.gates.data();
-  for (std::size_t r = 0; r < TT * B; ++r) std::copy_n(bias_il, Gp, gates + r * Gp);
   gemm<float>(false, false, TT * B, Gp, F, 1.0f, cache.x.data(), F, cache.kernel_il.data(), Gp,
-              1.0f, gates, Gp);
+              0.0f, gates, Gp);
 
   float* hs = cache.h.data();
   std::fill_n(hs, B * Up, 0.0f);
@@ -206,6 +207,7 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
     t.rows = rows;
     t.gates = gates + (s * B + r0) * Gp + gcol;
     t.ldg = Gp;
+    t.bias = bias ? bias_il + gcol : nullptr;
     t.h_in = (rmask ? hd + s * B * Up : hs + s * B * Up) + r0 * Up;
     t.kh = U;
     t.ld = Up;
@@ -291,26 +293,8 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
   const float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
   float* dyp = seq_dy ? cache.dy_pad.data() : nullptr;
-  if (seq_dy) {
-    std::fill(cache.dy_pad.begin(), cache.dy_pad.end(), 0.0f);
-    // The gradient of output s joins dh at step s exactly when that output was h_{s+1}
-    // (recurrent_layout.hpp): a masked step passes dh through to the sample's last kept step.
-    for (std::size_t s = 0; s < TT; ++s)
-      for (std::size_t b = 0; b < B; ++b)
-        if (sequence_output_is_state(cache, s, b))
-          std::copy_n(dy + (b * TT + s) * U, U, dyp + (s * B + b) * Up);
-  }
   float* dh = cache.dh.data();
-  std::fill_n(dh, B * Up, 0.0f);
-  for (std::size_t b = 0; b < B; ++b) {
-    const bool last_dy = dy && !config.return_sequences && last_output_is_state(cache, b);
-    for (std::size_t u = 0; u < U; ++u) {
-      float v = dh_last ? dh_last[b * U + u] : 0.0f;
-      if (last_dy) v += dy[b * U + u];
-      if (seq_dy) v += dyp[((TT - 1) * B + b) * Up + u];
-      dh[b * Up + u] = v;
-    }
-  }
+  padded_output_gradients(dyp, dh, dy, dh_last, cache, Up);
 
   const float* gates = cache.gates.data();
   const float* hs = cache.h.data();

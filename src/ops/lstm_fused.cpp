@@ -123,11 +123,12 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
   else std::fill(cache.bias_il.begin(), cache.bias_il.end(), 0.0f);
   pack_forward(cache.packed.data(), recurrent_kernel, U, U, VW);
 
-  // gates (T*B, Gp) = bias + x (T*B, F) . kernel (F, Gp): one gemm for all timesteps.
+  // gates (T*B, Gp) = x (T*B, F) . kernel (F, Gp): one gemm for all timesteps.
   float* gates = cache.gates.data();
-  for (std::size_t r = 0; r < TT * B; ++r) std::copy_n(cache.bias_il.data(), Gp, gates + r * Gp);
+  // The bias joins inside the tiles (FwdTile::bias): writing it into every row first would
+  // cost a pass over the whole (T*B, Gp) buffer and the gemm a read of it.
   gemm<float>(false, false, TT * B, Gp, F, 1.0f, cache.x.data(), F, cache.kernel_il.data(), Gp,
-              1.0f, gates, Gp);
+              0.0f, gates, Gp);
 
   // Initial states into the padded layout (pad lanes zero).
   float* hs = cache.h.data();
@@ -157,6 +158,7 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
       float* g = gates + (s * B + r0) * Gp + j * kGates * VW;
       ft.init = g;
       ft.ld_init = Gp;
+      ft.bias = cache.bias_il.data() + j * kGates * VW;
       ft.h_in = (rmask ? hd + s * B * Up : hs + s * B * Up) + r0 * Up;
       ft.packed_r = cache.packed.data() + j * U * kGates * VW;
       ft.kh = U;
@@ -210,29 +212,12 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
   const float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
   float* dyp = seq_dy ? cache.dy_pad.data() : nullptr;
-  if (seq_dy) {
-    std::fill(cache.dy_pad.begin(), cache.dy_pad.end(), 0.0f);
-    // The gradient of output s joins dh at step s exactly when that output was h_{s+1}
-    // (recurrent_layout.hpp): a masked step passes dh through to the sample's last kept step.
-    for (std::size_t s = 0; s < TT; ++s)
-      for (std::size_t b = 0; b < B; ++b)
-        if (sequence_output_is_state(cache, s, b))
-          std::copy_n(dy + (b * TT + s) * U, U, dyp + (s * B + b) * Up);
-  }
   float* dh = cache.dh.data();
   float* dc = cache.dc.data();
-  std::fill_n(dh, B * Up, 0.0f);
+  padded_output_gradients(dyp, dh, dy, dh_last, cache, Up);
   std::fill_n(dc, B * Up, 0.0f);
-  for (std::size_t b = 0; b < B; ++b) {
-    const bool last_dy = dy && !config.return_sequences && last_output_is_state(cache, b);
-    for (std::size_t u = 0; u < U; ++u) {
-      float v = dh_last ? dh_last[b * U + u] : 0.0f;
-      if (last_dy) v += dy[b * U + u];
-      if (seq_dy) v += dyp[((TT - 1) * B + b) * Up + u];
-      dh[b * Up + u] = v;
-      if (dc_last) dc[b * Up + u] = dc_last[b * U + u];
-    }
-  }
+  if (dc_last)
+    for (std::size_t b = 0; b < B; ++b) std::copy_n(dc_last + b * U, U, dc + b * Up);
 
   const float* gates = cache.gates.data();
   float* dgates = cache.dgates.data();

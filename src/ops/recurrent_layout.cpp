@@ -65,4 +65,27 @@ RECUR_INSTANTIATE_LAYOUT(float)
 RECUR_INSTANTIATE_LAYOUT(double)
 #undef RECUR_INSTANTIATE_LAYOUT
 
+void padded_output_gradients(float* dy_pad, float* dh, const float* dy, const float* dh_last,
+                             const RecurrentCache<float>& cache, std::size_t Up) {
+  const std::size_t B = cache.dims.batch, TT = cache.dims.timesteps, U = cache.dims.units;
+  const bool seq_dy = dy != nullptr && cache.config.return_sequences && dy_pad != nullptr;
+  if (seq_dy) {
+    std::fill_n(dy_pad, TT * B * Up, 0.0f);
+    for (std::size_t s = 0; s < TT; ++s)
+      for (std::size_t b = 0; b < B; ++b)
+        if (sequence_output_is_state(cache, s, b))
+          std::copy_n(dy + (b * TT + s) * U, U, dy_pad + (s * B + b) * Up);
+  }
+  std::fill_n(dh, B * Up, 0.0f);
+  for (std::size_t b = 0; b < B; ++b) {
+    const bool last_dy = dy && !cache.config.return_sequences && last_output_is_state(cache, b);
+    for (std::size_t u = 0; u < U; ++u) {
+      float v = dh_last ? dh_last[b * U + u] : 0.0f;
+      if (last_dy) v += dy[b * U + u];
+      if (seq_dy && TT > 0) v += dy_pad[((TT - 1) * B + b) * Up + u];
+      dh[b * Up + u] = v;
+    }
+  }
+}
+
 }  // namespace recur::ops::detail

@@ -61,4 +61,13 @@ inline bool last_output_is_state(const RecurrentCache<T>& cache, std::size_t b) 
 template <typename T>
 void store_outputs(T* y, const T* hs, std::size_t ld, const RecurrentCache<T>& cache);
 
+/// The output gradients of a fused backward in its padded layout (row stride Up >= U, pad lanes
+/// zero): with return_sequences and dy, dy_pad (T, B, Up) in processing order holds the
+/// gradient of output s at step s exactly where that output was h_{s+1}
+/// (sequence_output_is_state: a masked step passes dh through to the sample's last kept step),
+/// zeros elsewhere; dh (B, Up) starts as dh_last plus the last output's gradient. dy_pad may be
+/// null when there is no sequence gradient.
+void padded_output_gradients(float* dy_pad, float* dh, const float* dy, const float* dh_last,
+                             const RecurrentCache<float>& cache, std::size_t Up);
+
 }  // namespace recur::ops::detail

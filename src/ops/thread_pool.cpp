@@ -136,7 +136,14 @@ void ThreadChoice::add(std::size_t threads, double seconds) {
   if (++seen_ > kWarmup) block.push_back(seconds);
   if (block.size() == kSamples) seen_ = 0;
   if (one_.size() < kSamples || many_.size() < kSamples) return;
-  choice_ = median(many_) < kMargin * median(one_) ? n_ : 1;
+  const double one = median(one_), many = median(many_);
+  if (many > kDisturbed * one && retries_ < kRetries) {
+    ++retries_;
+    one_.clear();
+    many_.clear();
+    return;
+  }
+  choice_ = many < kMargin * one ? n_ : 1;
   decided_ = true;
 }
 

@@ -70,6 +70,11 @@ class ThreadChoice {
   static constexpr std::size_t kWarmup = 2;
   static constexpr std::size_t kSamples = 6;
   static constexpr double kMargin = 0.9;
+  /// n threads timed this many times slower than one is not a property of the shape but of a
+  /// disturbance (a thread of another pool spinning on the same core, e.g. OpenBLAS's for its
+  /// first ~0.1 s): both blocks are timed again, up to kRetries times, then one thread is kept.
+  static constexpr double kDisturbed = 4.0;
+  static constexpr std::size_t kRetries = 3;
   explicit ThreadChoice(std::size_t n) : n_(n) {}
   bool decided() const { return decided_; }
   /// Threads for the next step: the decision, or the option of the block being timed.
@@ -84,6 +89,7 @@ class ThreadChoice {
   bool decided_ = false;
   std::size_t choice_ = 1;
   std::size_t seen_ = 0;  // steps of the current block so far, warm-up included
+  std::size_t retries_ = 0;
   std::vector<double> one_, many_;
 };
 

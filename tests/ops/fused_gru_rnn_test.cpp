@@ -17,6 +17,7 @@
 
 #include "recur/ops/cpu.hpp"
 #include "recur/ops/recurrent_kernels.hpp"
+#include "support/isa.hpp"
 
 namespace {
 
@@ -28,22 +29,8 @@ using recur::ops::RecurrentDims;
 using recur::ops::RecurrentExtras;
 using recur::ops::RecurrentKernel;
 
-// Restores the instruction set and thread count a test changed.
-struct IsaGuard {
-  Isa isa = recur::ops::active_isa();
-  std::size_t threads = recur::ops::num_threads();
-  ~IsaGuard() {
-    recur::ops::set_isa(isa);
-    recur::ops::set_num_threads(threads);
-  }
-};
-
-std::vector<Isa> fused_isas() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512})
-    if (static_cast<int>(isa) <= static_cast<int>(recur::ops::detected_isa())) out.push_back(isa);
-  return out;
-}
+using recur::test::fused_isas;
+using recur::test::IsaGuard;
 
 // The three cells with a fused kernel besides the LSTM.
 struct Cell {

@@ -19,6 +19,7 @@
 #include "recur/layers/streaming.hpp"
 #include "recur/ops/cpu.hpp"
 #include "recur/ops/recurrent_kernels.hpp"
+#include "support/isa.hpp"
 #include "../../src/ops/lstm_fused.hpp"
 
 namespace {
@@ -29,22 +30,8 @@ using recur::ops::RecurrentConfig;
 using recur::ops::RecurrentDims;
 using recur::ops::RecurrentExtras;
 
-// Restores the instruction set and thread count a test changed.
-struct IsaGuard {
-  Isa isa = recur::ops::active_isa();
-  std::size_t threads = recur::ops::num_threads();
-  ~IsaGuard() {
-    recur::ops::set_isa(isa);
-    recur::ops::set_num_threads(threads);
-  }
-};
-
-std::vector<Isa> fused_isas() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512})
-    if (static_cast<int>(isa) <= static_cast<int>(recur::ops::detected_isa())) out.push_back(isa);
-  return out;
-}
+using recur::test::fused_isas;
+using recur::test::IsaGuard;
 
 struct Case {
   const char* name;

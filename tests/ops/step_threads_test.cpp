@@ -62,6 +62,25 @@ TEST(ThreadChoice, TheMedianIgnoresAFewOutliers) {
   EXPECT_EQ(c.next(), 1u);  // a mean would have picked 2 threads
 }
 
+TEST(ThreadChoice, ADisturbedMeasurementIsTakenAgain) {
+  // n threads 100x slower (another pool spinning on the worker's core): not decided yet.
+  ThreadChoice c(2);
+  const std::size_t both = 2 * (ThreadChoice::kWarmup + ThreadChoice::kSamples);
+  for (std::size_t k = 0; k < both; ++k) {
+    const std::size_t t = c.next();
+    c.add(t, t == 1 ? 1e-5 : 1e-3);
+  }
+  EXPECT_FALSE(c.decided());
+  learn(c, 1e-5, 5e-6);  // the disturbance has gone
+  ASSERT_TRUE(c.decided());
+  EXPECT_EQ(c.next(), 2u);
+  // A disturbance that stays: one thread after kRetries retries.
+  ThreadChoice stuck(2);
+  learn(stuck, 1e-5, 1e-3);
+  ASSERT_TRUE(stuck.decided());
+  EXPECT_EQ(stuck.next(), 1u);
+}
+
 TEST(ThreadChoice, ATimingForTheOtherOptionIsIgnored) {
   ThreadChoice c(2);
   c.add(1, 1e-5);  // next() is 2 until the n-thread block is done

@@ -47,6 +47,14 @@ Isa active_isa();
 /// one). Throws ValueError if this CPU cannot run `isa`.
 void set_isa(Isa isa);
 
+/// A note for the user when the BLAS that runs recur's large GEMMs does not use this CPU's
+/// widest vectors: OpenBLAS reports an older core than the CPU's (e.g. "Haswell", its AVX2
+/// kernels, on a CPU with AVX-512: OPENBLAS_CORETYPE=Haswell in the environment does that), so
+/// the GEMMs run at about half speed. It names the core, the variable's value and the fix
+/// (unset OPENBLAS_CORETYPE, or set it to SkylakeX). Empty when the core fits the CPU. recur
+/// cannot change OpenBLAS's core once it has loaded; the CLI prints this note beside its timings.
+std::string blas_core_note();
+
 /// Threads the per-timestep kernels and recur's GEMMs split their work over (>= 1).
 std::size_t num_threads();
 /// Sets the thread count for the per-timestep kernels; 0 restores the default. BLAS calls keep

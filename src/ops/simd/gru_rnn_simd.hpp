@@ -35,8 +35,10 @@ inline constexpr std::size_t kGruH = 2;
 /// reads is said at each kernel below.
 struct CellFwdTile {
   std::size_t rows = 0, nv = 1;
-  float* gates = nullptr;        // (rows, NG VW nv), row stride ldg: in x W + b, out activated
+  float* gates = nullptr;        // (rows, NG VW nv), row stride ldg: in x W, out activated
   std::size_t ldg = 0;
+  const float* bias = nullptr;   // (NG VW nv) the input bias at the same columns (with reset_after
+                                 // the recurrent bias of z and r too), added to gates; or null
   const float* h_in = nullptr;   // (rows, kh), row stride ld: what multiplies recurrent_kernel
   const float* packed = nullptr;  // this block's (kh, NG, VW) or this panel's (kh, nv, VW)
   std::size_t kh = 0;

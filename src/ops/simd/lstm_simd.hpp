@@ -29,11 +29,12 @@ inline constexpr std::size_t kGateO = 3;
 inline constexpr std::size_t kPanelBlocks = 4;
 
 /// One forward tile: rows (<= max_rows) x one unit block, at one timestep.
-///   acc (rows, kGates VW) = init + x . packed_x + h_in . packed_r;  then the LSTM update.
+///   acc (rows, kGates VW) = init [+ bias] + x . packed_x + h_in . packed_r;  then the LSTM update.
 struct FwdTile {
   std::size_t rows = 0;
   const float* init = nullptr;  // (rows, kGates VW), row stride ld_init (0: one row for all: a bias)
   std::size_t ld_init = 0;
+  const float* bias = nullptr;  // (kGates VW) added to every row's init, or null
   const float* x = nullptr;     // (rows, kx), row stride ldx; null: no input part
   const float* packed_x = nullptr;  // (kx, kGates, VW) block
   std::size_t kx = 0, ldx = 0;
