@@ -2,6 +2,7 @@
 // and the errors a user sees.
 #include <gtest/gtest.h>
 
+#include "recur/ops/cpu.hpp"
 #include "support/cli.hpp"
 
 #include <algorithm>
@@ -476,6 +477,31 @@ TEST(CliCheck, ReportsEveryOptionProblemAndTrainsNothing) {
   EXPECT_EQ(j["problems"][0]["code"], "RECUR-E0014");
   EXPECT_NE(j["problems"][0]["message"].get<std::string>().find("Did you mean \"class\""),
             std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+// OPENBLAS_CORETYPE=Haswell gives OpenBLAS its AVX2 kernels: on a CPU with AVX-512 the report
+// says so and names the fix; with SkylakeX (its AVX-512 kernels) it says nothing. (Forcing
+// either core on a CPU without AVX-512 would run instructions it lacks: skipped there.)
+TEST(Cli, ReportNotesOpenBlasKernelsNarrowerThanTheCpu) {
+  if (recur::ops::detected_isa() != recur::ops::Isa::kAvx512) GTEST_SKIP() << "needs a CPU with AVX-512";
+  const std::string args = "forecast --search off --ensemble 1 --epochs 2 --output ";
+  const CliRun narrow = recur::test::run_cli(args + fresh_dir("blas-narrow").string(), "OPENBLAS_CORETYPE=Haswell");
+  ASSERT_EQ(narrow.code, 0) << narrow.out;
+  const std::size_t at = narrow.out.find("Note: OpenBLAS runs its Haswell kernels on this AVX-512 CPU");
+  ASSERT_NE(at, std::string::npos) << narrow.out;
+  EXPECT_NE(narrow.out.find("OPENBLAS_CORETYPE=Haswell", at), std::string::npos) << narrow.out;
+  EXPECT_NE(narrow.out.find("set it to SkylakeX", at), std::string::npos) << narrow.out;
+  const CliRun wide = recur::test::run_cli(args + fresh_dir("blas-wide").string(), "OPENBLAS_CORETYPE=SkylakeX");
+  ASSERT_EQ(wide.code, 0) << wide.out;
+  EXPECT_EQ(wide.out.find("Note: OpenBLAS"), std::string::npos) << wide.out;
+  // --json keeps stdout one JSON document.
+  const CliRun json = recur::test::run_cli(args + fresh_dir("blas-json").string() + " --json", "OPENBLAS_CORETYPE=Haswell");
+  ASSERT_EQ(json.code, 0) << json.out;
+  EXPECT_EQ(json.out.find("Note: OpenBLAS"), std::string::npos);
 }
 
 }  // namespace
