@@ -179,17 +179,10 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
               0.0f, gates, Gp);
 
   float* hs = cache.h.data();
-  std::fill_n(hs, B * Up, 0.0f);
-  if (extras.h0)
-    for (std::size_t b = 0; b < B; ++b) std::copy_n(extras.h0 + b * U, U, hs + b * Up);
+  padded_rows(hs, extras.h0, B, U, Up);
   float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
   float* hd = cache.has_rmask ? cache.hd.data() : nullptr;
-  if (rmask) {
-    std::fill_n(rmask, B * Up, 0.0f);
-    for (std::size_t b = 0; b < B; ++b)
-      std::copy_n(extras.recurrent_dropout + b * U, U, rmask + b * Up);
-    for (std::size_t i = 0; i < B * Up; ++i) hd[i] = hs[i] * rmask[i];
-  }
+  if (rmask) padded_dropout_start(rmask, hd, hs, extras.recurrent_dropout, B, U, Up);
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
   float* aux = pl.gru ? cache.aux.data() : nullptr;
 

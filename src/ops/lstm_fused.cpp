@@ -133,20 +133,11 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
   // Initial states into the padded layout (pad lanes zero).
   float* hs = cache.h.data();
   float* cs = cache.c.data();
-  std::fill_n(hs, B * Up, 0.0f);
-  std::fill_n(cs, B * Up, 0.0f);
-  for (std::size_t b = 0; b < B; ++b) {
-    if (extras.h0) std::copy_n(extras.h0 + b * U, U, hs + b * Up);
-    if (extras.c0) std::copy_n(extras.c0 + b * U, U, cs + b * Up);
-  }
+  padded_rows(hs, extras.h0, B, U, Up);
+  padded_rows(cs, extras.c0, B, U, Up);
   float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
   float* hd = cache.has_rmask ? cache.hd.data() : nullptr;
-  if (rmask) {
-    std::fill_n(rmask, B * Up, 0.0f);
-    for (std::size_t b = 0; b < B; ++b)
-      std::copy_n(extras.recurrent_dropout + b * U, U, rmask + b * Up);
-    for (std::size_t i = 0; i < B * Up; ++i) hd[i] = hs[i] * rmask[i];
-  }
+  if (rmask) padded_dropout_start(rmask, hd, hs, extras.recurrent_dropout, B, U, Up);
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
 
   const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, nb, k.max_rows, B};

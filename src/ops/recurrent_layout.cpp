@@ -65,6 +65,18 @@ RECUR_INSTANTIATE_LAYOUT(float)
 RECUR_INSTANTIATE_LAYOUT(double)
 #undef RECUR_INSTANTIATE_LAYOUT
 
+void padded_rows(float* dst, const float* src, std::size_t B, std::size_t U, std::size_t Up) {
+  std::fill_n(dst, B * Up, 0.0f);
+  if (src)
+    for (std::size_t b = 0; b < B; ++b) std::copy_n(src + b * U, U, dst + b * Up);
+}
+
+void padded_dropout_start(float* rmask, float* hd, const float* hs, const float* mask,
+                          std::size_t B, std::size_t U, std::size_t Up) {
+  padded_rows(rmask, mask, B, U, Up);
+  for (std::size_t i = 0; i < B * Up; ++i) hd[i] = hs[i] * rmask[i];
+}
+
 void padded_output_gradients(float* dy_pad, float* dh, const float* dy, const float* dh_last,
                              const RecurrentCache<float>& cache, std::size_t Up) {
   const std::size_t B = cache.dims.batch, TT = cache.dims.timesteps, U = cache.dims.units;

@@ -61,6 +61,14 @@ inline bool last_output_is_state(const RecurrentCache<T>& cache, std::size_t b) 
 template <typename T>
 void store_outputs(T* y, const T* hs, std::size_t ld, const RecurrentCache<T>& cache);
 
+/// Rows of (B, U) into a padded (B, Up) layout, pad lanes zero; all zeros when src is null.
+void padded_rows(float* dst, const float* src, std::size_t B, std::size_t U, std::size_t Up);
+
+/// Recurrent dropout's start in the padded layout: the (B, U) keep-mask into rmask (B, Up) and
+/// the initial state hs (B, Up) times it into hd.
+void padded_dropout_start(float* rmask, float* hd, const float* hs, const float* mask,
+                          std::size_t B, std::size_t U, std::size_t Up);
+
 /// The output gradients of a fused backward in its padded layout (row stride Up >= U, pad lanes
 /// zero): with return_sequences and dy, dy_pad (T, B, Up) in processing order holds the
 /// gradient of output s at step s exactly where that output was h_{s+1}
