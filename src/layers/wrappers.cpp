@@ -14,14 +14,15 @@ namespace {
 
 using json = nlohmann::json;
 
-// (B, T, U) with the time axis reversed.
-Tensor reverse_time(const Tensor& y) {
+// Replaces y (B, T, U) by its copy with the time axis reversed; y's old storage goes to the pool.
+void reverse_time(Tensor& y) {
   const std::size_t B = y.dim(0), T = y.dim(1), U = y.dim(2);
   Tensor r = pooled_tensor(y.shape());
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t t = 0; t < T; ++t)
       std::copy_n(y.data() + (b * T + t) * U, U, r.data() + (b * T + (T - 1 - t)) * U);
-  return r;
+  recycle(std::move(y));
+  y = std::move(r);
 }
 
 // Runs the two directions of a Bidirectional layer at the same time, each on one thread of
@@ -136,11 +137,7 @@ Tensor Bidirectional::merge(Tensor yf, Tensor yb) {
   yf_ = std::move(yf);
   yb_ = std::move(yb);
   const bool seq = forward_->rnn_options().return_sequences();
-  if (seq) {
-    Tensor reversed = reverse_time(yb_);
-    recycle(std::move(yb_));
-    yb_ = std::move(reversed);
-  }
+  if (seq) reverse_time(yb_);
   const std::size_t U = yf_.shape().back(), rows = yf_.size() / U;
   if (merge_mode_ == "concat") {
     Shape s = yf_.shape();
@@ -185,11 +182,7 @@ void Bidirectional::split_gradient(const Tensor& dy, Tensor& dyf, Tensor& dyb) c
         dyf[i] = dyb[i] = 0.5f * dy[i];
       }
     }
-  if (forward_->rnn_options().return_sequences()) {
-    Tensor reversed = reverse_time(dyb);
-    recycle(std::move(dyb));
-    dyb = std::move(reversed);
-  }
+  if (forward_->rnn_options().return_sequences()) reverse_time(dyb);
 }
 
 Tensor Bidirectional::backward(const Tensor& dy) { return backward_with_states({dy}).front(); }

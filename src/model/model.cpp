@@ -297,10 +297,11 @@ void Model::Graph::run_forward(std::size_t e_index) {
   recycle_all(e.outputs);
   e.outputs.clear();
   e.masks.clear();
+  // The first input and its mask: all of a plain or recurrent layer's, a merge's first.
+  const Tensor& x = value(e.args[0].first, e.args[0].second);
+  const Tensor& m = mask(e.args[0].first, e.args[0].second);
   switch (e.kind) {
     case Kind::kPlain: {
-      const Tensor& x = value(e.args[0].first, e.args[0].second);
-      const Tensor& m = mask(e.args[0].first, e.args[0].second);
       Tensor next_mask = layer.compute_mask(x, m);
       e.outputs.push_back(m.empty() ? layer.forward(x, training) : layer.forward_masked(x, m, training));
       e.masks.push_back(std::move(next_mask));
@@ -318,8 +319,6 @@ void Model::Graph::run_forward(std::size_t e_index) {
       break;
     }
     case Kind::kRecurrent: {
-      const Tensor& x = value(e.args[0].first, e.args[0].second);
-      const Tensor& m = mask(e.args[0].first, e.args[0].second);
       auto& rnn = static_cast<RNN&>(layer);
       std::vector<Tensor> states;
       for (const auto& [slot, index] : e.state_args) states.push_back(value(slot, index));
@@ -338,8 +337,6 @@ void Model::Graph::run_forward(std::size_t e_index) {
       break;
     }
     case Kind::kBidirectional: {
-      const Tensor& x = value(e.args[0].first, e.args[0].second);
-      const Tensor& m = mask(e.args[0].first, e.args[0].second);
       auto& bi = static_cast<Bidirectional&>(layer);
       std::vector<Tensor> states;
       for (const auto& [slot, index] : e.state_args) states.push_back(value(slot, index));

@@ -107,13 +107,12 @@ std::string blas_core_note() {
   const char* core = openblas_get_corename();
   if (core == nullptr) return "";
   const std::string name = core;
+  std::string lower = name;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   // OpenBLAS's x86-64 cores with AVX-512 kernels (0.3.21: SkylakeX and Cooperlake; later
   // releases add SapphireRapids).
-  for (const char* wide : {"skylakex", "cooperlake", "sapphirerapids"}) {
-    std::string lower = name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* wide : {"skylakex", "cooperlake", "sapphirerapids"})
     if (lower == wide) return "";
-  }
   const char* env = std::getenv("OPENBLAS_CORETYPE");
   return "OpenBLAS runs its " + name + " kernels on this AVX-512 CPU" +
          (env != nullptr ? " (OPENBLAS_CORETYPE=" + std::string(env) + " in the environment)" : std::string()) +

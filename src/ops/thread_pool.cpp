@@ -91,10 +91,6 @@ void ThreadPool::run_impl(std::size_t threads, Call call, void* ctx) {
   busy_.store(false, std::memory_order_release);
 }
 
-}  // namespace recur::ops::detail
-
-namespace recur::ops::detail {
-
 std::size_t step_threads(std::size_t macs_per_step, std::size_t tiles) {
   if (macs_per_step < kParallelMacs) return 1;
   return std::max<std::size_t>(1, std::min(num_threads(), tiles));
