@@ -4,9 +4,14 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "recur/ops/recurrent_kernels.hpp"
 #include "thread_pool.hpp"
 
 namespace recur::ops::detail {
+
+/// Throws recur::Error naming `path`: a fused kernel asked for that this build lacks (a bug in
+/// recur: select_kernel() never picks one).
+[[noreturn]] void no_fused_kernel(RecurrentKernel path);
 
 inline std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
 

@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "fused_tiling.hpp"
-#include "recur/core/error.hpp"
 #include "recur/ops/gemm.hpp"
 #include "recurrent_layout.hpp"
 #include "simd/gru_rnn_simd.hpp"
@@ -22,13 +21,8 @@ const simd::GruRnnSimdKernels& kernels_of(RecurrentKernel path) {
     return simd::avx512::kGruRnnKernels;
   if (path == RecurrentKernel::kFusedGruAvx2 || path == RecurrentKernel::kFusedSimpleRnnAvx2)
     return simd::avx2::kGruRnnKernels;
-#else
-  (void)path;
 #endif
-  // select_kernel() never picks a kernel this build lacks: reaching here is a bug in recur.
-  throw Error("fused_gru_rnn: this build has no fused GRU or SimpleRNN kernel for the path "
-              "asked for; recurrent kernels must be chosen by select_kernel() (an internal "
-              "error).");
+  no_fused_kernel(path);
 }
 
 // The shape of one call: NG gates of U units, padded to Up = whole vectors of VW, nb unit

@@ -1,6 +1,7 @@
 #include "lstm_fused.hpp"
 
 #include <algorithm>
+#include <string>
 
 #include "fused_tiling.hpp"
 #include "recur/core/error.hpp"
@@ -83,10 +84,11 @@ void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U
     }
 }
 
-void no_fused_kernel() {
+void no_fused_kernel(RecurrentKernel path) {
   // select_kernel() never picks a kernel this build lacks: reaching here is a bug in recur.
-  throw Error("fused_lstm_kernels: this build has no fused kernel for the path asked for; "
-              "recurrent kernels must be chosen by select_kernel() (an internal error).");
+  throw Error(std::string("fused recurrent kernels: this build has no ") +
+              recurrent_kernel_name(path) +
+              " kernel; recurrent kernels must be chosen by select_kernel() (an internal error).");
 }
 
 std::size_t fused_padded_units(RecurrentKernel path, std::size_t units) {

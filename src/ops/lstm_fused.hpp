@@ -16,13 +16,11 @@
 #include <cstddef>
 #include <vector>
 
+#include "fused_tiling.hpp"
 #include "recur/ops/recurrent_kernels.hpp"
 #include "simd/lstm_simd.hpp"
 
 namespace recur::ops::detail {
-
-/// Throws recur::Error: a fused kernel asked for that this build lacks (a bug in recur).
-[[noreturn]] void no_fused_kernel();
 
 /// The fused kernels of `path` (not kPortable: select_kernel chose a fused one).
 inline const simd::LstmSimdKernels& fused_lstm_kernels(RecurrentKernel path) {
@@ -30,7 +28,7 @@ inline const simd::LstmSimdKernels& fused_lstm_kernels(RecurrentKernel path) {
   if (path == RecurrentKernel::kFusedLstmAvx512) return simd::avx512::kKernels;
   if (path == RecurrentKernel::kFusedLstmAvx2) return simd::avx2::kKernels;
 #endif
-  no_fused_kernel();
+  no_fused_kernel(path);
 }
 
 void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_last,
