@@ -385,10 +385,12 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
     // and r from h_in. dgates in Keras order (T*B, G) first, so that each is one gemm.
     const std::size_t G = NG * U;
     float* dk = cache.drec.data();
+    // Unit block j of gate g is VW contiguous floats at j NG VW + g VW (the last one partial).
     for (std::size_t r = 0; r < TT * B; ++r)
       for (std::size_t g = 0; g < NG; ++g)
-        for (std::size_t u = 0; u < U; ++u)
-          dk[r * G + g * U + u] = dgates[r * Gp + off[u] + g * VW];
+        for (std::size_t j = 0; j < pl.nb; ++j)
+          std::copy_n(dgates + r * Gp + (j * NG + g) * VW, std::min(VW, U - j * VW),
+                      dk + r * G + g * U + j * VW);
     gemm<float>(true, false, U, 2 * U, TT * B, 1.0f, h_in_all, Up, dk, G, 1.0f,
                 drecurrent_kernel, G);
     gemm<float>(true, false, U, U, TT * B, 1.0f, aux, Up, dk + kGruH * U, G, 1.0f,
