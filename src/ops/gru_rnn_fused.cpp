@@ -79,31 +79,39 @@ void add_deinterleaved(float* out, const float* il, std::size_t K, const Plan& p
     }
 }
 
-// Forward weights. GRU: per unit block j, (U, NG, VW) (the tile takes all three gates of its
-// units). SimpleRNN: per panel p of up to kPanelBlocks blocks, (U, nv, VW), each panel
-// U kPanelBlocks VW floats apart.
-void pack_forward_of(float* packed, const float* r, const Plan& pl) {
+// Forward weights. GRU with reset_after: per unit block j, (U, NG, VW) (the tile takes all
+// three gates of its units), blocks U NG VW floats apart. GRU without it: per block j
+// (U, 2, VW) of z and r for pass 1, then (packed_h_offset) the h gate in panels as SimpleRNN's,
+// for pass 2: each pass streams only its own weights, contiguously. SimpleRNN: per panel p of
+// up to kPanelBlocks blocks, (U, nv, VW), each panel U kPanelBlocks VW floats apart.
+std::size_t packed_h_offset(const Plan& pl) { return pl.nb * pl.U * 2 * pl.VW; }
+
+// The panels (U, nv, VW) of gate g's columns of r (Keras layout (U, NG U)).
+void pack_panels(float* packed, const float* r, const Plan& pl, std::size_t g) {
   const std::size_t G = pl.NG * pl.U, VW = pl.VW;
-  if (pl.gru) {
-    for (std::size_t j = 0; j < pl.nb; ++j)
-      for (std::size_t k = 0; k < pl.U; ++k)
-        for (std::size_t g = 0; g < pl.NG; ++g)
-          for (std::size_t v = 0; v < VW; ++v) {
-            const std::size_t u = j * VW + v;
-            packed[((j * pl.U + k) * pl.NG + g) * VW + v] =
-                u < pl.U ? r[k * G + g * pl.U + u] : 0.0f;
-          }
-    return;
-  }
   for (std::size_t p = 0; p < pl.panels; ++p) {
     const std::size_t nv = pl.panel_blocks(p);
     float* panel = packed + p * pl.U * kPanelBlocks * VW;
     for (std::size_t k = 0; k < pl.U; ++k)
       for (std::size_t i = 0; i < nv * VW; ++i) {
         const std::size_t u = p * kPanelBlocks * VW + i;
-        panel[k * nv * VW + i] = u < pl.U ? r[k * G + u] : 0.0f;
+        panel[k * nv * VW + i] = u < pl.U ? r[k * G + g * pl.U + u] : 0.0f;
       }
   }
+}
+
+void pack_forward_of(float* packed, const float* r, const Plan& pl) {
+  const std::size_t G = pl.NG * pl.U, VW = pl.VW;
+  if (!pl.gru) return pack_panels(packed, r, pl, 0);
+  const std::size_t ng = pl.reset_after ? pl.NG : 2;  // gates per block in the block layout
+  for (std::size_t j = 0; j < pl.nb; ++j)
+    for (std::size_t k = 0; k < pl.U; ++k)
+      for (std::size_t g = 0; g < ng; ++g)
+        for (std::size_t v = 0; v < VW; ++v) {
+          const std::size_t u = j * VW + v;
+          packed[((j * pl.U + k) * ng + g) * VW + v] = u < pl.U ? r[k * G + g * pl.U + u] : 0.0f;
+        }
+  if (pl.reset_before) pack_panels(packed + packed_h_offset(pl), r, pl, kGruH);
 }
 
 // recurrent_kernel^T in panels of up to kPanelBlocks unit blocks: panel p is (Gp, nv, VW), row
@@ -230,7 +238,7 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
       tiling.run(threads, [&](std::size_t j, std::size_t r0, std::size_t rows) {
         simd::CellFwdTile t;
         place(t, s, r0, rows, j * VW, j * NG * VW);
-        t.packed = cache.packed.data() + j * U * NG * VW;
+        t.packed = cache.packed.data() + j * U * 2 * VW;
         t.col = j * VW;
         k.gru_forward_reset_before_1(t);
       });
@@ -239,7 +247,7 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
         const std::size_t j0 = p * kPanelBlocks;  // the panel's first unit block
         place(t, s, r0, rows, j0 * VW, j0 * NG * VW);
         t.nv = pl.panel_blocks(p);
-        t.packed = cache.packed.data() + j0 * U * NG * VW;
+        t.packed = cache.packed.data() + packed_h_offset(pl) + p * U * kPanelBlocks * VW;
         t.h_in = aux + s * B * Up + r0 * Up;  // r h_in of the whole row, from pass 1
         k.gru_forward_reset_before_2(t);
       });

@@ -8,9 +8,11 @@
 //   gates, dz, drec  (rows, Gp = NG*Up), block-interleaved: block j holds NG x VW lanes for
 //                    units j*VW .. j*VW+VW-1, gate g at column j*NG*VW + g*VW + lane.
 //   h, dh, aux       (rows, Up); the pad lanes stay zero.
-//   packed           forward, recurrent_kernel (U, NG*U) Keras layout -> GRU: per block j
-//                    (U, NG, VW), zero-padded, blocks U NG VW floats apart; SimpleRNN: per
-//                    panel p of up to kPanelBlocks unit blocks (U, nv, VW).
+//   packed           forward, recurrent_kernel (U, NG*U) Keras layout -> GRU reset_after:
+//                    per block j (U, 3, VW), blocks U 3 VW floats apart; GRU without it: per
+//                    block j (U, 2, VW) of z and r, then the h gate in panels (U, nv, VW) as
+//                    SimpleRNN's; SimpleRNN: per panel p of up to kPanelBlocks unit blocks
+//                    (U, nv, VW). All zero-padded.
 //   packed_t         backward, recurrent_kernel^T -> per panel p of up to kPanelBlocks unit
 //                    blocks: (Gp, nv, VW), row k' (an interleaved gate column) holds R[unit, k'].
 // A "product" below is acc (rows, n vectors) = sum over k of a[row, k] * w[k] for k in a set of
@@ -40,7 +42,7 @@ struct CellFwdTile {
   const float* bias = nullptr;   // (NG VW nv) the input bias at the same columns (with reset_after
                                  // the recurrent bias of z and r too), added to gates; or null
   const float* h_in = nullptr;   // (rows, kh), row stride ld: what multiplies recurrent_kernel
-  const float* packed = nullptr;  // this block's (kh, NG, VW) or this panel's (kh, nv, VW)
+  const float* packed = nullptr;  // this block's (kh, NG or 2, VW) or this panel's (kh, nv, VW)
   std::size_t kh = 0;
   std::size_t col = 0;           // the tile's first unit (j*VW): h_in's columns of this block
   const float* bias_h = nullptr;  // (VW) GRU reset_after: recurrent bias of the h gate, or null
@@ -104,7 +106,7 @@ struct GruRnnSimdKernels {
   void (*gru_forward)(const CellFwdTile&);
   // GRU without reset_after, two regions per step. Pass 1 reads gates (z, r blocks),
   // h_in (kh = U), col, packed; writes z, r to gates and r * h_in (this block's units) to aux.
-  // Pass 2, on a panel of nv unit blocks (packed at the panel's first block), reads gates (h
+  // Pass 2, on a panel of nv unit blocks (packed: the h gate's panel), reads gates (h
   // blocks), aux as h_in (the whole row: h_in = aux row, kh = U), h_prev, keep; writes hh to
   // gates, h_next (and hd_next).
   void (*gru_forward_reset_before_1)(const CellFwdTile&);
