@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "recur/core/tensor_pool.hpp"
 #include "recur/layers/recurrent.hpp"
 #include "recur/layers/streaming.hpp"
 #include "recur/ops/cpu.hpp"
@@ -72,6 +73,12 @@ class RecurWorker : public bench::Worker {
     dy_ = recur::Tensor({c.batch, c.timesteps, c.units}, d.dy);
   }
   void run(Mode m) override {
+    // As inside a Model's fit / predict: the previous call's outputs go back to a TensorPool
+    // that the next call's outputs come from (the peers, too, write into buffers they
+    // allocated once). Without it each call would fault in and zero a fresh (B, T, U) output.
+    recur::TensorPoolScope scope(&pool_);
+    if (m != Mode::kBackward) recur::recycle(std::move(y_));
+    if (m == Mode::kBackward || m == Mode::kForwardBackward) recur::recycle(std::move(dx_));
     switch (m) {
       case Mode::kForward: y_ = layer_->forward(x_, false); break;
       case Mode::kForwardTraining: y_ = layer_->forward(x_, true); break;
@@ -150,6 +157,7 @@ class RecurWorker : public bench::Worker {
   }
   std::unique_ptr<recur::RNN> layer_;
   recur::Tensor x_, dy_, y_, dx_;
+  recur::TensorPool pool_;
   std::unique_ptr<recur::RecurrentCell> cell_;
   std::unique_ptr<recur::RecurrentStream> stream_;
   std::vector<float> xs_;
