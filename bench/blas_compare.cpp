@@ -389,7 +389,7 @@ Bench fused_backward_bench(recur::ops::RecurrentKernel path, std::size_t B, std:
   d->r.resize(U * G);
   fill(d->r, rng, 1.0f / std::sqrt(float(U)));
   d->dz.assign(B * Gp, 0.0f);
-  rd::unit_offsets(d->off, U, VW);
+  rd::unit_offsets(d->off, U, VW, 4);
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t g = 0; g < 4; ++g)
       for (std::size_t u = 0; u < U; ++u) d->dz[b * Gp + d->off[u] + g * VW] = rng.uniform(1.0f);

@@ -1,8 +1,10 @@
 #pragma once
 // The tiles of one timestep of a fused recurrent kernel (internal), shared by lstm_fused.cpp
-// and gru_rnn_fused.cpp: rows of the batch in groups x column groups (unit blocks or panels).
+// and gru_rnn_fused.cpp: rows of the batch in groups x column groups (unit blocks or panels),
+// and the weight layouts both use.
 #include <algorithm>
 #include <cstddef>
+#include <vector>
 
 #include "recur/ops/recurrent_kernels.hpp"
 #include "thread_pool.hpp"
@@ -14,6 +16,30 @@ namespace recur::ops::detail {
 [[noreturn]] void no_fused_kernel(RecurrentKernel path);
 
 inline std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
+
+// The fused kernels' weight layouts (defined in lstm_fused.cpp), for a cell of ng gates of U
+// units (Keras layout: (K, ng U), gate g at columns g U ..), VW floats per vector, Up = U
+// rounded up to VW, unit blocks of VW units, Gp = ng Up block-interleaved columns: block j
+// holds ng x VW lanes, gate g of unit j VW + v at column j ng VW + g VW + v.
+
+/// off[u] = the interleaved column of unit u's first gate: (u / VW) ng VW + u % VW.
+void unit_offsets(std::vector<std::size_t>& off, std::size_t U, std::size_t VW, std::size_t ng);
+/// Permutes a (K, ng U) matrix (or an (ng U,) bias with K = 1) to (K, Gp) interleaved columns
+/// (pad columns zero); `off` from unit_offsets.
+void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U,
+                        std::size_t VW, std::size_t ng, const std::size_t* off);
+/// Adds an interleaved (K, Gp) gradient into a Keras-layout (K, ng U) one.
+void add_deinterleaved(float* out, const float* il, std::size_t K, std::size_t U,
+                       std::size_t VW, std::size_t ng, const std::size_t* off);
+/// The first `gates` gates of a (K, ng U) matrix per unit block j as (K, gates, VW),
+/// zero-padded, blocks K gates VW floats apart (the forward tiles' weights).
+void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, std::size_t VW,
+                  std::size_t ng, std::size_t gates);
+/// recurrent_kernel (U, ng U) transposed, in panels of up to kPanelBlocks (simd/lstm_simd.hpp)
+/// unit blocks: panel p is (Gp, nv, VW), row k' an interleaved gate column, lane (q, v) unit
+/// (kPanelBlocks p + q) VW + v (the backward tiles' weights).
+void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t VW,
+                     std::size_t ng, const std::size_t* off);
 
 // Rows in groups of max_rows x column groups (unit blocks forward, panels backward), column
 // group outermost so a thread's tiles share weights.

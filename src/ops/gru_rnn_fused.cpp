@@ -48,37 +48,6 @@ struct Plan {
   std::size_t panel_size() const { return Gp * kPanelBlocks * VW; }
 };
 
-// off[u] = the interleaved column of unit u's first gate: (u / VW) NG VW + u % VW.
-void unit_offsets_of(std::vector<std::size_t>& off, const Plan& pl) {
-  off.resize(pl.U);
-  for (std::size_t u = 0; u < pl.U; ++u) off[u] = (u / pl.VW) * pl.NG * pl.VW + u % pl.VW;
-}
-
-// Permutes a (K, NG U) Keras-layout matrix to (K, Gp) block-interleaved columns (pads zero).
-void interleave(float* out, const float* w, std::size_t K, const Plan& pl,
-                const std::size_t* off) {
-  const std::size_t G = pl.NG * pl.U;
-  std::fill_n(out, K * pl.Gp, 0.0f);
-  for (std::size_t k = 0; k < K; ++k)
-    for (std::size_t g = 0; g < pl.NG; ++g) {
-      float* o = out + k * pl.Gp + g * pl.VW;
-      const float* src = w + k * G + g * pl.U;
-      for (std::size_t u = 0; u < pl.U; ++u) o[off[u]] = src[u];
-    }
-}
-
-// Adds an interleaved (K, Gp) gradient into a Keras-layout (K, NG U) one.
-void add_deinterleaved(float* out, const float* il, std::size_t K, const Plan& pl,
-                       const std::size_t* off) {
-  const std::size_t G = pl.NG * pl.U;
-  for (std::size_t k = 0; k < K; ++k)
-    for (std::size_t g = 0; g < pl.NG; ++g) {
-      float* o = out + k * G + g * pl.U;
-      const float* src = il + k * pl.Gp + g * pl.VW;
-      for (std::size_t u = 0; u < pl.U; ++u) o[u] += src[off[u]];
-    }
-}
-
 // Forward weights. GRU with reset_after: per unit block j, (U, NG, VW) (the tile takes all
 // three gates of its units), blocks U NG VW floats apart. GRU without it: per block j
 // (U, 2, VW) of z and r for pass 1, then (packed_h_offset) the h gate in panels as SimpleRNN's,
@@ -101,33 +70,10 @@ void pack_panels(float* packed, const float* r, const Plan& pl, std::size_t g) {
 }
 
 void pack_forward_of(float* packed, const float* r, const Plan& pl) {
-  const std::size_t G = pl.NG * pl.U, VW = pl.VW;
   if (!pl.gru) return pack_panels(packed, r, pl, 0);
-  const std::size_t ng = pl.reset_after ? pl.NG : 2;  // gates per block in the block layout
-  for (std::size_t j = 0; j < pl.nb; ++j)
-    for (std::size_t k = 0; k < pl.U; ++k)
-      for (std::size_t g = 0; g < ng; ++g)
-        for (std::size_t v = 0; v < VW; ++v) {
-          const std::size_t u = j * VW + v;
-          packed[((j * pl.U + k) * ng + g) * VW + v] = u < pl.U ? r[k * G + g * pl.U + u] : 0.0f;
-        }
+  // reset_after: all three gates per block; otherwise z and r, then the h panels.
+  pack_forward(packed, r, pl.U, pl.U, pl.VW, pl.NG, pl.reset_after ? pl.NG : 2);
   if (pl.reset_before) pack_panels(packed + packed_h_offset(pl), r, pl, kGruH);
-}
-
-// recurrent_kernel^T in panels of up to kPanelBlocks unit blocks: panel p is (Gp, nv, VW), row
-// k' an interleaved gate column, lane (q, v) unit (kPanelBlocks p + q) VW + v.
-void pack_transposed_of(float* packed, const float* r, const Plan& pl, const std::size_t* off) {
-  const std::size_t G = pl.NG * pl.U, VW = pl.VW, panel_size = pl.panel_size();
-  std::fill_n(packed, pl.panels * panel_size, 0.0f);
-  for (std::size_t unit = 0; unit < pl.U; ++unit) {
-    const std::size_t p = unit / (kPanelBlocks * VW), q = (unit / VW) % kPanelBlocks;
-    const std::size_t v = unit % VW, nv = pl.panel_blocks(p);
-    float* panel = packed + p * panel_size + q * VW + v;
-    const float* row = r + unit * G;
-    for (std::size_t g = 0; g < pl.NG; ++g)
-      for (std::size_t u = 0; u < pl.U; ++u)
-        panel[(off[u] + g * VW) * nv * VW] = row[g * pl.U + u];
-  }
 }
 
 }  // namespace
@@ -156,14 +102,14 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
     ensure(cache.hd, TT * B * Up);
   }
 
-  unit_offsets_of(cache.unit_offsets, pl);
+  unit_offsets(cache.unit_offsets, U, VW, NG);
   const std::size_t* off = cache.unit_offsets.data();
-  interleave(cache.kernel_il.data(), kernel, F, pl, off);
+  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW, NG, off);
   float* bias_il = cache.bias_il.data();
   if (bias) {
     // reset_after: bias (2, 3U) = [input; recurrent]. The recurrent bias of z and r joins the
     // input projection; that of h stays apart (row 1), since r multiplies it.
-    interleave(bias_il, bias, pl.reset_after ? 2 : 1, pl, off);
+    interleave_columns(bias_il, bias, pl.reset_after ? 2 : 1, U, VW, NG, off);
     if (pl.reset_after)
       for (std::size_t j = 0; j < pl.nb; ++j)
         for (std::size_t i = 0; i < 2 * VW; ++i)
@@ -284,7 +230,7 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
   // The unit offsets and the interleaved kernel are forward's (backward runs with the weights
   // of the last forward, as recurrent_backward's contract says).
   const std::size_t* off = cache.unit_offsets.data();
-  pack_transposed_of(cache.packed_t.data(), recurrent_kernel, pl, off);
+  pack_transposed(cache.packed_t.data(), recurrent_kernel, U, VW, NG, off);
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
   const float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
   float* dyp = seq_dy ? cache.dy_pad.data() : nullptr;
@@ -386,7 +332,7 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
   float* dw = cache.dw_pad.data();
   // dkernel (F, G) += x^T (F, T*B) . dgates (T*B, Gp)
   gemm<float>(true, false, F, Gp, TT * B, 1.0f, cache.x.data(), F, dgates, Gp, 0.0f, dw, Gp);
-  add_deinterleaved(dkernel, dw, F, pl, off);
+  add_deinterleaved(dkernel, dw, F, U, VW, NG, off);
   // drecurrent_kernel (U, G) += h_in^T (U, T*B) . d(recurrent product) (T*B, Gp).
   if (pl.reset_before) {
     // The h gate's product is (r h_in) . R_h: its columns come from aux = r h_in, those of z
@@ -406,7 +352,7 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
   } else {
     gemm<float>(true, false, U, Gp, TT * B, 1.0f, h_in_all, Up, drec ? drec : dgates, Gp, 0.0f,
                 dw, Gp);
-    add_deinterleaved(drecurrent_kernel, dw, U, pl, off);
+    add_deinterleaved(drecurrent_kernel, dw, U, U, VW, NG, off);
   }
   if (dbias) {
     // (G,) = sum of dgates; reset_after (2, G) = [sum of dgates; sum of drec].
@@ -415,7 +361,7 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
       std::fill_n(dw, Gp, 0.0f);
       for (std::size_t r = 0; r < TT * B; ++r)
         for (std::size_t j = 0; j < Gp; ++j) dw[j] += src[r * Gp + j];
-      add_deinterleaved(dbias + row * NG * U, dw, 1, pl, off);
+      add_deinterleaved(dbias + row * NG * U, dw, 1, U, VW, NG, off);
     }
   }
   // dx (T*B, F) = dgates (T*B, Gp) . kernel^T (Gp, F), then back to (B, T, F) input order.

@@ -17,31 +17,58 @@ static_assert(kGates == kNumGates && simd::kGateI == kGateI && simd::kGateF == k
               simd::kGateC == kGateC && simd::kGateO == kGateO,
               "the fused kernels use the gate order of recur/ops/recurrent_kernels.hpp");
 
-// Adds an interleaved (K, Gp) gradient into a Keras-layout (K, 4U) one.
-void add_deinterleaved(float* out, const float* il, std::size_t K, std::size_t U,
-                       std::size_t VW, const std::size_t* off) {
-  const std::size_t Gp = kGates * round_up(U, VW), G = kGates * U;
-  for (std::size_t k = 0; k < K; ++k)
-    for (std::size_t g = 0; g < kGates; ++g) {
-      float* o = out + k * G + g * U;
-      const float* src = il + k * Gp + g * VW;
-      for (std::size_t u = 0; u < U; ++u) o[u] += src[off[u]];
-    }
-}
-
 // Backward panels of a padded width Up: ceil(nb / kPanelBlocks), the last one maybe narrower.
 std::size_t panel_count(std::size_t nb) { return (nb + kPanelBlocks - 1) / kPanelBlocks; }
 std::size_t panel_blocks(std::size_t nb, std::size_t p) {
   return std::min(kPanelBlocks, nb - kPanelBlocks * p);
 }
 
-// recurrent_kernel^T packed in panels of up to kPanelBlocks unit blocks: panel p is
-// (Gp, nv, VW), where row k' is an interleaved gate column and lane (q, v) is unit
-// (kPanelBlocks p + q) VW + v. Read row by row of recurrent_kernel (one unit each), so the
-// source streams.
+}  // namespace
+
+void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, std::size_t VW,
+                  std::size_t ng, std::size_t gates) {
+  const std::size_t nb = round_up(U, VW) / VW, G = ng * U;
+  for (std::size_t j = 0; j < nb; ++j)
+    for (std::size_t k = 0; k < K; ++k)
+      for (std::size_t g = 0; g < gates; ++g)
+        for (std::size_t v = 0; v < VW; ++v) {
+          const std::size_t u = j * VW + v;
+          packed[((j * K + k) * gates + g) * VW + v] = u < U ? w[k * G + g * U + u] : 0.0f;
+        }
+}
+
+void unit_offsets(std::vector<std::size_t>& off, std::size_t U, std::size_t VW, std::size_t ng) {
+  off.resize(U);
+  for (std::size_t u = 0; u < U; ++u) off[u] = (u / VW) * ng * VW + u % VW;
+}
+
+void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U,
+                        std::size_t VW, std::size_t ng, const std::size_t* off) {
+  const std::size_t Gp = ng * round_up(U, VW), G = ng * U;
+  std::fill_n(out, K * Gp, 0.0f);
+  for (std::size_t k = 0; k < K; ++k)
+    for (std::size_t g = 0; g < ng; ++g) {
+      float* o = out + k * Gp + g * VW;
+      const float* src = w + k * G + g * U;
+      for (std::size_t u = 0; u < U; ++u) o[off[u]] = src[u];
+    }
+}
+
+void add_deinterleaved(float* out, const float* il, std::size_t K, std::size_t U,
+                       std::size_t VW, std::size_t ng, const std::size_t* off) {
+  const std::size_t Gp = ng * round_up(U, VW), G = ng * U;
+  for (std::size_t k = 0; k < K; ++k)
+    for (std::size_t g = 0; g < ng; ++g) {
+      float* o = out + k * G + g * U;
+      const float* src = il + k * Gp + g * VW;
+      for (std::size_t u = 0; u < U; ++u) o[u] += src[off[u]];
+    }
+}
+
+// Read row by row of recurrent_kernel (one unit each), so the source streams.
 void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t VW,
-                     const std::size_t* off) {
-  const std::size_t Up = round_up(U, VW), nb = Up / VW, Gp = kGates * Up, G = kGates * U;
+                     std::size_t ng, const std::size_t* off) {
+  const std::size_t Up = round_up(U, VW), nb = Up / VW, Gp = ng * Up, G = ng * U;
   const std::size_t panel_size = Gp * kPanelBlocks * VW;  // floats per panel, padded
   std::fill_n(packed, panel_count(nb) * panel_size, 0.0f);
   for (std::size_t unit = 0; unit < U; ++unit) {
@@ -49,39 +76,9 @@ void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t V
     const std::size_t v = unit % VW, nv = panel_blocks(nb, p);
     float* panel = packed + p * panel_size + q * VW + v;
     const float* row = r + unit * G;
-    for (std::size_t g = 0; g < kGates; ++g)
+    for (std::size_t g = 0; g < ng; ++g)
       for (std::size_t u = 0; u < U; ++u) panel[(off[u] + g * VW) * nv * VW] = row[g * U + u];
   }
-}
-
-}  // namespace
-
-void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, std::size_t VW) {
-  const std::size_t Up = round_up(U, VW), nb = Up / VW, G = kGates * U;
-  for (std::size_t j = 0; j < nb; ++j)
-    for (std::size_t k = 0; k < K; ++k)
-      for (std::size_t g = 0; g < kGates; ++g)
-        for (std::size_t v = 0; v < VW; ++v) {
-          const std::size_t u = j * VW + v;
-          packed[((j * K + k) * kGates + g) * VW + v] = u < U ? w[k * G + g * U + u] : 0.0f;
-        }
-}
-
-void unit_offsets(std::vector<std::size_t>& off, std::size_t U, std::size_t VW) {
-  off.resize(U);
-  for (std::size_t u = 0; u < U; ++u) off[u] = (u / VW) * kGates * VW + u % VW;
-}
-
-void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U,
-                        std::size_t VW, const std::size_t* off) {
-  const std::size_t Gp = kGates * round_up(U, VW), G = kGates * U;
-  std::fill_n(out, K * Gp, 0.0f);
-  for (std::size_t k = 0; k < K; ++k)
-    for (std::size_t g = 0; g < kGates; ++g) {
-      float* o = out + k * Gp + g * VW;
-      const float* src = w + k * G + g * U;
-      for (std::size_t u = 0; u < U; ++u) o[off[u]] = src[u];
-    }
 }
 
 void no_fused_kernel(RecurrentKernel path) {
@@ -118,12 +115,12 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
     ensure(cache.hd, TT * B * Up);
   }
 
-  unit_offsets(cache.unit_offsets, U, VW);
+  unit_offsets(cache.unit_offsets, U, VW, kGates);
   const std::size_t* off = cache.unit_offsets.data();
-  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW, off);
-  if (bias) interleave_columns(cache.bias_il.data(), bias, 1, U, VW, off);
+  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW, kGates, off);
+  if (bias) interleave_columns(cache.bias_il.data(), bias, 1, U, VW, kGates, off);
   else std::fill(cache.bias_il.begin(), cache.bias_il.end(), 0.0f);
-  pack_forward(cache.packed.data(), recurrent_kernel, U, U, VW);
+  pack_forward(cache.packed.data(), recurrent_kernel, U, U, VW, kGates, kGates);
 
   // gates (T*B, Gp) = x (T*B, F) . kernel (F, Gp): one gemm for all timesteps.
   float* gates = cache.gates.data();
@@ -201,7 +198,7 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
   // The unit offsets and the interleaved kernel are forward's (backward runs with the weights
   // of the last forward, as recurrent_backward's contract says).
   const std::size_t* off = cache.unit_offsets.data();
-  pack_transposed(cache.packed_t.data(), recurrent_kernel, U, VW, off);
+  pack_transposed(cache.packed_t.data(), recurrent_kernel, U, VW, kGates, off);
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
   const float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
   float* dyp = seq_dy ? cache.dy_pad.data() : nullptr;
@@ -269,16 +266,16 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
   float* dw = cache.dw_pad.data();
   // dkernel (F, G) += x^T (F, T*B) . dgates (T*B, Gp)
   gemm<float>(true, false, F, Gp, TT * B, 1.0f, cache.x.data(), F, dgates, Gp, 0.0f, dw, Gp);
-  add_deinterleaved(dkernel, dw, F, U, VW, off);
+  add_deinterleaved(dkernel, dw, F, U, VW, kGates, off);
   // drecurrent_kernel (U, G) += h_in^T (U, T*B) . dgates, h_in = h_{t-1} (after dropout)
   const float* h_in = cache.has_rmask ? cache.hd.data() : cache.h.data();
   gemm<float>(true, false, U, Gp, TT * B, 1.0f, h_in, Up, dgates, Gp, 0.0f, dw, Gp);
-  add_deinterleaved(drecurrent_kernel, dw, U, U, VW, off);
+  add_deinterleaved(drecurrent_kernel, dw, U, U, VW, kGates, off);
   if (dbias) {
     std::fill_n(dw, Gp, 0.0f);
     for (std::size_t r = 0; r < TT * B; ++r)
       for (std::size_t j = 0; j < Gp; ++j) dw[j] += dgates[r * Gp + j];
-    add_deinterleaved(dbias, dw, 1, U, VW, off);
+    add_deinterleaved(dbias, dw, 1, U, VW, kGates, off);
   }
   // dx (T*B, F) = dgates (T*B, Gp) . kernel^T (Gp, F), then back to (B, T, F) input order.
   gemm<float>(false, true, TT * B, F, Gp, 1.0f, dgates, Gp, cache.kernel_il.data(), Gp, 0.0f,
@@ -290,12 +287,12 @@ void pack_step_weights(RecurrentKernel path, float* packed_x, float* packed_r, f
                        const float* kernel, const float* recurrent_kernel, const float* bias,
                        std::size_t features, std::size_t units) {
   const std::size_t VW = fused_lstm_kernels(path).width;
-  pack_forward(packed_x, kernel, features, units, VW);
-  pack_forward(packed_r, recurrent_kernel, units, units, VW);
+  pack_forward(packed_x, kernel, features, units, VW, kGates, kGates);
+  pack_forward(packed_r, recurrent_kernel, units, units, VW, kGates, kGates);
   if (bias) {
     std::vector<std::size_t> off;
-    unit_offsets(off, units, VW);
-    interleave_columns(bias_il, bias, 1, units, VW, off.data());
+    unit_offsets(off, units, VW, kGates);
+    interleave_columns(bias_il, bias, 1, units, VW, kGates, off.data());
   } else {
     std::fill_n(bias_il, kGates * round_up(units, VW), 0.0f);
   }

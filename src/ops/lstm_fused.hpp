@@ -61,13 +61,4 @@ void fused_lstm_step(RecurrentKernel path, float* h_next, float* c, const float*
                      const float* bias_il, std::size_t batch, std::size_t features,
                      std::size_t units);
 
-/// Packs a (K, 4U) Keras-layout matrix for FwdTile: per block j, (K, kGates, VW), zero-padded.
-void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, std::size_t VW);
-/// off[u] = the interleaved column of unit u's first gate ((u / VW) kGates VW + u % VW).
-void unit_offsets(std::vector<std::size_t>& off, std::size_t U, std::size_t VW);
-/// Permutes a (K, 4U) matrix (or a (4U,) bias with K = 1) to (K, Gp) block-interleaved columns
-/// (pad columns zero); `off` from unit_offsets.
-void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U,
-                        std::size_t VW, const std::size_t* off);
-
 }  // namespace recur::ops::detail
