@@ -41,11 +41,20 @@ void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, s
 void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t VW,
                      std::size_t ng, const std::size_t* off);
 
-// Rows in groups of max_rows x column groups (unit blocks forward, panels backward), column
-// group outermost so a thread's tiles share weights.
+// Rows in groups of up to max_rows x column groups (unit blocks forward, panels backward),
+// column group outermost so a thread's tiles share weights. The batch is split into
+// ceil(batch / max_rows) row groups of near-equal size (64 rows by 6: 9 x 6 + 2 x 5, not
+// 10 x 6 + 4; 8 rows: 4 + 4, not 6 + 2): a tile streams the same weights whatever its rows,
+// so a narrow tail tile costs almost a full one's time for a fraction of the work.
 struct Tiling {
-  std::size_t row_tiles, col_tiles, max_rows, batch;
+  Tiling(std::size_t batch, std::size_t max_rows, std::size_t col_tiles)
+      : row_tiles((batch + max_rows - 1) / max_rows), col_tiles(col_tiles),
+        base(row_tiles ? batch / row_tiles : 0), extra(row_tiles ? batch % row_tiles : 0) {}
+  std::size_t row_tiles, col_tiles;
+  std::size_t base, extra;  // row group i has base + (i < extra) rows
   std::size_t count() const { return row_tiles * col_tiles; }
+  std::size_t first_row(std::size_t i) const { return i * base + std::min(i, extra); }
+  std::size_t rows(std::size_t i) const { return base + (i < extra ? 1 : 0); }
   // One parallel region: fn(col, r0, rows) for every tile, each thread a contiguous share.
   template <typename Fn>
   void run(std::size_t threads, Fn&& fn) const {
@@ -53,8 +62,8 @@ struct Tiling {
       std::size_t begin, end;
       split_range(count(), tid, threads, begin, end);
       for (std::size_t t = begin; t < end; ++t) {
-        const std::size_t r0 = (t % row_tiles) * max_rows;
-        fn(t / row_tiles, r0, std::min(max_rows, batch - r0));
+        const std::size_t i = t % row_tiles;
+        fn(t / row_tiles, first_row(i), rows(i));
       }
     };
     ThreadPool::instance().run(threads, body);

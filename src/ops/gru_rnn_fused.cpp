@@ -136,9 +136,8 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
 
   // GRU tiles: rows x unit blocks; SimpleRNN tiles, and the GRU's second pass without
   // reset_after: rows x panels (one gate of one block is too few accumulators for a tile).
-  const std::size_t row_tiles = (B + k.max_rows - 1) / k.max_rows;
-  const Tiling tiling{row_tiles, pl.gru ? pl.nb : pl.panels, k.max_rows, B};
-  const Tiling panel_tiling{row_tiles, pl.panels, k.max_rows, B};
+  const Tiling tiling(B, k.max_rows, pl.gru ? pl.nb : pl.panels);
+  const Tiling panel_tiling(B, k.max_rows, pl.panels);
   StepThreads st(pl.gru ? (pl.reset_after ? "fused-gru-forward" : "fused-gru-v1-forward")
                          : "fused-simple-rnn-forward",
                  B * U * NG * U, tiling.count());
@@ -246,7 +245,7 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
   float* drh = pl.reset_before ? cache.dh_in.data() : nullptr;
   const auto pointwise = pl.gru ? k.gru_pointwise : k.rnn_pointwise;
   const auto backward = pl.gru ? k.gru_backward : k.rnn_backward;
-  const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, pl.panels, k.max_rows, B};
+  const Tiling tiling(B, k.max_rows, pl.panels);
   StepThreads st(pl.gru ? (pl.reset_after ? "fused-gru-backward" : "fused-gru-v1-backward")
                          : "fused-simple-rnn-backward",
                  B * U * NG * U, tiling.count());

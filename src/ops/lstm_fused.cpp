@@ -139,7 +139,7 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
   if (rmask) padded_dropout_start(rmask, hd, hs, extras.recurrent_dropout, B, U, Up);
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
 
-  const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, nb, k.max_rows, B};
+  const Tiling tiling(B, k.max_rows, nb);
   StepThreads threads("fused-lstm-forward", B * U * kGates * U, tiling.count());
   for (std::size_t s = 0; s < TT; ++s, threads.step_done()) {
     tiling.run(threads.threads(), [&](std::size_t j, std::size_t r0, std::size_t rows) {
@@ -212,7 +212,7 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
   const float* gates = cache.gates.data();
   float* dgates = cache.dgates.data();
   const float* cs = cache.c.data();
-  const Tiling tiling{(B + k.max_rows - 1) / k.max_rows, panels, k.max_rows, B};
+  const Tiling tiling(B, k.max_rows, panels);
   StepThreads threads("fused-lstm-backward", B * U * kGates * U, tiling.count());
   // The pointwise pass of step s on one tile (rows from r0, panel p).
   auto pointwise_at = [&](std::size_t s, std::size_t p, std::size_t r0, std::size_t rows) {
@@ -325,7 +325,7 @@ void fused_lstm_step(RecurrentKernel path, float* h_next, float* c, const float*
     t.c_next = c + at;
     t.h_next = h_next + at;
   };
-  const Tiling tiling{(batch + k.max_rows - 1) / k.max_rows, nb, k.max_rows, batch};
+  const Tiling tiling(batch, k.max_rows, nb);
   const std::size_t threads = step_threads(batch * U * kGates * (F + U), tiling.count());
   if (threads > 1) {
     tiling.run(threads, [&](std::size_t j, std::size_t r0, std::size_t rows) {
@@ -340,8 +340,9 @@ void fused_lstm_step(RecurrentKernel path, float* h_next, float* c, const float*
   // Written out rather than through place(): the lambda costs 15 instructions a tile here.
   const auto forward_tile = k.forward_tile;
   simd::FwdTile t = shared;
-  for (std::size_t r0 = 0; r0 < batch; r0 += k.max_rows) {
-    t.rows = std::min(k.max_rows, batch - r0);
+  for (std::size_t i = 0; i < tiling.row_tiles; ++i) {
+    const std::size_t r0 = tiling.first_row(i);
+    t.rows = tiling.rows(i);
     t.x = x_t + r0 * F;
     t.h_in = h + r0 * Up;
     for (std::size_t j = 0; j < nb; ++j) {
