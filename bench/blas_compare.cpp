@@ -51,7 +51,8 @@
 #include <string>
 #include <vector>
 
-#include "lstm_fused.hpp"   // src/ops (internal): fused_lstm_step, pack_step_weights, unit_offsets
+#include "lstm_fused.hpp"  // src/ops (internal): fused_lstm_step, pack_step_weights, and
+                            // (via fused_tiling.hpp) unit_offsets, pack_transposed
 #include "recur/ops/cpu.hpp"
 #include "recur/ops/gemm.hpp"
 #include "recur/ops/recurrent_kernels.hpp"
@@ -393,16 +394,9 @@ Bench fused_backward_bench(recur::ops::RecurrentKernel path, std::size_t B, std:
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t g = 0; g < 4; ++g)
       for (std::size_t u = 0; u < U; ++u) d->dz[b * Gp + d->off[u] + g * VW] = rng.uniform(1.0f);
-  // R^T in panels (lstm_fused.cpp, pack_transposed).
+  // R^T in panels (lstm_fused.cpp).
   d->packed.assign(panels * panel_size, 0.0f);
-  for (std::size_t unit = 0; unit < U; ++unit) {
-    const std::size_t p = unit / (PB * VW), q = (unit / VW) % PB, v = unit % VW;
-    const std::size_t nv = std::min(PB, nb - PB * p);
-    float* panel = d->packed.data() + p * panel_size + q * VW + v;
-    for (std::size_t g = 0; g < 4; ++g)
-      for (std::size_t u = 0; u < U; ++u)
-        panel[(d->off[u] + g * VW) * nv * VW] = d->r[unit * G + g * U + u];
-  }
+  rd::pack_transposed(d->packed.data(), d->r.data(), U, VW, 4);
   d->dh.assign(B * Up, 0.0f);
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t unit = 0; unit < U; ++unit) {

@@ -25,12 +25,12 @@ inline std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) /
 /// off[u] = the interleaved column of unit u's first gate: (u / VW) ng VW + u % VW.
 void unit_offsets(std::vector<std::size_t>& off, std::size_t U, std::size_t VW, std::size_t ng);
 /// Permutes a (K, ng U) matrix (or an (ng U,) bias with K = 1) to (K, Gp) interleaved columns
-/// (pad columns zero); `off` from unit_offsets.
+/// (pad columns zero).
 void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U,
-                        std::size_t VW, std::size_t ng, const std::size_t* off);
+                        std::size_t VW, std::size_t ng);
 /// Adds an interleaved (K, Gp) gradient into a Keras-layout (K, ng U) one.
 void add_deinterleaved(float* out, const float* il, std::size_t K, std::size_t U,
-                       std::size_t VW, std::size_t ng, const std::size_t* off);
+                       std::size_t VW, std::size_t ng);
 /// The first `gates` gates of a (K, ng U) matrix per unit block j as (K, gates, VW),
 /// zero-padded, blocks K gates VW floats apart (the forward tiles' weights).
 void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, std::size_t VW,
@@ -39,7 +39,7 @@ void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, s
 /// unit blocks: panel p is (Gp, nv, VW), row k' an interleaved gate column, lane (q, v) unit
 /// (kPanelBlocks p + q) VW + v (the backward tiles' weights).
 void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t VW,
-                     std::size_t ng, const std::size_t* off);
+                     std::size_t ng);
 
 // Rows in groups of up to max_rows x column groups (unit blocks forward, panels backward),
 // column group outermost so a thread's tiles share weights. The batch is split into

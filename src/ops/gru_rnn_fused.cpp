@@ -102,14 +102,12 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
     ensure(cache.hd, TT * B * Up);
   }
 
-  unit_offsets(cache.unit_offsets, U, VW, NG);
-  const std::size_t* off = cache.unit_offsets.data();
-  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW, NG, off);
+  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW, NG);
   float* bias_il = cache.bias_il.data();
   if (bias) {
     // reset_after: bias (2, 3U) = [input; recurrent]. The recurrent bias of z and r joins the
     // input projection; that of h stays apart (row 1), since r multiplies it.
-    interleave_columns(bias_il, bias, pl.reset_after ? 2 : 1, U, VW, NG, off);
+    interleave_columns(bias_il, bias, pl.reset_after ? 2 : 1, U, VW, NG);
     if (pl.reset_after)
       for (std::size_t j = 0; j < pl.nb; ++j)
         for (std::size_t i = 0; i < 2 * VW; ++i)
@@ -228,8 +226,7 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
 
   // The unit offsets and the interleaved kernel are forward's (backward runs with the weights
   // of the last forward, as recurrent_backward's contract says).
-  const std::size_t* off = cache.unit_offsets.data();
-  pack_transposed(cache.packed_t.data(), recurrent_kernel, U, VW, NG, off);
+  pack_transposed(cache.packed_t.data(), recurrent_kernel, U, VW, NG);
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
   const float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
   float* dyp = seq_dy ? cache.dy_pad.data() : nullptr;
@@ -331,7 +328,7 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
   float* dw = cache.dw_pad.data();
   // dkernel (F, G) += x^T (F, T*B) . dgates (T*B, Gp)
   gemm<float>(true, false, F, Gp, TT * B, 1.0f, cache.x.data(), F, dgates, Gp, 0.0f, dw, Gp);
-  add_deinterleaved(dkernel, dw, F, U, VW, NG, off);
+  add_deinterleaved(dkernel, dw, F, U, VW, NG);
   // drecurrent_kernel (U, G) += h_in^T (U, T*B) . d(recurrent product) (T*B, Gp).
   if (pl.reset_before) {
     // The h gate's product is (r h_in) . R_h: its columns come from aux = r h_in, those of z
@@ -351,7 +348,7 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
   } else {
     gemm<float>(true, false, U, Gp, TT * B, 1.0f, h_in_all, Up, drec ? drec : dgates, Gp, 0.0f,
                 dw, Gp);
-    add_deinterleaved(drecurrent_kernel, dw, U, U, VW, NG, off);
+    add_deinterleaved(drecurrent_kernel, dw, U, U, VW, NG);
   }
   if (dbias) {
     // (G,) = sum of dgates; reset_after (2, G) = [sum of dgates; sum of drec].
@@ -360,7 +357,7 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
       std::fill_n(dw, Gp, 0.0f);
       for (std::size_t r = 0; r < TT * B; ++r)
         for (std::size_t j = 0; j < Gp; ++j) dw[j] += src[r * Gp + j];
-      add_deinterleaved(dbias + row * NG * U, dw, 1, U, VW, NG, off);
+      add_deinterleaved(dbias + row * NG * U, dw, 1, U, VW, NG);
     }
   }
   // dx (T*B, F) = dgates (T*B, Gp) . kernel^T (Gp, F), then back to (B, T, F) input order.

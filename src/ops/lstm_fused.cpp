@@ -25,16 +25,27 @@ std::size_t panel_blocks(std::size_t nb, std::size_t p) {
 
 }  // namespace
 
+// Every helper below moves whole unit blocks (VW contiguous floats of one gate) at a time, so
+// its inner loops are plain vector copies; the last block of a U that VW does not divide is
+// `n` < VW units long, its pad lanes zero.
+namespace {
+std::size_t block_units(std::size_t U, std::size_t VW, std::size_t j) {
+  return std::min(VW, U - j * VW);
+}
+}  // namespace
+
 void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, std::size_t VW,
                   std::size_t ng, std::size_t gates) {
   const std::size_t nb = round_up(U, VW) / VW, G = ng * U;
-  for (std::size_t j = 0; j < nb; ++j)
+  for (std::size_t j = 0; j < nb; ++j) {
+    const std::size_t n = block_units(U, VW, j);
     for (std::size_t k = 0; k < K; ++k)
-      for (std::size_t g = 0; g < gates; ++g)
-        for (std::size_t v = 0; v < VW; ++v) {
-          const std::size_t u = j * VW + v;
-          packed[((j * K + k) * gates + g) * VW + v] = u < U ? w[k * G + g * U + u] : 0.0f;
-        }
+      for (std::size_t g = 0; g < gates; ++g) {
+        float* d = packed + ((j * K + k) * gates + g) * VW;
+        std::copy_n(w + k * G + g * U + j * VW, n, d);
+        std::fill(d + n, d + VW, 0.0f);
+      }
+  }
 }
 
 void unit_offsets(std::vector<std::size_t>& off, std::size_t U, std::size_t VW, std::size_t ng) {
@@ -43,41 +54,56 @@ void unit_offsets(std::vector<std::size_t>& off, std::size_t U, std::size_t VW, 
 }
 
 void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U,
-                        std::size_t VW, std::size_t ng, const std::size_t* off) {
-  const std::size_t Gp = ng * round_up(U, VW), G = ng * U;
-  std::fill_n(out, K * Gp, 0.0f);
+                        std::size_t VW, std::size_t ng) {
+  const std::size_t nb = round_up(U, VW) / VW, Gp = ng * nb * VW, G = ng * U;
   for (std::size_t k = 0; k < K; ++k)
-    for (std::size_t g = 0; g < ng; ++g) {
-      float* o = out + k * Gp + g * VW;
-      const float* src = w + k * G + g * U;
-      for (std::size_t u = 0; u < U; ++u) o[off[u]] = src[u];
+    for (std::size_t j = 0; j < nb; ++j) {
+      const std::size_t n = block_units(U, VW, j);
+      for (std::size_t g = 0; g < ng; ++g) {
+        float* o = out + k * Gp + (j * ng + g) * VW;
+        std::copy_n(w + k * G + g * U + j * VW, n, o);
+        std::fill(o + n, o + VW, 0.0f);
+      }
     }
 }
 
 void add_deinterleaved(float* out, const float* il, std::size_t K, std::size_t U,
-                       std::size_t VW, std::size_t ng, const std::size_t* off) {
-  const std::size_t Gp = ng * round_up(U, VW), G = ng * U;
+                       std::size_t VW, std::size_t ng) {
+  const std::size_t nb = round_up(U, VW) / VW, Gp = ng * nb * VW, G = ng * U;
   for (std::size_t k = 0; k < K; ++k)
-    for (std::size_t g = 0; g < ng; ++g) {
-      float* o = out + k * G + g * U;
-      const float* src = il + k * Gp + g * VW;
-      for (std::size_t u = 0; u < U; ++u) o[u] += src[off[u]];
+    for (std::size_t j = 0; j < nb; ++j) {
+      const std::size_t n = block_units(U, VW, j);
+      for (std::size_t g = 0; g < ng; ++g) {
+        float* o = out + k * G + g * U + j * VW;
+        const float* src = il + k * Gp + (j * ng + g) * VW;
+        for (std::size_t v = 0; v < n; ++v) o[v] += src[v];
+      }
     }
 }
 
-// Read row by row of recurrent_kernel (one unit each), so the source streams.
+// A transpose in VW x VW blocks (VW units of recurrent_kernel's rows x VW of one gate's
+// columns), so the rows read and the panel rows written stay in L1 while a block is copied.
 void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t VW,
-                     std::size_t ng, const std::size_t* off) {
+                     std::size_t ng) {
   const std::size_t Up = round_up(U, VW), nb = Up / VW, Gp = ng * Up, G = ng * U;
   const std::size_t panel_size = Gp * kPanelBlocks * VW;  // floats per panel, padded
   std::fill_n(packed, panel_count(nb) * panel_size, 0.0f);
-  for (std::size_t unit = 0; unit < U; ++unit) {
-    const std::size_t p = unit / (kPanelBlocks * VW), q = (unit / VW) % kPanelBlocks;
-    const std::size_t v = unit % VW, nv = panel_blocks(nb, p);
-    float* panel = packed + p * panel_size + q * VW + v;
-    const float* row = r + unit * G;
-    for (std::size_t g = 0; g < ng; ++g)
-      for (std::size_t u = 0; u < U; ++u) panel[(off[u] + g * VW) * nv * VW] = row[g * U + u];
+  for (std::size_t p = 0; p < panel_count(nb); ++p) {
+    const std::size_t nv = panel_blocks(nb, p), row_len = nv * VW;
+    float* panel = packed + p * panel_size;
+    for (std::size_t q = 0; q < nv; ++q) {
+      const std::size_t j = p * kPanelBlocks + q, nu = block_units(U, VW, j);
+      const float* rows = r + j * VW * G;  // recurrent_kernel rows of units j VW ..
+      for (std::size_t g = 0; g < ng; ++g)
+        for (std::size_t jb = 0; jb < nb; ++jb) {
+          const std::size_t nc = block_units(U, VW, jb);
+          // panel row (jb ng + g) VW + w is gate g of unit jb VW + w; lane q VW + v unit j VW + v
+          float* d = panel + (jb * ng + g) * VW * row_len + q * VW;
+          const float* src = rows + g * U + jb * VW;
+          for (std::size_t w = 0; w < nc; ++w)
+            for (std::size_t v = 0; v < nu; ++v) d[w * row_len + v] = src[v * G + w];
+        }
+    }
   }
 }
 
@@ -115,10 +141,8 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
     ensure(cache.hd, TT * B * Up);
   }
 
-  unit_offsets(cache.unit_offsets, U, VW, kGates);
-  const std::size_t* off = cache.unit_offsets.data();
-  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW, kGates, off);
-  if (bias) interleave_columns(cache.bias_il.data(), bias, 1, U, VW, kGates, off);
+  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW, kGates);
+  if (bias) interleave_columns(cache.bias_il.data(), bias, 1, U, VW, kGates);
   else std::fill(cache.bias_il.begin(), cache.bias_il.end(), 0.0f);
   pack_forward(cache.packed.data(), recurrent_kernel, U, U, VW, kGates, kGates);
 
@@ -195,10 +219,9 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
   const bool seq_dy = dy != nullptr && config.return_sequences;
   if (seq_dy) ensure(cache.dy_pad, TT * B * Up);
 
-  // The unit offsets and the interleaved kernel are forward's (backward runs with the weights
-  // of the last forward, as recurrent_backward's contract says).
-  const std::size_t* off = cache.unit_offsets.data();
-  pack_transposed(cache.packed_t.data(), recurrent_kernel, U, VW, kGates, off);
+  // The interleaved kernel is forward's (backward runs with the weights of the last forward,
+  // as recurrent_backward's contract says).
+  pack_transposed(cache.packed_t.data(), recurrent_kernel, U, VW, kGates);
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
   const float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
   float* dyp = seq_dy ? cache.dy_pad.data() : nullptr;
@@ -266,16 +289,16 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
   float* dw = cache.dw_pad.data();
   // dkernel (F, G) += x^T (F, T*B) . dgates (T*B, Gp)
   gemm<float>(true, false, F, Gp, TT * B, 1.0f, cache.x.data(), F, dgates, Gp, 0.0f, dw, Gp);
-  add_deinterleaved(dkernel, dw, F, U, VW, kGates, off);
+  add_deinterleaved(dkernel, dw, F, U, VW, kGates);
   // drecurrent_kernel (U, G) += h_in^T (U, T*B) . dgates, h_in = h_{t-1} (after dropout)
   const float* h_in = cache.has_rmask ? cache.hd.data() : cache.h.data();
   gemm<float>(true, false, U, Gp, TT * B, 1.0f, h_in, Up, dgates, Gp, 0.0f, dw, Gp);
-  add_deinterleaved(drecurrent_kernel, dw, U, U, VW, kGates, off);
+  add_deinterleaved(drecurrent_kernel, dw, U, U, VW, kGates);
   if (dbias) {
     std::fill_n(dw, Gp, 0.0f);
     for (std::size_t r = 0; r < TT * B; ++r)
       for (std::size_t j = 0; j < Gp; ++j) dw[j] += dgates[r * Gp + j];
-    add_deinterleaved(dbias, dw, 1, U, VW, kGates, off);
+    add_deinterleaved(dbias, dw, 1, U, VW, kGates);
   }
   // dx (T*B, F) = dgates (T*B, Gp) . kernel^T (Gp, F), then back to (B, T, F) input order.
   gemm<float>(false, true, TT * B, F, Gp, 1.0f, dgates, Gp, cache.kernel_il.data(), Gp, 0.0f,
@@ -290,9 +313,7 @@ void pack_step_weights(RecurrentKernel path, float* packed_x, float* packed_r, f
   pack_forward(packed_x, kernel, features, units, VW, kGates, kGates);
   pack_forward(packed_r, recurrent_kernel, units, units, VW, kGates, kGates);
   if (bias) {
-    std::vector<std::size_t> off;
-    unit_offsets(off, units, VW, kGates);
-    interleave_columns(bias_il, bias, 1, units, VW, kGates, off.data());
+    interleave_columns(bias_il, bias, 1, units, VW, kGates);
   } else {
     std::fill_n(bias_il, kGates * round_up(units, VW), 0.0f);
   }

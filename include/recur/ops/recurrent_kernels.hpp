@@ -169,7 +169,6 @@ struct RecurrentCache {
   std::vector<T> packed_t;   // recurrent_kernel^T packed for the backward tiles
   std::vector<T> dy_pad;     // (T, B, Up) output gradients in processing order
   std::vector<T> dw_pad;     // (max(F, U), Gp) weight-gradient scratch
-  std::vector<std::size_t> unit_offsets;  // (U,) interleaved column of each unit
 };
 
 /// Forward pass.
