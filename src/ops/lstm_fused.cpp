@@ -107,6 +107,15 @@ void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t V
   }
 }
 
+bool fused_lstm_input_in_tiles(RecurrentKernel path, const RecurrentDims& dims) {
+  if (path != RecurrentKernel::kFusedLstmAvx512) return false;
+  const simd::LstmSimdKernels& k = fused_lstm_kernels(path);
+  const std::size_t B = dims.batch, F = dims.features, U = dims.units;
+  const std::size_t Gp = kGates * round_up(U, k.width);
+  const double weight_bytes = double(F + U) * double(Gp) * sizeof(float);
+  return B >= 2 * k.max_rows && F <= 2 * U && weight_bytes < double(kInputInTilesMaxBytes);
+}
+
 void no_fused_kernel(RecurrentKernel path) {
   // select_kernel() never picks a kernel this build lacks: reaching here is a bug in recur.
   throw Error(std::string("fused recurrent kernels: this build has no ") +
@@ -146,12 +155,18 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
   else std::fill(cache.bias_il.begin(), cache.bias_il.end(), 0.0f);
   pack_forward(cache.packed.data(), recurrent_kernel, U, U, VW, kGates, kGates);
 
-  // gates (T*B, Gp) = x (T*B, F) . kernel (F, Gp): one gemm for all timesteps.
   float* gates = cache.gates.data();
-  // The bias joins inside the tiles (FwdTile::bias): writing it into every row first would
-  // cost a pass over the whole (T*B, Gp) buffer and the gemm a read of it.
-  gemm<float>(false, false, TT * B, Gp, F, 1.0f, cache.x.data(), F, cache.kernel_il.data(), Gp,
-              0.0f, gates, Gp);
+  const bool input_in_tiles = fused_lstm_input_in_tiles(path, dims);
+  if (input_in_tiles) {
+    ensure(cache.packed_x, F * Gp);
+    pack_forward(cache.packed_x.data(), kernel, F, U, VW, kGates, kGates);
+  } else {
+    // gates (T*B, Gp) = x (T*B, F) . kernel (F, Gp): one gemm for all timesteps. The bias
+    // joins inside the tiles (FwdTile::bias): writing it into every row first would cost a
+    // pass over the whole (T*B, Gp) buffer and the gemm a read of it.
+    gemm<float>(false, false, TT * B, Gp, F, 1.0f, cache.x.data(), F, cache.kernel_il.data(),
+                Gp, 0.0f, gates, Gp);
+  }
 
   // Initial states into the padded layout (pad lanes zero).
   float* hs = cache.h.data();
@@ -164,15 +179,25 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
 
   const Tiling tiling(B, k.max_rows, nb);
-  StepThreads threads("fused-lstm-forward", B * U * kGates * U, tiling.count());
+  StepThreads threads(input_in_tiles ? "fused-lstm-forward-input" : "fused-lstm-forward",
+                      B * U * kGates * (input_in_tiles ? F + U : U), tiling.count());
   for (std::size_t s = 0; s < TT; ++s, threads.step_done()) {
     tiling.run(threads.threads(), [&](std::size_t j, std::size_t r0, std::size_t rows) {
       simd::FwdTile ft;
       ft.rows = rows;
       float* g = gates + (s * B + r0) * Gp + j * kGates * VW;
-      ft.init = g;
-      ft.ld_init = Gp;
-      ft.bias = cache.bias_il.data() + j * kGates * VW;
+      if (input_in_tiles) {  // acc = bias + x_t kernel + h recurrent_kernel
+        ft.init = cache.bias_il.data() + j * kGates * VW;
+        ft.ld_init = 0;
+        ft.x = cache.x.data() + (s * B + r0) * F;
+        ft.ldx = F;
+        ft.kx = F;
+        ft.packed_x = cache.packed_x.data() + j * F * kGates * VW;
+      } else {  // acc = gates (the gemm's x_t kernel) + bias + h recurrent_kernel
+        ft.init = g;
+        ft.ld_init = Gp;
+        ft.bias = cache.bias_il.data() + j * kGates * VW;
+      }
       ft.h_in = (rmask ? hd + s * B * Up : hs + s * B * Up) + r0 * Up;
       ft.packed_r = cache.packed.data() + j * U * kGates * VW;
       ft.kh = U;

@@ -153,7 +153,13 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"mask_holes", {6, 10, 4, 19}, true, false, true, true, true},
         Case{"recurrent_dropout", {5, 6, 3, 17}, true, false, false, true, false, true},
         Case{"mask_dropout_backwards_last", {9, 7, 2, 33}, false, true, true, true, true, true},
-        Case{"wide_units_130", {3, 4, 9, 130}, true, false, true}),
+        Case{"wide_units_130", {3, 4, 9, 130}, true, false, true},
+        // Batches of at least two full AVX-512 row groups: the input projection runs inside
+        // the timestep tiles there (fused_lstm_input_in_tiles), in every mode.
+        Case{"input_in_tiles_batch_25", {25, 6, 7, 29}, true, false, true},
+        Case{"input_in_tiles_mask_dropout_backwards", {14, 7, 5, 18}, false, true, true, true,
+             true, true},
+        Case{"input_in_tiles_no_bias", {12, 5, 3, 40}, true, false, false, false}),
     [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
 
 // Splitting the tiles over threads changes who computes a tile, never how: results are
@@ -171,6 +177,40 @@ TEST(FusedLstmThreads, ResultsDoNotDependOnTheThreadCount) {
   EXPECT_EQ(one.dx, two.dx);
   EXPECT_EQ(one.dr, two.dr);
 }
+
+TEST(FusedLstmThreads, ResultsDoNotDependOnTheThreadCountWithTheInputInTheTiles) {
+  if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
+  IsaGuard guard;
+  recur::ops::set_isa(recur::ops::detected_isa());
+  const Case c{"threads_input", {26, 9, 6, 37}, true, false, true, true, true, true};
+  recur::ops::set_num_threads(1);
+  const Outputs<float> one = run_lstm<float>(c, 5);
+  for (std::size_t threads : {2, 3}) {
+    recur::ops::set_num_threads(threads);
+    const Outputs<float> more = run_lstm<float>(c, 5);
+    EXPECT_EQ(one.y, more.y) << threads;
+    EXPECT_EQ(one.dx, more.dx) << threads;
+    EXPECT_EQ(one.dr, more.dr) << threads;
+  }
+}
+
+// The rule that puts the input projection in the tiles: the AVX-512 path only, at least two
+// full row groups, an input at most twice the units wide, packed weights under the cap.
+#if defined(__x86_64__)
+TEST(FusedLstmInputInTiles, RuleFollowsBatchWidthAndWeightSize) {
+  using recur::ops::RecurrentKernel;
+  using recur::ops::detail::fused_lstm_input_in_tiles;
+  const RecurrentKernel avx512 = RecurrentKernel::kFusedLstmAvx512;
+  const RecurrentKernel avx2 = RecurrentKernel::kFusedLstmAvx2;
+  EXPECT_TRUE(fused_lstm_input_in_tiles(avx512, {64, 100, 128, 256}));
+  EXPECT_TRUE(fused_lstm_input_in_tiles(avx512, {12, 5, 3, 40}));
+  EXPECT_FALSE(fused_lstm_input_in_tiles(avx512, {11, 5, 3, 40}));     // one row group short
+  EXPECT_FALSE(fused_lstm_input_in_tiles(avx512, {64, 100, 513, 256}));  // input > 2 units
+  EXPECT_FALSE(fused_lstm_input_in_tiles(avx512, {64, 50, 512, 512}));   // 8 MiB of weights
+  EXPECT_FALSE(fused_lstm_input_in_tiles(avx512, {16, 200, 1024, 1024}));
+  EXPECT_FALSE(fused_lstm_input_in_tiles(avx2, {64, 100, 128, 256}));  // AVX2: always the gemm
+}
+#endif
 
 // Buffers are sized on the first call of a shape and reused after: the same addresses.
 TEST(FusedLstmThreads, SecondCallOfAShapeReusesTheBuffers) {

@@ -166,6 +166,7 @@ struct RecurrentCache {
   std::vector<T> kernel_il;  // (F, Gp) kernel with columns in the block-interleaved order
   std::vector<T> bias_il;    // (Gp,); fused GRU with reset_after: (2, Gp)
   std::vector<T> packed;     // recurrent_kernel packed for the forward tiles
+  std::vector<T> packed_x;   // kernel packed for forward tiles that do the input projection
   std::vector<T> packed_t;   // recurrent_kernel^T packed for the backward tiles
   std::vector<T> dy_pad;     // (T, B, Up) output gradients in processing order
   std::vector<T> dw_pad;     // (max(F, U), Gp) weight-gradient scratch
