@@ -41,6 +41,18 @@ void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, s
 void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t VW,
                      std::size_t ng);
 
+/// The rule for putting the input projection x_t kernel inside the timestep tiles (a fused
+/// forward on the AVX-512 path; the GRU with reset_after only) instead of one BLAS gemm over
+/// all timesteps, measured on a Zen 5 (BENCHMARKS.md, "Input projection in the tiles"). In the
+/// tiles the gates make no round trip through memory and the gemm's zeroing and packing go;
+/// that wins where the tiles run about as fast as the gemm - at least two full row groups
+/// (batch >= 2 max_rows) - the packed weights of a step, (F + U) x ng Up floats, stay in the
+/// caches (under kInputInTilesMaxBytes), and the input is at most 2 x units wide. (With the
+/// AVX2 tiles, which take their weights from memory, the gemm won everywhere measured.)
+bool input_in_tiles_pays(const RecurrentDims& dims, std::size_t ng, std::size_t width,
+                        std::size_t max_rows);
+inline constexpr std::size_t kInputInTilesMaxBytes = std::size_t{6} << 20;
+
 // Rows in groups of up to max_rows x column groups (unit blocks forward, panels backward),
 // column group outermost so a thread's tiles share weights. The batch is split into
 // ceil(batch / max_rows) row groups of near-equal size (64 rows by 6: 9 x 6 + 2 x 5, not

@@ -78,6 +78,15 @@ void pack_forward_of(float* packed, const float* r, const Plan& pl) {
 
 }  // namespace
 
+bool fused_gru_input_in_tiles(RecurrentKernel path, const RecurrentConfig& config,
+                              const RecurrentDims& dims) {
+  if (path != RecurrentKernel::kFusedGruAvx512 || config.kind != CellKind::kGru ||
+      !config.reset_after)
+    return false;
+  const simd::GruRnnSimdKernels& k = kernels_of(path);
+  return input_in_tiles_pays(dims, simd::kGruGates, k.width, k.max_rows);
+}
+
 void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
                            RecurrentCache<float>& cache, const float* x, const float* kernel,
                            const float* recurrent_kernel, const float* bias,
@@ -117,12 +126,18 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
   }
   pack_forward_of(cache.packed.data(), recurrent_kernel, pl);
 
-  // gates (T*B, Gp) = x (T*B, F) . kernel (F, Gp): one gemm for all timesteps. The bias joins
-  // inside the tiles (CellFwdTile::bias): writing it into every row first would cost a pass
-  // over the whole buffer and the gemm a read of it.
   float* gates = cache.gates.data();
-  gemm<float>(false, false, TT * B, Gp, F, 1.0f, cache.x.data(), F, cache.kernel_il.data(), Gp,
-              0.0f, gates, Gp);
+  const bool input_in_tiles = fused_gru_input_in_tiles(path, config, dims);
+  if (input_in_tiles) {
+    ensure(cache.packed_x, F * Gp);
+    pack_forward(cache.packed_x.data(), kernel, F, U, VW, NG, NG);
+  } else {
+    // gates (T*B, Gp) = x (T*B, F) . kernel (F, Gp): one gemm for all timesteps. The bias
+    // joins inside the tiles (CellFwdTile::bias): writing it into every row first would cost
+    // a pass over the whole buffer and the gemm a read of it.
+    gemm<float>(false, false, TT * B, Gp, F, 1.0f, cache.x.data(), F, cache.kernel_il.data(),
+                Gp, 0.0f, gates, Gp);
+  }
 
   float* hs = cache.h.data();
   padded_rows(hs, extras.h0, B, U, Up);
@@ -136,9 +151,10 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
   // reset_after: rows x panels (one gate of one block is too few accumulators for a tile).
   const Tiling tiling(B, k.max_rows, pl.gru ? pl.nb : pl.panels);
   const Tiling panel_tiling(B, k.max_rows, pl.panels);
-  StepThreads st(pl.gru ? (pl.reset_after ? "fused-gru-forward" : "fused-gru-v1-forward")
-                         : "fused-simple-rnn-forward",
-                 B * U * NG * U, tiling.count());
+  StepThreads st(input_in_tiles ? "fused-gru-forward-input"
+                 : pl.gru       ? (pl.reset_after ? "fused-gru-forward" : "fused-gru-v1-forward")
+                                : "fused-simple-rnn-forward",
+                 B * U * NG * (input_in_tiles ? F + U : U), tiling.count());
   // The fields of a tile at step s, rows r0.., first unit `unit`, gates at column `gcol`.
   auto place = [&](simd::CellFwdTile& t, std::size_t s, std::size_t r0, std::size_t rows,
                    std::size_t unit, std::size_t gcol) {
@@ -174,7 +190,13 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
         simd::CellFwdTile t;
         place(t, s, r0, rows, j * VW, j * NG * VW);
         t.packed = cache.packed.data() + j * U * NG * VW;
-        t.bias_h = bias_il + Gp + j * NG * VW + kGruH * VW;
+        t.bias_h = bias ? bias_il + Gp + j * NG * VW + kGruH * VW : nullptr;
+        if (input_in_tiles) {
+          t.x = cache.x.data() + (s * B + r0) * F;
+          t.ldx = F;
+          t.kx = F;
+          t.packed_x = cache.packed_x.data() + j * F * NG * VW;
+        }
         k.gru_forward(t);
       });
     } else {

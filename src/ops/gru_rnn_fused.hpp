@@ -22,6 +22,12 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
                            const RecurrentDims& dims, const RecurrentConfig& config,
                            const RecurrentExtras<float>& extras);
 
+/// Whether fused_gru_rnn_forward computes the input projection inside its timestep tiles
+/// instead of one gemm: a GRU with reset_after on the AVX-512 path where input_in_tiles_pays
+/// (fused_tiling.hpp). A function of the shape, config and path only (not the thread count).
+bool fused_gru_input_in_tiles(RecurrentKernel path, const RecurrentConfig& config,
+                              const RecurrentDims& dims);
+
 /// Backward with the kernel recorded in cache.kernel by fused_gru_rnn_forward.
 void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecurrent_kernel,
                             float* dbias, RecurrentCache<float>& cache, const float* dy,

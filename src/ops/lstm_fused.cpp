@@ -107,13 +107,17 @@ void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t V
   }
 }
 
+bool input_in_tiles_pays(const RecurrentDims& dims, std::size_t ng, std::size_t width,
+                        std::size_t max_rows) {
+  const std::size_t B = dims.batch, F = dims.features, U = dims.units;
+  const double weight_bytes = double(F + U) * double(ng * round_up(U, width)) * sizeof(float);
+  return B >= 2 * max_rows && F <= 2 * U && weight_bytes < double(kInputInTilesMaxBytes);
+}
+
 bool fused_lstm_input_in_tiles(RecurrentKernel path, const RecurrentDims& dims) {
   if (path != RecurrentKernel::kFusedLstmAvx512) return false;
   const simd::LstmSimdKernels& k = fused_lstm_kernels(path);
-  const std::size_t B = dims.batch, F = dims.features, U = dims.units;
-  const std::size_t Gp = kGates * round_up(U, k.width);
-  const double weight_bytes = double(F + U) * double(Gp) * sizeof(float);
-  return B >= 2 * k.max_rows && F <= 2 * U && weight_bytes < double(kInputInTilesMaxBytes);
+  return input_in_tiles_pays(dims, kGates, k.width, k.max_rows);
 }
 
 void no_fused_kernel(RecurrentKernel path) {

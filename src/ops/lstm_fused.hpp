@@ -40,16 +40,10 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
 
 /// Whether fused_lstm_forward computes the input projection x_t kernel inside its timestep
 /// tiles (each tile's product then runs over K = features + units) instead of one BLAS gemm
-/// for all timesteps before the time loop. A rule measured on a Zen 5 (BENCHMARKS.md, "Input
-/// projection in the tiles"): in the tiles the gates need no round trip through memory and
-/// the gemm's zeroing and packing go, which wins where the tiles run as fast as the gemm -
-/// the AVX-512 tiles (their weights held in registers) on at least two full row groups
-/// (batch >= 2 x max_rows) - and the packed weights of a step stay in the caches
-/// ((F + U) x 4Up floats under kInputInTilesMaxBytes) with an input no wider than 2 x units.
-/// Otherwise the gemm. A function of the shape and path only, never of the thread count, so
+/// for all timesteps before the time loop: on the AVX-512 path where input_in_tiles_pays
+/// (fused_tiling.hpp). A function of the shape and path only, never of the thread count, so
 /// results stay bit-identical across thread counts.
 bool fused_lstm_input_in_tiles(RecurrentKernel path, const RecurrentDims& dims);
-inline constexpr std::size_t kInputInTilesMaxBytes = std::size_t{8} << 20;
 
 /// Backward with the kernel recorded in cache.kernel by fused_lstm_forward.
 void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,

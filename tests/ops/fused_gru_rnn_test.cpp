@@ -18,6 +18,7 @@
 #include "recur/ops/cpu.hpp"
 #include "recur/ops/recurrent_kernels.hpp"
 #include "support/isa.hpp"
+#include "../../src/ops/gru_rnn_fused.hpp"
 
 namespace {
 
@@ -185,7 +186,13 @@ std::vector<Param> all_params() {
       Case{"mask_holes", {6, 10, 4, 19}, true, false, true, true, true},
       Case{"recurrent_dropout", {5, 6, 3, 17}, true, false, false, true, false, true},
       Case{"mask_dropout_backwards_last", {9, 7, 2, 33}, false, true, true, true, true, true},
-      Case{"wide_units_130", {3, 4, 9, 130}, true, false, true}};
+      Case{"wide_units_130", {3, 4, 9, 130}, true, false, true},
+      // Batches of at least two full AVX-512 row groups: a GRU with reset_after computes the
+      // input projection inside its timestep tiles there (fused_gru_input_in_tiles).
+      Case{"input_in_tiles_batch_25", {25, 6, 7, 29}, true, false, true},
+      Case{"input_in_tiles_mask_dropout_backwards", {14, 7, 5, 18}, false, true, true, true,
+           true, true},
+      Case{"input_in_tiles_no_bias", {12, 5, 3, 40}, true, false, false, false}};
   std::vector<Param> out;
   for (const Cell& cell : kCells)
     for (const Case& c : cases) out.push_back({cell, c});
@@ -249,18 +256,46 @@ TEST(FusedGruRnnThreads, ResultsDoNotDependOnTheThreadCount) {
   if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
   IsaGuard guard;
   recur::ops::set_isa(recur::ops::detected_isa());
-  const Case c{"threads", {11, 12, 7, 45}, true, false, true, true, true, true};
-  for (const Cell& cell : kCells) {
-    recur::ops::set_num_threads(1);
-    const Outputs<float> one = run_cell<float>(cell, c, 3);
-    recur::ops::set_num_threads(2);
-    const Outputs<float> two = run_cell<float>(cell, c, 3);
-    EXPECT_EQ(one.y, two.y) << cell.name;
-    EXPECT_EQ(one.dx, two.dx) << cell.name;
-    EXPECT_EQ(one.dr, two.dr) << cell.name;
-    EXPECT_EQ(one.db, two.db) << cell.name;
+  // Batch 11: every path's gates from the gemm; batch 26: the GRU with reset_after's input
+  // projection inside the tiles (on AVX-512).
+  for (const std::size_t batch : {11, 26}) {
+    const Case c{"threads", {batch, 12, 7, 45}, true, false, true, true, true, true};
+    for (const Cell& cell : kCells) {
+      recur::ops::set_num_threads(1);
+      const Outputs<float> one = run_cell<float>(cell, c, 3);
+      for (std::size_t threads : {2, 3}) {
+        recur::ops::set_num_threads(threads);
+        const Outputs<float> more = run_cell<float>(cell, c, 3);
+        EXPECT_EQ(one.y, more.y) << cell.name << " batch " << batch << " threads " << threads;
+        EXPECT_EQ(one.dx, more.dx) << cell.name << " batch " << batch << " threads " << threads;
+        EXPECT_EQ(one.dr, more.dr) << cell.name << " batch " << batch << " threads " << threads;
+        EXPECT_EQ(one.db, more.db) << cell.name << " batch " << batch << " threads " << threads;
+      }
+    }
   }
 }
+
+#if defined(__x86_64__)
+// The rule (fused_tiling.hpp, input_in_tiles_pays) for the GRU: reset_after on AVX-512 only.
+TEST(FusedGruInputInTiles, OnlyTheResetAfterGruOnAvx512) {
+  using recur::ops::detail::fused_gru_input_in_tiles;
+  RecurrentConfig gru;
+  gru.kind = CellKind::kGru;
+  RecurrentConfig gru_v1 = gru;
+  gru_v1.reset_after = false;
+  RecurrentConfig rnn;
+  rnn.kind = CellKind::kSimpleRnn;
+  const RecurrentDims shape{64, 100, 128, 256};
+  EXPECT_TRUE(fused_gru_input_in_tiles(RecurrentKernel::kFusedGruAvx512, gru, shape));
+  EXPECT_FALSE(fused_gru_input_in_tiles(RecurrentKernel::kFusedGruAvx512, gru_v1, shape));
+  EXPECT_FALSE(fused_gru_input_in_tiles(RecurrentKernel::kFusedSimpleRnnAvx512, rnn, shape));
+  EXPECT_FALSE(fused_gru_input_in_tiles(RecurrentKernel::kFusedGruAvx2, gru, shape));
+  EXPECT_FALSE(fused_gru_input_in_tiles(RecurrentKernel::kFusedGruAvx512, gru, {11, 100, 128, 256}));
+  EXPECT_FALSE(fused_gru_input_in_tiles(RecurrentKernel::kFusedGruAvx512, gru, {16, 200, 1024, 1024}));
+  // (512 + 512) x 3 x 512 floats: 6 MiB of packed weights, at the cap.
+  EXPECT_FALSE(fused_gru_input_in_tiles(RecurrentKernel::kFusedGruAvx512, gru, {64, 50, 512, 512}));
+}
+#endif
 
 // Buffers are sized on the first call of a shape and reused after: the same addresses, and the
 // same results (nothing left over from the first call leaks into the second).

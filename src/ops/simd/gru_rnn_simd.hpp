@@ -41,6 +41,10 @@ struct CellFwdTile {
   std::size_t ldg = 0;
   const float* bias = nullptr;   // (NG VW nv) the input bias at the same columns (with reset_after
                                  // the recurrent bias of z and r too), added to gates; or null
+  const float* x = nullptr;      // GRU reset_after: (rows, kx), row stride ldx: the input,
+                                 // whose product with packed_x then replaces gates' x W; or null
+  const float* packed_x = nullptr;  // this block's (kx, NG, VW) of kernel
+  std::size_t kx = 0, ldx = 0;
   const float* h_in = nullptr;   // (rows, kh), row stride ld: what multiplies recurrent_kernel
   const float* packed = nullptr;  // this block's (kh, NG or 2, VW) or this panel's (kh, nv, VW)
   std::size_t kh = 0;
