@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <type_traits>
 
 #include "recur/ops/cpu.hpp"
@@ -32,6 +33,21 @@ bool blas_in_pool() {
 
 // Below this many multiply-adds a split costs more than it saves.
 constexpr double kSplitMacs = 1 << 21;
+// Rows or columns per part at least: each part packs the other operand whole again.
+constexpr std::size_t kMinPartExtent = 64;
+
+// How many parts a gemm is split into: a function of its shape and of the machine (hardware
+// threads), never of the thread count. OpenBLAS's kernels for some cores (Haswell's: AVX2 CPUs
+// such as Zen 3, or any CPU under OPENBLAS_CORETYPE=Haswell) round an element differently with
+// the width of the block it falls in, so parts that followed num_threads() would make results
+// change with it (README, "Determinism"). Fewer threads than parts run several parts each.
+std::size_t gemm_parts(std::size_t extent, double macs) {
+  static const std::size_t machine = std::max(1u, std::thread::hardware_concurrency());
+  const double by_work = macs / kSplitMacs;
+  std::size_t parts = std::min(machine, extent / kMinPartExtent);
+  if (by_work < double(parts)) parts = static_cast<std::size_t>(by_work);
+  return std::max<std::size_t>(parts, 1);
+}
 
 template <typename T>
 void blas(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
@@ -54,19 +70,19 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
           const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
           std::size_t ldc) {
   if (m == 0 || n == 0) return;
-  const std::size_t threads = num_threads();
-  if (!blas_in_pool() || threads <= 1 || double(m) * double(n) * double(k) < kSplitMacs) {
-    blas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    return;
-  }
   // Split C by rows when it is at least as tall as wide, else by columns (in multiples of 16
   // so every part keeps whole vectors).
   const bool by_rows = m >= n;
   const std::size_t extent = by_rows ? m : n;
-  const std::size_t parts = std::min(threads, (extent + 15) / 16);
-  auto body = [&](std::size_t tid) {
-    const std::size_t lo = extent * tid / parts / 16 * 16;
-    const std::size_t hi = tid + 1 == parts ? extent : extent * (tid + 1) / parts / 16 * 16;
+  const std::size_t parts =
+      blas_in_pool() ? gemm_parts(extent, double(m) * double(n) * double(k)) : 1;
+  if (parts <= 1) {
+    blas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  auto part = [&](std::size_t p) {
+    const std::size_t lo = extent * p / parts / 16 * 16;
+    const std::size_t hi = p + 1 == parts ? extent : extent * (p + 1) / parts / 16 * 16;
     if (hi <= lo) return;
     if (by_rows)
       blas(trans_a, trans_b, hi - lo, n, k, alpha, trans_a ? a + lo : a + lo * lda, lda, b, ldb,
@@ -75,9 +91,12 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
       blas(trans_a, trans_b, m, hi - lo, k, alpha, a, lda, trans_b ? b + lo * ldb : b + lo, ldb,
            beta, c + lo, ldc);
   };
-  detail::ThreadPool::instance().run(parts, body);
+  const std::size_t threads = std::min(num_threads(), parts);
+  auto body = [&](std::size_t tid) {
+    for (std::size_t p = tid; p < parts; p += threads) part(p);
+  };
+  detail::ThreadPool::instance().run(threads, body);
 }
-
 template void gemm<float>(bool, bool, std::size_t, std::size_t, std::size_t, float, const float*,
                           std::size_t, const float*, std::size_t, float, float*, std::size_t);
 template void gemm<double>(bool, bool, std::size_t, std::size_t, std::size_t, double,

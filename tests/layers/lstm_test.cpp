@@ -61,7 +61,7 @@ TEST(Gemm, PoolSplitMatchesNaiveReferenceForTallAndWideProducts) {
     for (auto [m, n] : {std::pair<std::size_t, std::size_t>{301, 37}, {37, 301}})
       for (bool ta : {false, true})
         for (bool tb : {false, true}) {
-          const std::size_t k = 211;
+          const std::size_t k = 1013;  // enough work for a split (gemm.cpp, gemm_parts)
           const auto a = to_float(random_values(m * k, 1)), b = to_float(random_values(k * n, 2));
           auto c1 = to_float(random_values(m * n, 3)), c2 = c1;
           const std::size_t lda = ta ? m : k, ldb = tb ? k : n;
@@ -72,6 +72,29 @@ TEST(Gemm, PoolSplitMatchesNaiveReferenceForTallAndWideProducts) {
           recur::test::expect_allclose("gemm split", c1.data(), c2, 1e-4, 1e-4);
         }
   }
+  recur::ops::set_num_threads(saved);
+}
+
+// The parts a large product is split into follow its shape and the machine, not the thread
+// count: the same bits on 1, 2 or 3 threads, whichever kernels OpenBLAS runs (its Haswell
+// kernels round an element differently with the width of the block it is in).
+TEST(Gemm, PoolSplitGivesTheSameBitsOnAnyThreadCount) {
+  const std::size_t saved = recur::ops::num_threads();
+  for (auto [m, n] : {std::pair<std::size_t, std::size_t>{45, 640}, {700, 45}})
+    for (bool ta : {false, true}) {
+      const std::size_t k = 1000;
+      const auto a = to_float(random_values(m * k, 4)), b = to_float(random_values(k * n, 5));
+      const std::size_t lda = ta ? m : k;
+      std::vector<float> first;
+      for (std::size_t threads : {1, 2, 3}) {
+        recur::ops::set_num_threads(threads);
+        std::vector<float> c(m * n, 0.0f);
+        recur::ops::gemm<float>(ta, false, m, n, k, 1.0f, a.data(), lda, b.data(), n, 0.0f,
+                                c.data(), n);
+        if (threads == 1) first = c;
+        else EXPECT_EQ(first, c) << m << "x" << n << " trans_a " << ta << " threads " << threads;
+      }
+    }
   recur::ops::set_num_threads(saved);
 }
 
