@@ -41,6 +41,13 @@ void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, s
 void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t VW,
                      std::size_t ng);
 
+/// The input projection of a fused forward, after cache.x (T, B, F) and cache.kernel_il (F, Gp)
+/// are set (cache.dims the call's): with in_tiles, kernel (F, ng U) packed into
+/// cache.packed_x for the tiles (pack_forward, all ng gates); else cache.gates (T*B, Gp) =
+/// x kernel by one BLAS gemm, without the bias (the tiles add it).
+void input_projection(RecurrentCache<float>& cache, const float* kernel, std::size_t VW,
+                      std::size_t ng, bool in_tiles);
+
 /// The rule for putting the input projection x_t kernel inside the timestep tiles (a fused
 /// forward on the AVX-512 path; the GRU with reset_after only) instead of one BLAS gemm over
 /// all timesteps, measured on a Zen 5 (BENCHMARKS.md, "Input projection in the tiles"). In the

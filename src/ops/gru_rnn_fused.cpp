@@ -128,16 +128,7 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
 
   float* gates = cache.gates.data();
   const bool input_in_tiles = fused_gru_input_in_tiles(path, config, dims);
-  if (input_in_tiles) {
-    ensure(cache.packed_x, F * Gp);
-    pack_forward(cache.packed_x.data(), kernel, F, U, VW, NG, NG);
-  } else {
-    // gates (T*B, Gp) = x (T*B, F) . kernel (F, Gp): one gemm for all timesteps. The bias
-    // joins inside the tiles (CellFwdTile::bias): writing it into every row first would cost
-    // a pass over the whole buffer and the gemm a read of it.
-    gemm<float>(false, false, TT * B, Gp, F, 1.0f, cache.x.data(), F, cache.kernel_il.data(),
-                Gp, 0.0f, gates, Gp);
-  }
+  input_projection(cache, kernel, VW, NG, input_in_tiles);
 
   float* hs = cache.h.data();
   padded_rows(hs, extras.h0, B, U, Up);

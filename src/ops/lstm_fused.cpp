@@ -107,6 +107,22 @@ void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t V
   }
 }
 
+void input_projection(RecurrentCache<float>& cache, const float* kernel, std::size_t VW,
+                      std::size_t ng, bool in_tiles) {
+  const RecurrentDims& d = cache.dims;
+  const std::size_t F = d.features, U = d.units, Gp = ng * round_up(U, VW);
+  if (in_tiles) {
+    ensure(cache.packed_x, F * Gp);
+    pack_forward(cache.packed_x.data(), kernel, F, U, VW, ng, ng);
+    return;
+  }
+  // gates (T*B, Gp) = x (T*B, F) . kernel (F, Gp): one gemm for all timesteps. The bias joins
+  // inside the tiles: writing it into every row first would cost a pass over the whole
+  // (T*B, Gp) buffer and the gemm a read of it.
+  gemm<float>(false, false, d.timesteps * d.batch, Gp, F, 1.0f, cache.x.data(), F,
+              cache.kernel_il.data(), Gp, 0.0f, cache.gates.data(), Gp);
+}
+
 bool input_in_tiles_pays(const RecurrentDims& dims, std::size_t ng, std::size_t width,
                         std::size_t max_rows) {
   const std::size_t B = dims.batch, F = dims.features, U = dims.units;
@@ -161,16 +177,7 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
 
   float* gates = cache.gates.data();
   const bool input_in_tiles = fused_lstm_input_in_tiles(path, dims);
-  if (input_in_tiles) {
-    ensure(cache.packed_x, F * Gp);
-    pack_forward(cache.packed_x.data(), kernel, F, U, VW, kGates, kGates);
-  } else {
-    // gates (T*B, Gp) = x (T*B, F) . kernel (F, Gp): one gemm for all timesteps. The bias
-    // joins inside the tiles (FwdTile::bias): writing it into every row first would cost a
-    // pass over the whole (T*B, Gp) buffer and the gemm a read of it.
-    gemm<float>(false, false, TT * B, Gp, F, 1.0f, cache.x.data(), F, cache.kernel_il.data(),
-                Gp, 0.0f, gates, Gp);
-  }
+  input_projection(cache, kernel, VW, kGates, input_in_tiles);
 
   // Initial states into the padded layout (pad lanes zero).
   float* hs = cache.h.data();
