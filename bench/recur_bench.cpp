@@ -4,7 +4,8 @@
 // same configurations in one run, interleaved: for every mode, each repetition times every
 // implementation once, in turn. Each implementation runs in its own worker process
 // (bench/worker.hpp). Before timing, every peer's outputs and gradients on the same weights
-// are compared with recur's; a peer that disagrees is not timed.
+// are compared with recur's; a peer that disagrees is not timed. After each configuration it
+// prints the thread counts recur learned and where its forward put the input projection.
 //
 //   recur-bench [--cell lstm|gru|gru_v1|all] [--configs 0,1,2,3] [--reps 7] [--min-time 0.05]
 //               [--sweep] [--out DIR]
@@ -40,6 +41,8 @@
 #include "recur/ops/recurrent_kernels.hpp"
 #include "fma_peak.hpp"
 #include "worker.hpp"
+#include "../src/ops/gru_rnn_fused.hpp"
+#include "../src/ops/lstm_fused.hpp"
 #include "../src/ops/thread_pool.hpp"
 
 // OpenBLAS's own cblas.h (the include path recur's CMakeLists finds) declares it; declared here
@@ -490,6 +493,24 @@ const char* kernel_for(bench::Cell cell) {
       recur::ops::select_kernel<float>(config, recur::ops::active_isa()));
 }
 
+// Where recur's fused forward computes the input projection on this shape (the rule in
+// src/ops/fused_tiling.hpp, input_in_tiles_pays; same RECUR_ISA as the worker).
+const char* input_projection_for(const Config& c) {
+  recur::ops::RecurrentConfig config;
+  config.kind = c.cell == bench::Cell::kLstm ? recur::ops::CellKind::kLstm
+                                             : recur::ops::CellKind::kGru;
+  config.reset_after = c.cell == bench::Cell::kGru;
+  config.return_sequences = true;
+  const recur::ops::RecurrentKernel path =
+      recur::ops::select_kernel<float>(config, recur::ops::active_isa());
+  if (path == recur::ops::RecurrentKernel::kPortable) return "the portable kernel";
+  const recur::ops::RecurrentDims dims{c.batch, c.timesteps, c.features, c.units};
+  const bool in_tiles = c.cell == bench::Cell::kLstm
+                            ? recur::ops::detail::fused_lstm_input_in_tiles(path, dims)
+                            : recur::ops::detail::fused_gru_input_in_tiles(path, config, dims);
+  return in_tiles ? "inside the timestep tiles" : "one gemm before the time loop";
+}
+
 std::string setup_cmd(const Config& c) {
   return std::string("setup ") + bench::cell_name(c.cell) + " " + std::to_string(c.batch) + " " +
          std::to_string(c.timesteps) + " " + std::to_string(c.features) + " " +
@@ -639,6 +660,8 @@ int main(int argc, char** argv) {
             std::string choices = ws[0]->ask("threads");
             for (std::size_t at; (at = choices.find("; ")) != std::string::npos;) choices.replace(at, 2, "\n  ");
             std::printf("\nrecur's thread choices after %s:\n  %s\n", cfg_name(c).c_str(), choices.c_str());
+            std::printf("recur's input projection on %s: %s\n", cfg_name(c).c_str(),
+                        input_projection_for(c));
             std::fflush(stdout);
           }
           ps.clear();
