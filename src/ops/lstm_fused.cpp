@@ -23,15 +23,26 @@ std::size_t panel_blocks(std::size_t nb, std::size_t p) {
   return std::min(kPanelBlocks, nb - kPanelBlocks * p);
 }
 
-}  // namespace
-
 // Every helper below moves whole unit blocks (VW contiguous floats of one gate) at a time, so
 // its inner loops are plain vector copies; the last block of a U that VW does not divide is
 // `n` < VW units long, its pad lanes zero.
-namespace {
 std::size_t block_units(std::size_t U, std::size_t VW, std::size_t j) {
   return std::min(VW, U - j * VW);
 }
+
+// fn(keras, il, n) for every row k, unit block j and gate g of a (K, ng U) matrix: the offsets
+// of that block in the Keras layout and in the (K, Gp) interleaved one, and its unit count.
+template <typename Fn>
+void for_each_gate_block(std::size_t K, std::size_t U, std::size_t VW, std::size_t ng, Fn&& fn) {
+  const std::size_t nb = round_up(U, VW) / VW, Gp = ng * nb * VW, G = ng * U;
+  for (std::size_t k = 0; k < K; ++k)
+    for (std::size_t j = 0; j < nb; ++j) {
+      const std::size_t n = block_units(U, VW, j);
+      for (std::size_t g = 0; g < ng; ++g)
+        fn(k * G + g * U + j * VW, k * Gp + (j * ng + g) * VW, n);
+    }
+}
+
 }  // namespace
 
 void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, std::size_t VW,
@@ -55,30 +66,17 @@ void unit_offsets(std::vector<std::size_t>& off, std::size_t U, std::size_t VW, 
 
 void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U,
                         std::size_t VW, std::size_t ng) {
-  const std::size_t nb = round_up(U, VW) / VW, Gp = ng * nb * VW, G = ng * U;
-  for (std::size_t k = 0; k < K; ++k)
-    for (std::size_t j = 0; j < nb; ++j) {
-      const std::size_t n = block_units(U, VW, j);
-      for (std::size_t g = 0; g < ng; ++g) {
-        float* o = out + k * Gp + (j * ng + g) * VW;
-        std::copy_n(w + k * G + g * U + j * VW, n, o);
-        std::fill(o + n, o + VW, 0.0f);
-      }
-    }
+  for_each_gate_block(K, U, VW, ng, [&](std::size_t keras, std::size_t il, std::size_t n) {
+    std::copy_n(w + keras, n, out + il);
+    std::fill(out + il + n, out + il + VW, 0.0f);
+  });
 }
 
 void add_deinterleaved(float* out, const float* il, std::size_t K, std::size_t U,
                        std::size_t VW, std::size_t ng) {
-  const std::size_t nb = round_up(U, VW) / VW, Gp = ng * nb * VW, G = ng * U;
-  for (std::size_t k = 0; k < K; ++k)
-    for (std::size_t j = 0; j < nb; ++j) {
-      const std::size_t n = block_units(U, VW, j);
-      for (std::size_t g = 0; g < ng; ++g) {
-        float* o = out + k * G + g * U + j * VW;
-        const float* src = il + k * Gp + (j * ng + g) * VW;
-        for (std::size_t v = 0; v < n; ++v) o[v] += src[v];
-      }
-    }
+  for_each_gate_block(K, U, VW, ng, [&](std::size_t keras, std::size_t at, std::size_t n) {
+    for (std::size_t v = 0; v < n; ++v) out[keras + v] += il[at + v];
+  });
 }
 
 // A transpose in VW x VW blocks (VW units of recurrent_kernel's rows x VW of one gate's

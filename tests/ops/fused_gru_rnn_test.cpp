@@ -290,10 +290,11 @@ TEST(FusedGruInputInTiles, OnlyTheResetAfterGruOnAvx512) {
   EXPECT_FALSE(fused_gru_input_in_tiles(RecurrentKernel::kFusedGruAvx512, gru_v1, shape));
   EXPECT_FALSE(fused_gru_input_in_tiles(RecurrentKernel::kFusedSimpleRnnAvx512, rnn, shape));
   EXPECT_FALSE(fused_gru_input_in_tiles(RecurrentKernel::kFusedGruAvx2, gru, shape));
-  EXPECT_FALSE(fused_gru_input_in_tiles(RecurrentKernel::kFusedGruAvx512, gru, {11, 100, 128, 256}));
-  EXPECT_FALSE(fused_gru_input_in_tiles(RecurrentKernel::kFusedGruAvx512, gru, {16, 200, 1024, 1024}));
+  const RecurrentKernel avx512 = RecurrentKernel::kFusedGruAvx512;
+  EXPECT_FALSE(fused_gru_input_in_tiles(avx512, gru, {11, 100, 128, 256}));
+  EXPECT_FALSE(fused_gru_input_in_tiles(avx512, gru, {16, 200, 1024, 1024}));
   // (512 + 512) x 3 x 512 floats: 6 MiB of packed weights, at the cap.
-  EXPECT_FALSE(fused_gru_input_in_tiles(RecurrentKernel::kFusedGruAvx512, gru, {64, 50, 512, 512}));
+  EXPECT_FALSE(fused_gru_input_in_tiles(avx512, gru, {64, 50, 512, 512}));
 }
 #endif
 
