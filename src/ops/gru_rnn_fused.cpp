@@ -57,16 +57,18 @@ std::size_t packed_h_offset(const Plan& pl) { return pl.nb * pl.U * 2 * pl.VW; }
 
 // The panels (U, nv, VW) of gate g's columns of r (Keras layout (U, NG U)).
 void pack_panels(float* packed, const float* r, const Plan& pl, std::size_t g) {
-  const std::size_t G = pl.NG * pl.U, VW = pl.VW;
-  for (std::size_t p = 0; p < pl.panels; ++p) {
-    const std::size_t nv = pl.panel_blocks(p);
-    float* panel = packed + p * pl.U * kPanelBlocks * VW;
-    for (std::size_t k = 0; k < pl.U; ++k)
-      for (std::size_t i = 0; i < nv * VW; ++i) {
-        const std::size_t u = p * kPanelBlocks * VW + i;
-        panel[k * nv * VW + i] = u < pl.U ? r[k * G + g * pl.U + u] : 0.0f;
+  const std::size_t G = pl.NG * pl.U, U = pl.U, VW = pl.VW, panel = U * kPanelBlocks * VW;
+  parallel_pass(pl.panels, pl.panels * panel * sizeof(float), [&](std::size_t p0, std::size_t p1) {
+    for (std::size_t p = p0; p < p1; ++p) {
+      const std::size_t lanes = pl.panel_blocks(p) * VW, first = p * kPanelBlocks * VW;
+      const std::size_t n = std::min(lanes, U - first);  // lanes that are units (the rest pad)
+      for (std::size_t k = 0; k < U; ++k) {
+        float* d = packed + p * panel + k * lanes;
+        std::copy_n(r + k * G + g * U + first, n, d);
+        std::fill(d + n, d + lanes, 0.0f);
       }
-  }
+    }
+  });
 }
 
 void pack_forward_of(float* packed, const float* r, const Plan& pl) {

@@ -48,15 +48,17 @@ void for_each_gate_block(std::size_t K, std::size_t U, std::size_t VW, std::size
 void pack_forward(float* packed, const float* w, std::size_t K, std::size_t U, std::size_t VW,
                   std::size_t ng, std::size_t gates) {
   const std::size_t nb = round_up(U, VW) / VW, G = ng * U;
-  for (std::size_t j = 0; j < nb; ++j) {
-    const std::size_t n = block_units(U, VW, j);
-    for (std::size_t k = 0; k < K; ++k)
-      for (std::size_t g = 0; g < gates; ++g) {
-        float* d = packed + ((j * K + k) * gates + g) * VW;
-        std::copy_n(w + k * G + g * U + j * VW, n, d);
-        std::fill(d + n, d + VW, 0.0f);
-      }
-  }
+  parallel_pass(nb, nb * K * gates * VW * sizeof(float), [&](std::size_t j0, std::size_t j1) {
+    for (std::size_t j = j0; j < j1; ++j) {
+      const std::size_t n = block_units(U, VW, j);
+      for (std::size_t k = 0; k < K; ++k)
+        for (std::size_t g = 0; g < gates; ++g) {
+          float* d = packed + ((j * K + k) * gates + g) * VW;
+          std::copy_n(w + k * G + g * U + j * VW, n, d);
+          std::fill(d + n, d + VW, 0.0f);
+        }
+    }
+  });
 }
 
 void unit_offsets(std::vector<std::size_t>& off, std::size_t U, std::size_t VW, std::size_t ng) {
@@ -66,16 +68,26 @@ void unit_offsets(std::vector<std::size_t>& off, std::size_t U, std::size_t VW, 
 
 void interleave_columns(float* out, const float* w, std::size_t K, std::size_t U,
                         std::size_t VW, std::size_t ng) {
-  for_each_gate_block(K, U, VW, ng, [&](std::size_t keras, std::size_t il, std::size_t n) {
-    std::copy_n(w + keras, n, out + il);
-    std::fill(out + il + n, out + il + VW, 0.0f);
+  const std::size_t G = ng * U, Gp = ng * round_up(U, VW);
+  parallel_pass(K, K * Gp * sizeof(float), [&](std::size_t k0, std::size_t k1) {
+    const float* src = w + k0 * G;
+    float* dst = out + k0 * Gp;
+    for_each_gate_block(k1 - k0, U, VW, ng, [&](std::size_t keras, std::size_t il, std::size_t n) {
+      std::copy_n(src + keras, n, dst + il);
+      std::fill(dst + il + n, dst + il + VW, 0.0f);
+    });
   });
 }
 
 void add_deinterleaved(float* out, const float* il, std::size_t K, std::size_t U,
                        std::size_t VW, std::size_t ng) {
-  for_each_gate_block(K, U, VW, ng, [&](std::size_t keras, std::size_t at, std::size_t n) {
-    for (std::size_t v = 0; v < n; ++v) out[keras + v] += il[at + v];
+  const std::size_t G = ng * U, Gp = ng * round_up(U, VW);
+  parallel_pass(K, K * Gp * sizeof(float), [&](std::size_t k0, std::size_t k1) {
+    float* dst = out + k0 * G;
+    const float* src = il + k0 * Gp;
+    for_each_gate_block(k1 - k0, U, VW, ng, [&](std::size_t keras, std::size_t at, std::size_t n) {
+      for (std::size_t v = 0; v < n; ++v) dst[keras + v] += src[at + v];
+    });
   });
 }
 
@@ -85,24 +97,28 @@ void pack_transposed(float* packed, const float* r, std::size_t U, std::size_t V
                      std::size_t ng) {
   const std::size_t Up = round_up(U, VW), nb = Up / VW, Gp = ng * Up, G = ng * U;
   const std::size_t panel_size = Gp * kPanelBlocks * VW;  // floats per panel, padded
-  std::fill_n(packed, panel_count(nb) * panel_size, 0.0f);
-  for (std::size_t p = 0; p < panel_count(nb); ++p) {
-    const std::size_t nv = panel_blocks(nb, p), row_len = nv * VW;
-    float* panel = packed + p * panel_size;
-    for (std::size_t q = 0; q < nv; ++q) {
-      const std::size_t j = p * kPanelBlocks + q, nu = block_units(U, VW, j);
-      const float* rows = r + j * VW * G;  // recurrent_kernel rows of units j VW ..
-      for (std::size_t g = 0; g < ng; ++g)
-        for (std::size_t jb = 0; jb < nb; ++jb) {
-          const std::size_t nc = block_units(U, VW, jb);
-          // panel row (jb ng + g) VW + w is gate g of unit jb VW + w; lane q VW + v unit j VW + v
-          float* d = panel + (jb * ng + g) * VW * row_len + q * VW;
-          const float* src = rows + g * U + jb * VW;
-          for (std::size_t w = 0; w < nc; ++w)
-            for (std::size_t v = 0; v < nu; ++v) d[w * row_len + v] = src[v * G + w];
-        }
+  const std::size_t panels = panel_count(nb);
+  parallel_pass(panels, panels * panel_size * sizeof(float), [&](std::size_t p0, std::size_t p1) {
+    std::fill(packed + p0 * panel_size, packed + p1 * panel_size, 0.0f);
+    for (std::size_t p = p0; p < p1; ++p) {
+      const std::size_t nv = panel_blocks(nb, p), row_len = nv * VW;
+      float* panel = packed + p * panel_size;
+      for (std::size_t q = 0; q < nv; ++q) {
+        const std::size_t j = p * kPanelBlocks + q, nu = block_units(U, VW, j);
+        const float* rows = r + j * VW * G;  // recurrent_kernel rows of units j VW ..
+        for (std::size_t g = 0; g < ng; ++g)
+          for (std::size_t jb = 0; jb < nb; ++jb) {
+            const std::size_t nc = block_units(U, VW, jb);
+            // panel row (jb ng + g) VW + w is gate g of unit jb VW + w; lane q VW + v is unit
+            // j VW + v
+            float* d = panel + (jb * ng + g) * VW * row_len + q * VW;
+            const float* src = rows + g * U + jb * VW;
+            for (std::size_t w = 0; w < nc; ++w)
+              for (std::size_t v = 0; v < nu; ++v) d[w * row_len + v] = src[v * G + w];
+          }
+      }
     }
-  }
+  });
 }
 
 void input_projection(RecurrentCache<float>& cache, const float* kernel, std::size_t VW,

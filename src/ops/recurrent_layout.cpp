@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "thread_pool.hpp"
+
 namespace recur::ops::detail {
 
 template <typename T>
@@ -16,11 +18,17 @@ void load_time_major(RecurrentCache<T>& cache, const T* x, const RecurrentExtras
     ensure(cache.first_kept, B);
     std::fill(cache.first_kept.begin(), cache.first_kept.end(), TT);
   }
+  parallel_pass(TT, TT * B * F * sizeof(T), [&](std::size_t s0, std::size_t s1) {
+    for (std::size_t s = s0; s < s1; ++s) {
+      const std::size_t t = step_index(s, TT, go_backwards);
+      for (std::size_t b = 0; b < B; ++b)
+        std::copy_n(x + (b * TT + t) * F, F, cache.x.data() + (s * B + b) * F);
+    }
+  });
+  if (!cache.has_mask) return;
   for (std::size_t s = 0; s < TT; ++s) {
     const std::size_t t = step_index(s, TT, go_backwards);
     for (std::size_t b = 0; b < B; ++b) {
-      std::copy_n(x + (b * TT + t) * F, F, cache.x.data() + (s * B + b) * F);
-      if (!cache.has_mask) continue;
       const T keep = extras.mask[b * TT + t];
       cache.mask[s * B + b] = keep;
       if (keep != T(0) && cache.first_kept[b] == TT) cache.first_kept[b] = s;
@@ -31,23 +39,29 @@ void load_time_major(RecurrentCache<T>& cache, const T* x, const RecurrentExtras
 template <typename T>
 void store_input_gradient(T* dx, const RecurrentCache<T>& cache) {
   const std::size_t B = cache.dims.batch, TT = cache.dims.timesteps, F = cache.dims.features;
-  for (std::size_t s = 0; s < TT; ++s) {
-    const std::size_t t = step_index(s, TT, cache.config.go_backwards);
-    for (std::size_t b = 0; b < B; ++b)
-      std::copy_n(cache.dx.data() + (s * B + b) * F, F, dx + (b * TT + t) * F);
-  }
+  parallel_pass(TT, TT * B * F * sizeof(T), [&](std::size_t s0, std::size_t s1) {
+    for (std::size_t s = s0; s < s1; ++s) {
+      const std::size_t t = step_index(s, TT, cache.config.go_backwards);
+      for (std::size_t b = 0; b < B; ++b)
+        std::copy_n(cache.dx.data() + (s * B + b) * F, F, dx + (b * TT + t) * F);
+    }
+  });
 }
 
 template <typename T>
 void store_outputs(T* y, const T* hs, std::size_t ld, const RecurrentCache<T>& cache) {
   const std::size_t B = cache.dims.batch, TT = cache.dims.timesteps, U = cache.dims.units;
   if (cache.config.return_sequences) {
-    for (std::size_t s = 0; s < TT; ++s)
-      for (std::size_t b = 0; b < B; ++b) {
-        T* out = y + (b * TT + s) * U;
-        if (sequence_output_is_state(cache, s, b)) std::copy_n(hs + ((s + 1) * B + b) * ld, U, out);
-        else std::fill_n(out, U, T(0));
-      }
+    parallel_pass(TT, TT * B * U * sizeof(T), [&](std::size_t s0, std::size_t s1) {
+      for (std::size_t s = s0; s < s1; ++s)
+        for (std::size_t b = 0; b < B; ++b) {
+          T* out = y + (b * TT + s) * U;
+          if (sequence_output_is_state(cache, s, b))
+            std::copy_n(hs + ((s + 1) * B + b) * ld, U, out);
+          else
+            std::fill_n(out, U, T(0));
+        }
+    });
   } else {
     for (std::size_t b = 0; b < B; ++b) {
       if (last_output_is_state(cache, b)) std::copy_n(hs + (TT * B + b) * ld, U, y + b * U);
@@ -81,13 +95,19 @@ void padded_output_gradients(float* dy_pad, float* dh, const float* dy, const fl
                              const RecurrentCache<float>& cache, std::size_t Up) {
   const std::size_t B = cache.dims.batch, TT = cache.dims.timesteps, U = cache.dims.units;
   const bool seq_dy = dy != nullptr && cache.config.return_sequences && dy_pad != nullptr;
-  if (seq_dy) {
-    std::fill_n(dy_pad, TT * B * Up, 0.0f);
-    for (std::size_t s = 0; s < TT; ++s)
-      for (std::size_t b = 0; b < B; ++b)
-        if (sequence_output_is_state(cache, s, b))
-          std::copy_n(dy + (b * TT + s) * U, U, dy_pad + (s * B + b) * Up);
-  }
+  if (seq_dy)
+    parallel_pass(TT, TT * B * Up * sizeof(float), [&](std::size_t s0, std::size_t s1) {
+      for (std::size_t s = s0; s < s1; ++s)
+        for (std::size_t b = 0; b < B; ++b) {
+          float* out = dy_pad + (s * B + b) * Up;
+          if (sequence_output_is_state(cache, s, b)) {
+            std::copy_n(dy + (b * TT + s) * U, U, out);
+            std::fill(out + U, out + Up, 0.0f);
+          } else {
+            std::fill_n(out, Up, 0.0f);
+          }
+        }
+    });
   std::fill_n(dh, B * Up, 0.0f);
   for (std::size_t b = 0; b < B; ++b) {
     const bool last_dy = dy && !cache.config.return_sequences && last_output_is_state(cache, b);

@@ -91,6 +91,10 @@ void ThreadPool::run_impl(std::size_t threads, Call call, void* ctx) {
   busy_.store(false, std::memory_order_release);
 }
 
+std::size_t pass_threads(std::size_t bytes) {
+  return bytes < kParallelPassBytes ? 1 : std::max<std::size_t>(1, num_threads());
+}
+
 std::size_t step_threads(std::size_t macs_per_step, std::size_t tiles) {
   if (macs_per_step < kParallelMacs) return 1;
   return std::max<std::size_t>(1, std::min(num_threads(), tiles));

@@ -257,9 +257,14 @@ TEST(FusedGruRnnThreads, ResultsDoNotDependOnTheThreadCount) {
   IsaGuard guard;
   recur::ops::set_isa(recur::ops::detected_isa());
   // Batch 11: every path's gates from the gemm; batch 26: the GRU with reset_after's input
-  // projection inside the tiles (on AVX-512).
-  for (const std::size_t batch : {11, 26}) {
-    const Case c{"threads", {batch, 12, 7, 45}, true, false, true, true, true, true};
+  // projection inside the tiles (on AVX-512); (8, 110, 320, 520): every layout pass around the
+  // time loop (the h gate's panels too) moves over kParallelPassBytes and is split over the
+  // threads, so a share that copied the wrong rows would differ from one thread.
+  const Case cases[] = {{"threads", {11, 12, 7, 45}, true, false, true, true, true, true},
+                        {"threads", {26, 12, 7, 45}, true, false, true, true, true, true},
+                        {"passes", {8, 110, 320, 520}, true, true, true, true, false, true}};
+  for (const Case& c : cases) {
+    const std::size_t batch = c.dims.batch;
     for (const Cell& cell : kCells) {
       recur::ops::set_num_threads(1);
       const Outputs<float> one = run_cell<float>(cell, c, 3);

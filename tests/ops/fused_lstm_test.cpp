@@ -169,9 +169,14 @@ TEST(FusedLstmThreads, ResultsDoNotDependOnTheThreadCount) {
   IsaGuard guard;
   recur::ops::set_isa(recur::ops::detected_isa());
   // Batch 11: the gates from the gemm; batch 26: the input projection inside the tiles (on
-  // AVX-512, fused_lstm_input_in_tiles).
-  for (const std::size_t batch : {11, 26}) {
-    const Case c{"threads", {batch, 12, 7, 45}, true, false, true, true, true, true};
+  // AVX-512, fused_lstm_input_in_tiles); (8, 110, 320, 300): every layout pass around the time
+  // loop (input, output, kernel and gradient layouts) moves over kParallelPassBytes and is
+  // split over the threads, so a share that copied the wrong rows would differ from one thread.
+  const Case cases[] = {{"threads", {11, 12, 7, 45}, true, false, true, true, true, true},
+                        {"threads", {26, 12, 7, 45}, true, false, true, true, true, true},
+                        {"passes", {8, 110, 320, 300}, true, true, true, true, false, true}};
+  for (const Case& c : cases) {
+    const std::size_t batch = c.dims.batch;
     recur::ops::set_num_threads(1);
     const Outputs<float> one = run_lstm<float>(c, 3);
     for (std::size_t threads : {2, 3}) {

@@ -2,7 +2,9 @@
 // rule on given timings, and the cases that never learn.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <vector>
 
 #include "recur/ops/cpu.hpp"
 #include "../../src/ops/thread_pool.hpp"
@@ -121,6 +123,35 @@ TEST(StepThreads, LearnsAMidSizedShapeOnceAndReportsIt) {
     }
   EXPECT_TRUE(found);
   EXPECT_GE(steps, (ThreadChoice::kRetries + 1) * 2 * (ThreadChoice::kWarmup + ThreadChoice::kSamples));
+  recur::ops::set_num_threads(saved);
+}
+
+// A layout pass: below kParallelPassBytes one call on the caller with every item; above it
+// contiguous shares, on num_threads() threads (at most one per item), that cover every item once.
+TEST(ParallelPass, SmallPassesStayOnTheCallerLargeOnesCoverEveryItemOnce) {
+  using recur::ops::detail::kParallelPassBytes;
+  using recur::ops::detail::parallel_pass;
+  const std::size_t saved = recur::ops::num_threads();
+  for (const std::size_t threads : {1, 2, 3}) {
+    recur::ops::set_num_threads(threads);
+    for (const std::size_t n : {1, 2, 7, 100}) {
+      for (const std::size_t bytes : {kParallelPassBytes - 1, kParallelPassBytes}) {
+        std::vector<int> hits(n, 0);
+        std::atomic<std::size_t> calls{0};
+        parallel_pass(n, bytes, [&](std::size_t begin, std::size_t end) {
+          ASSERT_LT(begin, end);
+          ASSERT_LE(end, n);
+          for (std::size_t i = begin; i < end; ++i) ++hits[i];  // shares are disjoint
+          ++calls;
+        });
+        const std::string label = "threads " + std::to_string(threads) + " n " +
+                                  std::to_string(n) + " bytes " + std::to_string(bytes);
+        EXPECT_EQ(hits, std::vector<int>(n, 1)) << label;
+        const std::size_t expected = bytes < kParallelPassBytes ? 1 : std::min(threads, n);
+        EXPECT_EQ(calls.load(), expected) << label;
+      }
+    }
+  }
   recur::ops::set_num_threads(saved);
 }
 
