@@ -35,59 +35,86 @@ ThreadPool& ThreadPool::instance() {
 
 ThreadPool::~ThreadPool() {
   stop_.store(true);
-  epoch_.fetch_add(1);
-  epoch_.notify_all();
+  region_.epoch.fetch_add(1);
+  region_.epoch.notify_all();
   for (auto& t : workers_) t.join();
 }
 
+namespace {
+
+constexpr std::uint64_t kShareMask = 0xffff;
+constexpr std::uint64_t kFinishedOne = std::uint64_t{1} << 16;
+std::uint64_t next_share(std::uint64_t claims) { return claims & kShareMask; }
+std::uint64_t finished(std::uint64_t claims) { return (claims >> 16) & kShareMask; }
+std::uint64_t share_count(std::uint64_t claims) { return claims >> 32; }
+
+}  // namespace
+
 // `seen` is the epoch before the region the worker was started for, so a worker that starts
-// late still runs that region.
-void ThreadPool::worker(std::size_t tid, std::uint32_t seen) {
+// late still looks at that region (and finds its shares taken if the caller ran them).
+void ThreadPool::worker(std::uint32_t seen) {
+  Region& r = region_;
   for (;;) {
-    std::uint32_t now = epoch_.load(std::memory_order_acquire);
+    std::uint32_t now = r.epoch.load(std::memory_order_acquire);
     for (int i = 0; now == seen && i < kSpinIterations; ++i) {
       cpu_relax();
-      now = epoch_.load(std::memory_order_acquire);
+      now = r.epoch.load(std::memory_order_acquire);
     }
     if (now == seen) {
-      sleepers_.fetch_add(1);
-      epoch_.wait(seen);
-      sleepers_.fetch_sub(1);
+      r.sleepers.fetch_add(1);
+      r.epoch.wait(seen);
+      r.sleepers.fetch_sub(1);
       continue;
     }
     seen = now;
     if (stop_.load()) return;
-    if (tid < active_) {
-      call_(ctx_, tid);
-      done_.fetch_add(1, std::memory_order_acq_rel);
-    }
+    // Claim only if the word says a share is left (a read first: no write to the caller's
+    // cache line when there is nothing to take); a share's end and the claim of the next one
+    // are then a single add.
+    std::uint64_t c = r.claims.load(std::memory_order_relaxed);
+    if (next_share(c) >= share_count(c)) continue;
+    for (c = r.claims.fetch_add(1, std::memory_order_acq_rel); next_share(c) < share_count(c);
+         c = r.claims.fetch_add(kFinishedOne + 1, std::memory_order_acq_rel))
+      r.call(r.ctx, next_share(c));
   }
 }
 
 void ThreadPool::run_impl(std::size_t threads, Call call, void* ctx) {
   bool expected = false;
-  if (threads <= 1 || !busy_.compare_exchange_strong(expected, true)) {
+  if (threads <= 1 || threads > kMaxShares || !busy_.compare_exchange_strong(expected, true)) {
     for (std::size_t t = 0; t < threads; ++t) call(ctx, t);
     return;
   }
+  Region& r = region_;
   while (workers_.size() + 1 < threads)
-    workers_.emplace_back([this, tid = workers_.size() + 1, seen = epoch_.load()] {
-      worker(tid, seen);
-    });
-  active_ = threads;
-  call_ = call;
-  ctx_ = ctx;
-  done_.store(0, std::memory_order_relaxed);
-  epoch_.fetch_add(1);  // seq_cst: pairs with the workers' sleepers_ increment
-  if (sleepers_.load() > 0) epoch_.notify_all();
+    workers_.emplace_back([this, seen = r.epoch.load()] { worker(seen); });
+  r.call = call;
+  r.ctx = ctx;
+  // Share 0 is the caller's from the start; the workers claim from share 1.
+  r.claims.store(std::uint64_t{threads} << 32 | 1, std::memory_order_release);
+  r.epoch.fetch_add(1);  // seq_cst: pairs with the workers' sleepers increment
+  if (r.sleepers.load() > 0) r.epoch.notify_all();
   call(ctx, 0);
-  // Wait for the workers: spin first (a region's parts finish within microseconds of each
-  // other), then yield, so that a worker the OS has descheduled - another process busy on the
-  // machine - can get the core this thread would otherwise burn until its time slice ends.
-  for (int i = 0; done_.load(std::memory_order_acquire) + 1 < threads; ++i) {
+  std::uint64_t mine = 1;
+  // Then the shares no worker has claimed yet, then wait for those workers run: spin first (a
+  // region's shares finish within microseconds of each other), then yield, so that a worker the
+  // OS has descheduled - another process busy on the machine - can get the core this thread
+  // would otherwise burn until its time slice ends.
+  std::uint64_t c = r.claims.load(std::memory_order_acquire);
+  while (next_share(c) < threads) {
+    c = r.claims.fetch_add(1, std::memory_order_acq_rel);
+    if (next_share(c) >= threads) break;
+    call(ctx, next_share(c));
+    ++mine;
+    c = r.claims.load(std::memory_order_acquire);
+  }
+  for (int i = 0; finished(c) + mine < threads; ++i) {
     if (i < kSpinIterations) cpu_relax();
     else std::this_thread::yield();
+    c = r.claims.load(std::memory_order_acquire);
   }
+  regions_.fetch_add(1, std::memory_order_relaxed);
+  if (mine < threads) helped_regions_.fetch_add(1, std::memory_order_relaxed);
   busy_.store(false, std::memory_order_release);
 }
 
@@ -130,8 +157,12 @@ std::size_t ThreadChoice::next() const {
   return many_.size() < kSamples ? n_ : 1;  // the n-thread block first
 }
 
-void ThreadChoice::add(std::size_t threads, double seconds) {
+void ThreadChoice::add(std::size_t threads, double seconds, bool helped) {
   if (decided_ || threads != next()) return;
+  if (threads > 1 && !helped && unhelped_ < kMaxUnhelped) {
+    ++unhelped_;
+    return;
+  }
   std::vector<double>& block = threads == 1 ? one_ : many_;
   if (++seen_ > kWarmup) block.push_back(seconds);
   if (block.size() == kSamples) seen_ = 0;
@@ -145,6 +176,16 @@ void ThreadChoice::add(std::size_t threads, double seconds) {
   }
   choice_ = many < kMargin * one ? n_ : 1;
   decided_ = true;
+}
+
+void ThreadChoice::call_started() {
+  if (!decided_ || ++calls_ < relearn_after_) return;
+  calls_ = 0;
+  relearn_after_ *= 4;
+  decided_ = false;
+  seen_ = retries_ = unhelped_ = 0;
+  one_.clear();
+  many_.clear();
 }
 
 std::string ThreadChoice::describe() const {
@@ -162,9 +203,12 @@ StepThreads::StepThreads(const char* kernel, std::size_t macs_per_step, std::siz
   if (macs_per_step >= kAlwaysParallelMacs) return;
   std::lock_guard<std::mutex> lock(choices_mutex);
   ThreadChoice& c = choices().try_emplace(ChoiceKey{kernel, macs_per_step, tiles, n}, n).first->second;
+  c.call_started();
   threads_ = c.next();
   if (!c.decided()) {
     choice_ = &c;
+    regions_at_start_ = ThreadPool::instance().regions();
+    helped_at_start_ = ThreadPool::instance().helped_regions();
     start_ = std::chrono::steady_clock::now();
   }
 }
@@ -173,9 +217,15 @@ void StepThreads::step_done() {
   if (choice_ == nullptr) return;
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(choices_mutex);
-  choice_->add(threads_, std::chrono::duration<double>(now - start_).count());
+  // A step whose regions a worker took no part in ran on one thread, whatever it asked for.
+  const ThreadPool& pool = ThreadPool::instance();
+  const bool helped = threads_ == 1 || pool.regions() == regions_at_start_ ||
+                      pool.helped_regions() != helped_at_start_;
+  choice_->add(threads_, std::chrono::duration<double>(now - start_).count(), helped);
   threads_ = choice_->next();
   if (choice_->decided()) choice_ = nullptr;
+  regions_at_start_ = pool.regions();
+  helped_at_start_ = pool.helped_regions();
   start_ = std::chrono::steady_clock::now();
 }
 

@@ -20,9 +20,11 @@ class ThreadPool {
   static ThreadPool& instance();
   ~ThreadPool();
 
-  /// Calls fn(tid) for tid in [0, threads) on `threads` threads (the caller runs tid 0) and
-  /// returns when all have finished. If the pool is busy (a region running on another thread,
-  /// or a nested call), the calls run one after another on the caller instead.
+  /// Calls fn(share) for every share in [0, threads) and returns when all have finished. The
+  /// caller and up to threads - 1 workers claim the shares one at a time, so a worker that is
+  /// slow to come (asleep, descheduled, or sharing the caller's core) never holds the region up:
+  /// the caller runs the shares nobody has claimed. If the pool is busy (a region running on
+  /// another thread, or a nested call), the shares run one after another on the caller.
   template <typename F>
   void run(std::size_t threads, F& fn) {
     run_impl(threads, [](void* ctx, std::size_t tid) { (*static_cast<F*>(ctx))(tid); }, &fn);
@@ -35,19 +37,34 @@ class ThreadPool {
  public:
   /// Whether a region is running now (a call to run() would run its parts one after another).
   bool busy() const { return busy_.load(std::memory_order_acquire); }
+  /// Regions of two or more shares run so far, and those of them that a worker took at least
+  /// one share of (the others ran wholly on their caller).
+  std::uint64_t regions() const { return regions_.load(std::memory_order_relaxed); }
+  std::uint64_t helped_regions() const { return helped_regions_.load(std::memory_order_relaxed); }
 
  private:
-  void worker(std::size_t tid, std::uint32_t seen);
+  void worker(std::uint32_t seen);
 
+  // The region's state, in one cache line that the caller writes once per region and a worker
+  // reads once: the epoch the workers watch, the function and context, and the claims word,
+  // (shares << 32) | (finished by workers << 16) | next unclaimed share. A claim is a
+  // fetch_add of the word; the share it returns is run only if it is below the shares: the
+  // add synchronises with the caller's store of that region's word, so the function read
+  // after it is that region's, even for a worker late from an earlier region. (A region of
+  // more than kMaxShares shares runs on the caller.)
+  static constexpr std::size_t kMaxShares = 0xffff;
+  struct alignas(64) Region {
+    std::atomic<std::uint32_t> epoch{0};
+    std::atomic<std::uint32_t> sleepers{0};
+    std::atomic<std::uint64_t> claims{0};
+    Call call = nullptr;
+    void* ctx = nullptr;
+  };
+  Region region_;
   std::vector<std::thread> workers_;
   std::atomic<bool> busy_{false};
   std::atomic<bool> stop_{false};
-  std::atomic<std::uint32_t> epoch_{0};
-  std::atomic<std::uint32_t> sleepers_{0};
-  std::atomic<std::size_t> done_{0};
-  std::size_t active_ = 0;  // threads in the current region (written before epoch_ moves)
-  Call call_ = nullptr;
-  void* ctx_ = nullptr;
+  std::atomic<std::uint64_t> regions_{0}, helped_regions_{0};
 };
 
 /// Below this many multiply-adds per timestep a parallel region costs more than it saves
@@ -76,12 +93,25 @@ class ThreadChoice {
   /// first ~0.1 s): both blocks are timed again, up to kRetries times, then one thread is kept.
   static constexpr double kDisturbed = 4.0;
   static constexpr std::size_t kRetries = 3;
+  /// An n-thread step whose region no worker took a share of (the caller ran them all: the
+  /// workers were asleep, or the OS had put one on the caller's core, as Linux does with a new
+  /// thread for its first ~10 ms) measured one thread, not n: it is not counted, up to this
+  /// many times per shape (a process confined to fewer cores than it sees then still decides).
+  static constexpr std::size_t kMaxUnhelped = 256;
+  /// A decision is learned again after this many calls of its shape, then after 4x as many
+  /// each time: the first steps of a process run while cores still ramp up their clocks and
+  /// new threads settle, so the first decision may be the wrong one for the rest of the run.
+  static constexpr std::size_t kRelearnCalls = 64;
   explicit ThreadChoice(std::size_t n) : n_(n) {}
   bool decided() const { return decided_; }
+  /// A recurrent call of this shape starts: after kRelearnCalls x 4^k calls since the last
+  /// decision, learning starts again.
+  void call_started();
   /// Threads for the next step: the decision, or the option of the block being timed.
   std::size_t next() const;
-  /// A step on `threads` (next()'s answer) took `seconds`; decides after both blocks.
-  void add(std::size_t threads, double seconds);
+  /// A step on `threads` (next()'s answer) took `seconds`; `helped`: whether a worker ran part
+  /// of it (always true on one thread). Decides after both blocks.
+  void add(std::size_t threads, double seconds, bool helped = true);
   /// "1 thread (1: 3.1 us, 2: 4.2 us median per step)", or "learning".
   std::string describe() const;
 
@@ -91,6 +121,8 @@ class ThreadChoice {
   std::size_t choice_ = 1;
   std::size_t seen_ = 0;  // steps of the current block so far, warm-up included
   std::size_t retries_ = 0;
+  std::size_t unhelped_ = 0;
+  std::size_t calls_ = 0, relearn_after_ = kRelearnCalls;
   std::vector<double> one_, many_;
 };
 
@@ -117,6 +149,7 @@ class StepThreads {
  private:
   ThreadChoice* choice_ = nullptr;  // while learning; owned by the process-wide table
   std::size_t threads_ = 1;
+  std::uint64_t regions_at_start_ = 0, helped_at_start_ = 0;  // the pool's counts at step start
   std::chrono::steady_clock::time_point start_;
 };
 

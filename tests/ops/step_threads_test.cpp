@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -153,6 +155,73 @@ TEST(ParallelPass, SmallPassesStayOnTheCallerLargeOnesCoverEveryItemOnce) {
     }
   }
   recur::ops::set_num_threads(saved);
+}
+
+// An n-thread step that no worker took part in measured one thread: it is not counted (up to
+// kMaxUnhelped of them), so a worker that the OS placed on the caller's core for a process's
+// first milliseconds cannot make n threads look no faster than one.
+TEST(ThreadChoice, StepsNoWorkerHelpedAreNotCountedUpToALimit) {
+  ThreadChoice c(2);
+  for (std::size_t k = 0; k < ThreadChoice::kMaxUnhelped; ++k) {
+    ASSERT_EQ(c.next(), 2u);
+    c.add(2, 1e-5, /*helped=*/false);
+  }
+  EXPECT_EQ(c.describe(), "learning");
+  learn(c, 1e-5, 4e-6);  // helped from now on: 2 threads win
+  ASSERT_TRUE(c.decided());
+  EXPECT_EQ(c.next(), 2u);
+  // Past the limit the samples count: a process confined to one core still decides (for one).
+  ThreadChoice confined(2);
+  for (int step = 0; step < 2000 && !confined.decided(); ++step) {
+    const std::size_t t = confined.next();
+    confined.add(t, 1e-5, t == 1);
+  }
+  ASSERT_TRUE(confined.decided());
+  EXPECT_EQ(confined.next(), 1u);
+}
+
+// A decision is learned again after kRelearnCalls calls of its shape, then 4x as many.
+TEST(ThreadChoice, LearnsAgainAfterKRelearnCallsThenFourTimesAsMany) {
+  ThreadChoice c(2);
+  learn(c, 1e-5, 2e-5);  // one thread wins at first
+  ASSERT_TRUE(c.decided());
+  ASSERT_EQ(c.next(), 1u);
+  for (std::size_t k = 0; k + 1 < ThreadChoice::kRelearnCalls; ++k) c.call_started();
+  EXPECT_TRUE(c.decided());
+  c.call_started();
+  EXPECT_FALSE(c.decided());
+  learn(c, 1e-5, 4e-6);  // now two threads win
+  ASSERT_TRUE(c.decided());
+  EXPECT_EQ(c.next(), 2u);
+  for (std::size_t k = 0; k + 1 < 4 * ThreadChoice::kRelearnCalls; ++k) c.call_started();
+  EXPECT_TRUE(c.decided());
+  c.call_started();
+  EXPECT_FALSE(c.decided());
+}
+
+// Every share of every region runs exactly once, whoever claims it (the caller or a worker),
+// for regions of 2 to 4 shares back to back, after idle gaps (workers asleep) and nested.
+TEST(ThreadPool, EveryShareOfEveryRegionRunsOnce) {
+  auto& pool = recur::ops::detail::ThreadPool::instance();
+  for (int region = 0; region < 3000; ++region) {
+    const std::size_t shares = 2 + region % 3;
+    std::vector<std::atomic<int>> runs(shares);
+    for (auto& r : runs) r = 0;
+    auto fn = [&](std::size_t share) {
+      ASSERT_LT(share, shares);
+      ++runs[share];
+      if (region % 97 == 0 && share == 0) {  // a nested region runs its shares on this thread
+        std::atomic<int> inner{0};
+        auto inner_fn = [&](std::size_t) { ++inner; };
+        pool.run(2, inner_fn);
+        EXPECT_EQ(inner.load(), 2);
+      }
+    };
+    if (region % 500 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    pool.run(shares, fn);
+    for (std::size_t k = 0; k < shares; ++k)
+      ASSERT_EQ(runs[k].load(), 1) << "region " << region << " share " << k;
+  }
 }
 
 }  // namespace
