@@ -221,8 +221,11 @@ void StepThreads::step_done() {
   const ThreadPool& pool = ThreadPool::instance();
   const bool helped = threads_ == 1 || pool.regions() == regions_at_start_ ||
                       pool.helped_regions() != helped_at_start_;
-  choice_->add(threads_, std::chrono::duration<double>(now - start_).count(), helped);
-  threads_ = choice_->next();
+  // The first steps of a call are not counted (workers waking, the data moving to the cores
+  // of this call's option); a call keeps its thread count to the end, so that each option is
+  // timed on data laid out by itself, as it would run.
+  if (++steps_ > ThreadChoice::kWarmup)
+    choice_->add(threads_, std::chrono::duration<double>(now - start_).count(), helped);
   if (choice_->decided()) choice_ = nullptr;
   regions_at_start_ = pool.regions();
   helped_at_start_ = pool.helped_regions();

@@ -130,9 +130,11 @@ class ThreadChoice {
 /// (issue 14: the kernel that wins on one CPU loses on the next). One thread when one is all
 /// there is (num_threads() 1, one tile, the pool busy with an enclosing region) or the step is
 /// tiny (below kMinCalibrateMacs); all of num_threads() when the step is large (kAlwaysParallelMacs
-/// and above); in between, the first steps of each (kernel, macs, tiles, num_threads()) are
-/// timed on both (ThreadChoice) and the choice is kept for the process. Results do not depend
-/// on it: every tile does the same arithmetic whatever thread runs it.
+/// and above); in between, the steps of the first calls of each (kernel, macs, tiles,
+/// num_threads()) are timed on both (ThreadChoice; a call runs one option from its first step
+/// to its last, its first kWarmup steps not timed) and the choice is kept, learned again now and
+/// then (kRelearnCalls). Results do not depend on it: every tile does the same arithmetic
+/// whatever thread runs it.
 ///
 ///   StepThreads st("fused-lstm-forward", macs, tiles);
 ///   for (each step) { tiling.run(st.threads(), ...); st.step_done(); }
@@ -150,6 +152,7 @@ class StepThreads {
   ThreadChoice* choice_ = nullptr;  // while learning; owned by the process-wide table
   std::size_t threads_ = 1;
   std::uint64_t regions_at_start_ = 0, helped_at_start_ = 0;  // the pool's counts at step start
+  std::size_t steps_ = 0;  // steps of this call so far
   std::chrono::steady_clock::time_point start_;
 };
 

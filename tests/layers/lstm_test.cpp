@@ -61,7 +61,7 @@ TEST(Gemm, PoolSplitMatchesNaiveReferenceForTallAndWideProducts) {
     for (auto [m, n] : {std::pair<std::size_t, std::size_t>{301, 37}, {37, 301}})
       for (bool ta : {false, true})
         for (bool tb : {false, true}) {
-          const std::size_t k = 1013;  // enough work for a split (gemm.cpp, gemm_parts)
+          const std::size_t k = 2503;  // enough work for a split (gemm.cpp, gemm_parts)
           const auto a = to_float(random_values(m * k, 1)), b = to_float(random_values(k * n, 2));
           auto c1 = to_float(random_values(m * n, 3)), c2 = c1;
           const std::size_t lda = ta ? m : k, ldb = tb ? k : n;

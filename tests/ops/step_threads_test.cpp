@@ -108,12 +108,15 @@ TEST(StepThreads, LearnsAMidSizedShapeOnceAndReportsIt) {
   recur::ops::set_num_threads(2);
   const std::size_t macs = StepThreads::kMinCalibrateMacs * 4;
   std::size_t steps = 0;
-  // Learning carries over from call to call; 80 steps cover every retry ThreadChoice may take
-  // when these empty steps happen to time n threads far slower than one.
-  for (int call = 0; call < 16; ++call) {
+  // Learning carries over from call to call, each call on one option from start to end; 32
+  // calls of 5 steps (3 timed) cover every retry ThreadChoice may take when these empty steps
+  // happen to time n threads far slower than one.
+  for (int call = 0; call < 32; ++call) {
     StepThreads st("test-learn", macs, 8);
+    const std::size_t threads = st.threads();
+    EXPECT_TRUE(threads == 1 || threads == 2);
     for (int s = 0; s < 5; ++s, ++steps) {
-      EXPECT_TRUE(st.threads() == 1 || st.threads() == 2);
+      EXPECT_EQ(st.threads(), threads) << "call " << call << " step " << s;
       st.step_done();
     }
   }
