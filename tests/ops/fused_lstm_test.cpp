@@ -146,6 +146,8 @@ INSTANTIATE_TEST_SUITE_P(
     OddSizes, FusedLstm,
     ::testing::Values(
         Case{"one_unit", {1, 3, 1, 1}},
+        // Batch 1: the one-row tile's two chains (even and odd k) over odd features and units.
+        Case{"batch_1_odd_k", {1, 5, 7, 37}, true, false, true},
         Case{"units_13_batch_5", {5, 7, 3, 13}},
         Case{"units_37_batch_7_last", {7, 9, 5, 37}, false},
         Case{"units_70_batch_13_state", {13, 6, 11, 70}, true, false, true},
