@@ -96,10 +96,10 @@ void ThreadPool::run_impl(std::size_t threads, Call call, void* ctx) {
   if (r.sleepers.load() > 0) r.epoch.notify_all();
   call(ctx, 0);
   std::uint64_t mine = 1;
-  // Then the shares no worker has claimed yet, then wait for those workers run: spin first (a
-  // region's shares finish within microseconds of each other), then yield, so that a worker the
-  // OS has descheduled - another process busy on the machine - can get the core this thread
-  // would otherwise burn until its time slice ends.
+  // Then the shares no worker has claimed yet, then wait for those the workers claimed: spin
+  // first (a region's shares finish within microseconds of each other), then yield, so that a
+  // worker the OS has descheduled - another process busy on the machine - can get the core this
+  // thread would otherwise burn until its time slice ends.
   std::uint64_t c = r.claims.load(std::memory_order_acquire);
   while (next_share(c) < threads) {
     c = r.claims.fetch_add(1, std::memory_order_acq_rel);
