@@ -1,8 +1,8 @@
 // recur-pool-regions: what a parallel region of recur's thread pool (src/ops/thread_pool.hpp)
 // costs its caller in the situations a training loop meets (issue 14; BENCHMARKS.md, "Thread
 // pool: claimed shares"):
-//   start   the first regions after the pool's threads are created, in blocks of 400 (Linux
-//           first runs a new thread on its creator's core and moves it ~10 ms later);
+//   start   the first regions after the pool's threads are created, in blocks of 400 (on a
+//           2-core VM a new worker first ran on its creator's core and moved ~10 ms later);
 //   gap     a region after the caller worked alone for G microseconds (the workers spin ~0.3 ms
 //           after a region, then sleep: waking one is a futex call and a scheduling delay);
 //   sleep   a region after the caller slept G microseconds (every thread idle).

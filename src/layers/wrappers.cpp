@@ -25,8 +25,9 @@ void reverse_time(Tensor& y) {
   y = std::move(r);
 }
 
-// Runs the two directions of a Bidirectional layer at the same time, each on one thread of
-// the pool (their own kernels then find the pool busy and run single-threaded on their thread),
+// Runs the two directions of a Bidirectional layer at the same time, each as one share of a
+// pool region (their own kernels then find the pool busy and run single-threaded on their
+// thread; when no worker claims the second share in time, the caller runs it after the first),
 // when a timestep is too small for the kernels to split (below kParallelMacs, where they run on
 // one thread anyway): two independent one-thread steps instead of two in a row. Larger steps
 // keep the directions in a row, each split over the threads (measured: running them side by

@@ -5,6 +5,20 @@
 #include "thread_pool.hpp"
 
 namespace recur::ops::detail {
+namespace {
+
+// fn(s, b) for every processing step s and sample b: the row-by-row copies between the (B, T,
+// ..) layouts the layers use and the (T, B, ..) ones the kernels use. Steps are split over the
+// pool when the pass moves `bytes` >= kParallelPassBytes (each (s, b) writes its own row).
+template <typename Fn>
+void for_each_step_row(std::size_t TT, std::size_t B, std::size_t bytes, Fn&& fn) {
+  parallel_pass(TT, bytes, [&](std::size_t s0, std::size_t s1) {
+    for (std::size_t s = s0; s < s1; ++s)
+      for (std::size_t b = 0; b < B; ++b) fn(s, b);
+  });
+}
+
+}  // namespace
 
 template <typename T>
 void load_time_major(RecurrentCache<T>& cache, const T* x, const RecurrentExtras<T>& extras,
@@ -18,12 +32,9 @@ void load_time_major(RecurrentCache<T>& cache, const T* x, const RecurrentExtras
     ensure(cache.first_kept, B);
     std::fill(cache.first_kept.begin(), cache.first_kept.end(), TT);
   }
-  parallel_pass(TT, TT * B * F * sizeof(T), [&](std::size_t s0, std::size_t s1) {
-    for (std::size_t s = s0; s < s1; ++s) {
-      const std::size_t t = step_index(s, TT, go_backwards);
-      for (std::size_t b = 0; b < B; ++b)
-        std::copy_n(x + (b * TT + t) * F, F, cache.x.data() + (s * B + b) * F);
-    }
+  for_each_step_row(TT, B, TT * B * F * sizeof(T), [&](std::size_t s, std::size_t b) {
+    const std::size_t t = step_index(s, TT, go_backwards);
+    std::copy_n(x + (b * TT + t) * F, F, cache.x.data() + (s * B + b) * F);
   });
   if (!cache.has_mask) return;
   for (std::size_t s = 0; s < TT; ++s) {
@@ -39,12 +50,9 @@ void load_time_major(RecurrentCache<T>& cache, const T* x, const RecurrentExtras
 template <typename T>
 void store_input_gradient(T* dx, const RecurrentCache<T>& cache) {
   const std::size_t B = cache.dims.batch, TT = cache.dims.timesteps, F = cache.dims.features;
-  parallel_pass(TT, TT * B * F * sizeof(T), [&](std::size_t s0, std::size_t s1) {
-    for (std::size_t s = s0; s < s1; ++s) {
-      const std::size_t t = step_index(s, TT, cache.config.go_backwards);
-      for (std::size_t b = 0; b < B; ++b)
-        std::copy_n(cache.dx.data() + (s * B + b) * F, F, dx + (b * TT + t) * F);
-    }
+  for_each_step_row(TT, B, TT * B * F * sizeof(T), [&](std::size_t s, std::size_t b) {
+    const std::size_t t = step_index(s, TT, cache.config.go_backwards);
+    std::copy_n(cache.dx.data() + (s * B + b) * F, F, dx + (b * TT + t) * F);
   });
 }
 
@@ -52,15 +60,10 @@ template <typename T>
 void store_outputs(T* y, const T* hs, std::size_t ld, const RecurrentCache<T>& cache) {
   const std::size_t B = cache.dims.batch, TT = cache.dims.timesteps, U = cache.dims.units;
   if (cache.config.return_sequences) {
-    parallel_pass(TT, TT * B * U * sizeof(T), [&](std::size_t s0, std::size_t s1) {
-      for (std::size_t s = s0; s < s1; ++s)
-        for (std::size_t b = 0; b < B; ++b) {
-          T* out = y + (b * TT + s) * U;
-          if (sequence_output_is_state(cache, s, b))
-            std::copy_n(hs + ((s + 1) * B + b) * ld, U, out);
-          else
-            std::fill_n(out, U, T(0));
-        }
+    for_each_step_row(TT, B, TT * B * U * sizeof(T), [&](std::size_t s, std::size_t b) {
+      T* out = y + (b * TT + s) * U;
+      if (sequence_output_is_state(cache, s, b)) std::copy_n(hs + ((s + 1) * B + b) * ld, U, out);
+      else std::fill_n(out, U, T(0));
     });
   } else {
     for (std::size_t b = 0; b < B; ++b) {
@@ -96,17 +99,14 @@ void padded_output_gradients(float* dy_pad, float* dh, const float* dy, const fl
   const std::size_t B = cache.dims.batch, TT = cache.dims.timesteps, U = cache.dims.units;
   const bool seq_dy = dy != nullptr && cache.config.return_sequences && dy_pad != nullptr;
   if (seq_dy)
-    parallel_pass(TT, TT * B * Up * sizeof(float), [&](std::size_t s0, std::size_t s1) {
-      for (std::size_t s = s0; s < s1; ++s)
-        for (std::size_t b = 0; b < B; ++b) {
-          float* out = dy_pad + (s * B + b) * Up;
-          if (sequence_output_is_state(cache, s, b)) {
-            std::copy_n(dy + (b * TT + s) * U, U, out);
-            std::fill(out + U, out + Up, 0.0f);
-          } else {
-            std::fill_n(out, Up, 0.0f);
-          }
-        }
+    for_each_step_row(TT, B, TT * B * Up * sizeof(float), [&](std::size_t s, std::size_t b) {
+      float* out = dy_pad + (s * B + b) * Up;
+      if (sequence_output_is_state(cache, s, b)) {
+        std::copy_n(dy + (b * TT + s) * U, U, out);
+        std::fill(out + U, out + Up, 0.0f);
+      } else {
+        std::fill_n(out, Up, 0.0f);
+      }
     });
   std::fill_n(dh, B * Up, 0.0f);
   for (std::size_t b = 0; b < B; ++b) {

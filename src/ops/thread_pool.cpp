@@ -207,10 +207,15 @@ StepThreads::StepThreads(const char* kernel, std::size_t macs_per_step, std::siz
   threads_ = c.next();
   if (!c.decided()) {
     choice_ = &c;
-    regions_at_start_ = ThreadPool::instance().regions();
-    helped_at_start_ = ThreadPool::instance().helped_regions();
-    start_ = std::chrono::steady_clock::now();
+    begin_step();
   }
+}
+
+void StepThreads::begin_step() {
+  const ThreadPool& pool = ThreadPool::instance();
+  regions_at_start_ = pool.regions();
+  helped_at_start_ = pool.helped_regions();
+  start_ = std::chrono::steady_clock::now();
 }
 
 void StepThreads::step_done() {
@@ -227,9 +232,7 @@ void StepThreads::step_done() {
   if (++steps_ > ThreadChoice::kWarmup)
     choice_->add(threads_, std::chrono::duration<double>(now - start_).count(), helped);
   if (choice_->decided()) choice_ = nullptr;
-  regions_at_start_ = pool.regions();
-  helped_at_start_ = pool.helped_regions();
-  start_ = std::chrono::steady_clock::now();
+  begin_step();
 }
 
 std::vector<std::string> learned_step_threads() {

@@ -94,8 +94,8 @@ class ThreadChoice {
   static constexpr double kDisturbed = 4.0;
   static constexpr std::size_t kRetries = 3;
   /// An n-thread step whose region no worker took a share of (the caller ran them all: the
-  /// workers were asleep, or the OS had put one on the caller's core, as Linux does with a new
-  /// thread for its first ~10 ms) measured one thread, not n: it is not counted, up to this
+  /// workers were asleep, or the OS had put one on the caller's core, as a new thread's first
+  /// ~10 ms were on a 2-core VM) measured one thread, not n: it is not counted, up to this
   /// many times per shape (a process confined to fewer cores than it sees then still decides).
   static constexpr std::size_t kMaxUnhelped = 256;
   /// A decision is learned again after this many calls of its shape, then after 4x as many
@@ -149,6 +149,9 @@ class StepThreads {
   void step_done();
 
  private:
+  // Marks a step's start: the clock and the pool's region counts.
+  void begin_step();
+
   ThreadChoice* choice_ = nullptr;  // while learning; owned by the process-wide table
   std::size_t threads_ = 1;
   std::uint64_t regions_at_start_ = 0, helped_at_start_ = 0;  // the pool's counts at step start
@@ -168,7 +171,7 @@ inline void split_range(std::size_t n, std::size_t tid, std::size_t threads, std
 }
 
 /// A layout pass (a copy, packing or transpose around a recurrent call) that moves at least this
-/// many bytes runs split over the pool: on one core such passes took 5-8% of an LSTM forward
+/// many bytes runs split over the pool: on one core such passes took ~5% of an LSTM forward
 /// of (64, 50, 512, 512) while the other core waited (issue 14). Below it a region's wake-up
 /// costs about what the split saves.
 inline constexpr std::size_t kParallelPassBytes = std::size_t{1} << 20;
