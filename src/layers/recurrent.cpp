@@ -327,6 +327,7 @@ RecurrentOutput RNN::call(const Tensor& x, const std::vector<Tensor>& initial_st
     if (n_states == 2) extras.c0 = init[1].data();
   }
   if (!mask.empty()) extras.mask = mask.data();
+  extras.inference = !training;
   const CellSpec& spec = cell_->spec();
   const Tensor* input = &x;
   Tensor dropped;

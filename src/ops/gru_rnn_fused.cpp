@@ -78,67 +78,23 @@ void pack_forward_of(float* packed, const float* r, const Plan& pl) {
   if (pl.reset_before) pack_panels(packed + packed_h_offset(pl), r, pl, kGruH);
 }
 
-}  // namespace
-
-bool fused_gru_input_in_tiles(RecurrentKernel path, const RecurrentConfig& config,
-                              const RecurrentDims& dims) {
-  if (path != RecurrentKernel::kFusedGruAvx512 || config.kind != CellKind::kGru ||
-      !config.reset_after)
-    return false;
-  const simd::GruRnnSimdKernels& k = kernels_of(path);
-  return input_in_tiles_pays(dims, simd::kGruGates, k.width, k.max_rows);
-}
-
-void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
-                           RecurrentCache<float>& cache, const float* x, const float* kernel,
-                           const float* recurrent_kernel, const float* bias,
-                           const RecurrentDims& dims, const RecurrentConfig& config,
-                           const RecurrentExtras<float>& extras) {
-  const simd::GruRnnSimdKernels& k = kernels_of(path);
+// The time loop of a fused forward, from what fused_gru_rnn_forward put in the cache: the
+// time-major input, the packed weights and interleaved bias (cache.has_bias), h[0] (and the
+// recurrent dropout's hd[0]), the mask. Writes h of every step, hd when recurrent dropout is
+// on, and the activated gates and the GRU's aux when cache.gates_stored (else the tiles store
+// neither: the GRU with reset_after and its input projection in the tiles only).
+void forward_steps(RecurrentCache<float>& cache, const simd::GruRnnSimdKernels& k,
+                   const Plan& pl, bool input_in_tiles) {
+  const RecurrentDims& dims = cache.dims;
   const std::size_t B = dims.batch, TT = dims.timesteps, F = dims.features, U = dims.units;
-  const Plan pl(config, U, k.width);
   const std::size_t VW = pl.VW, Up = pl.Up, Gp = pl.Gp, NG = pl.NG;
-  cache.dims = dims;
-  cache.config = config;
-  cache.kernel = path;
-  ensure(cache.gates, TT * B * Gp);
-  ensure(cache.h, (TT + 1) * B * Up);
-  if (pl.gru) ensure(cache.aux, TT * B * Up);
-  ensure(cache.kernel_il, F * Gp);
-  ensure(cache.bias_il, (pl.reset_after ? 2 : 1) * Gp);
-  ensure(cache.packed, pl.gru ? U * Gp : pl.panels * U * kPanelBlocks * VW);
-  load_time_major(cache, x, extras, dims, config.go_backwards);
-  if (cache.has_rmask) {
-    ensure(cache.rmask, B * Up);
-    ensure(cache.hd, TT * B * Up);
-  }
-
-  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW, NG);
-  float* bias_il = cache.bias_il.data();
-  if (bias) {
-    // reset_after: bias (2, 3U) = [input; recurrent]. The recurrent bias of z and r joins the
-    // input projection; that of h stays apart (row 1), since r multiplies it.
-    interleave_columns(bias_il, bias, pl.reset_after ? 2 : 1, U, VW, NG);
-    if (pl.reset_after)
-      for (std::size_t j = 0; j < pl.nb; ++j)
-        for (std::size_t i = 0; i < 2 * VW; ++i)
-          bias_il[j * NG * VW + i] += bias_il[Gp + j * NG * VW + i];
-  } else {
-    std::fill(cache.bias_il.begin(), cache.bias_il.end(), 0.0f);
-  }
-  pack_forward_of(cache.packed.data(), recurrent_kernel, pl);
-
-  float* gates = cache.gates.data();
-  const bool input_in_tiles = fused_gru_input_in_tiles(path, config, dims);
-  input_projection(cache, kernel, VW, NG, input_in_tiles);
-
+  float* gates = cache.gates_stored ? cache.gates.data() : nullptr;
+  const float* bias_il = cache.has_bias ? cache.bias_il.data() : nullptr;
   float* hs = cache.h.data();
-  padded_rows(hs, extras.h0, B, U, Up);
   float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
   float* hd = cache.has_rmask ? cache.hd.data() : nullptr;
-  if (rmask) padded_dropout_start(rmask, hd, hs, extras.recurrent_dropout, B, U, Up);
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
-  float* aux = pl.gru ? cache.aux.data() : nullptr;
+  float* aux = pl.gru && cache.gates_stored ? cache.aux.data() : nullptr;
 
   // GRU tiles: rows x unit blocks; SimpleRNN tiles, and the GRU's second pass without
   // reset_after: rows x panels (one gate of one block is too few accumulators for a tile).
@@ -152,9 +108,9 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
   auto place = [&](simd::CellFwdTile& t, std::size_t s, std::size_t r0, std::size_t rows,
                    std::size_t unit, std::size_t gcol) {
     t.rows = rows;
-    t.gates = gates + (s * B + r0) * Gp + gcol;
+    t.gates = gates ? gates + (s * B + r0) * Gp + gcol : nullptr;  // null: not stored
     t.ldg = Gp;
-    t.bias = bias ? bias_il + gcol : nullptr;
+    t.bias = bias_il ? bias_il + gcol : nullptr;
     t.h_in = (rmask ? hd + s * B * Up : hs + s * B * Up) + r0 * Up;
     t.kh = U;
     t.ld = Up;
@@ -183,7 +139,7 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
         simd::CellFwdTile t;
         place(t, s, r0, rows, j * VW, j * NG * VW);
         t.packed = cache.packed.data() + j * U * NG * VW;
-        t.bias_h = bias ? bias_il + Gp + j * NG * VW + kGruH * VW : nullptr;
+        t.bias_h = bias_il ? bias_il + Gp + j * NG * VW + kGruH * VW : nullptr;
         if (input_in_tiles) {
           t.x = cache.x.data() + (s * B + r0) * F;
           t.ldx = F;
@@ -211,6 +167,74 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
       });
     }
   }
+}
+
+}  // namespace
+
+bool fused_gru_input_in_tiles(RecurrentKernel path, const RecurrentConfig& config,
+                              const RecurrentDims& dims) {
+  if (path != RecurrentKernel::kFusedGruAvx512 || config.kind != CellKind::kGru ||
+      !config.reset_after)
+    return false;
+  const simd::GruRnnSimdKernels& k = kernels_of(path);
+  return input_in_tiles_pays(dims, simd::kGruGates, k.width, k.max_rows);
+}
+
+void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
+                           RecurrentCache<float>& cache, const float* x, const float* kernel,
+                           const float* recurrent_kernel, const float* bias,
+                           const RecurrentDims& dims, const RecurrentConfig& config,
+                           const RecurrentExtras<float>& extras) {
+  const simd::GruRnnSimdKernels& k = kernels_of(path);
+  const std::size_t B = dims.batch, TT = dims.timesteps, F = dims.features, U = dims.units;
+  const Plan pl(config, U, k.width);
+  const std::size_t VW = pl.VW, Up = pl.Up, Gp = pl.Gp, NG = pl.NG;
+  cache.dims = dims;
+  cache.config = config;
+  cache.kernel = path;
+  ensure(cache.h, (TT + 1) * B * Up);
+  ensure(cache.kernel_il, F * Gp);
+  ensure(cache.bias_il, (pl.reset_after ? 2 : 1) * Gp);
+  ensure(cache.packed, pl.gru ? U * Gp : pl.panels * U * kPanelBlocks * VW);
+  load_time_major(cache, x, extras, dims, config.go_backwards);
+  if (cache.has_rmask) {
+    ensure(cache.rmask, B * Up);
+    ensure(cache.hd, TT * B * Up);
+  }
+
+  interleave_columns(cache.kernel_il.data(), kernel, F, U, VW, NG);
+  float* bias_il = cache.bias_il.data();
+  if (bias) {
+    // reset_after: bias (2, 3U) = [input; recurrent]. The recurrent bias of z and r joins the
+    // input projection; that of h stays apart (row 1), since r multiplies it.
+    interleave_columns(bias_il, bias, pl.reset_after ? 2 : 1, U, VW, NG);
+    if (pl.reset_after)
+      for (std::size_t j = 0; j < pl.nb; ++j)
+        for (std::size_t i = 0; i < 2 * VW; ++i)
+          bias_il[j * NG * VW + i] += bias_il[Gp + j * NG * VW + i];
+  } else {
+    std::fill(cache.bias_il.begin(), cache.bias_il.end(), 0.0f);
+  }
+  pack_forward_of(cache.packed.data(), recurrent_kernel, pl);
+
+  const bool input_in_tiles = fused_gru_input_in_tiles(path, config, dims);
+  // An inference forward with the input projection in the tiles stores no gates and no aux
+  // (only a backward reads them; it then runs the time loop again first). With the gemm, the
+  // gates buffer holds the projection anyway.
+  cache.gates_stored = !(extras.inference && input_in_tiles);
+  if (cache.gates_stored) {
+    ensure(cache.gates, TT * B * Gp);
+    if (pl.gru) ensure(cache.aux, TT * B * Up);
+  }
+  input_projection(cache, kernel, VW, NG, input_in_tiles);
+
+  float* hs = cache.h.data();
+  padded_rows(hs, extras.h0, B, U, Up);
+  if (cache.has_rmask)
+    padded_dropout_start(cache.rmask.data(), cache.hd.data(), hs, extras.recurrent_dropout, B,
+                         U, Up);
+  cache.has_bias = bias != nullptr;
+  forward_steps(cache, k, pl, input_in_tiles);
 
   store_outputs(y, hs, Up, cache);
   if (h_last)
@@ -227,6 +251,15 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
   const Plan pl(config, U, k.width);
   const std::size_t VW = pl.VW, Up = pl.Up, Gp = pl.Gp, NG = pl.NG;
   const std::size_t panel_size = pl.panel_size();
+  if (!cache.gates_stored) {
+    // An inference forward stored no gates and no aux (fused_gru_rnn_forward): its time loop
+    // runs again, storing them - the same tiles on the same inputs, weights and initial state,
+    // so the same values.
+    cache.gates_stored = true;
+    ensure(cache.gates, TT * B * Gp);
+    if (pl.gru) ensure(cache.aux, TT * B * Up);
+    forward_steps(cache, k, pl, fused_gru_input_in_tiles(cache.kernel, config, dims));
+  }
   ensure(cache.dgates, TT * B * Gp);
   // drec: reset_after the recurrent product's gradient (T, B, Gp); otherwise scratch for dgates
   // in Keras order (T*B, 3U) for the weight gradient.

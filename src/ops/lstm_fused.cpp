@@ -161,6 +161,62 @@ std::size_t fused_padded_units(RecurrentKernel path, std::size_t units) {
   return round_up(units, fused_lstm_kernels(path).width);
 }
 
+// The time loop of a fused forward, from what fused_lstm_forward put in the cache: the
+// time-major input, the packed weights, the initial states in h[0] and c[0] (and the recurrent
+// dropout's h[0] in hd), the mask. Writes h and c of every step, hd when recurrent dropout is
+// on, and the activated gates when cache.gates_stored (else the tiles store none).
+void forward_steps(RecurrentCache<float>& cache, const simd::LstmSimdKernels& k,
+                   bool input_in_tiles) {
+  const RecurrentDims& d = cache.dims;
+  const std::size_t B = d.batch, TT = d.timesteps, F = d.features, U = d.units;
+  const std::size_t VW = k.width, Up = round_up(U, VW), nb = Up / VW, Gp = kGates * Up;
+  float* gates = cache.gates_stored ? cache.gates.data() : nullptr;
+  float* hs = cache.h.data();
+  float* cs = cache.c.data();
+  float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
+  float* hd = cache.has_rmask ? cache.hd.data() : nullptr;
+  const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
+  const Tiling tiling(B, k.max_rows, nb);
+  StepThreads threads(input_in_tiles ? "fused-lstm-forward-input" : "fused-lstm-forward",
+                      B * U * kGates * (input_in_tiles ? F + U : U), tiling.count());
+  for (std::size_t s = 0; s < TT; ++s, threads.step_done()) {
+    tiling.run(threads.threads(), [&](std::size_t j, std::size_t r0, std::size_t rows) {
+      simd::FwdTile ft;
+      ft.rows = rows;
+      float* g = gates ? gates + (s * B + r0) * Gp + j * kGates * VW : nullptr;
+      if (input_in_tiles) {  // acc = bias + x_t kernel + h recurrent_kernel
+        ft.init = cache.bias_il.data() + j * kGates * VW;
+        ft.ld_init = 0;
+        ft.x = cache.x.data() + (s * B + r0) * F;
+        ft.ldx = F;
+        ft.kx = F;
+        ft.packed_x = cache.packed_x.data() + j * F * kGates * VW;
+      } else {  // acc = gates (the gemm's x_t kernel) + bias + h recurrent_kernel
+        ft.init = g;
+        ft.ld_init = Gp;
+        ft.bias = cache.bias_il.data() + j * kGates * VW;
+      }
+      ft.h_in = (rmask ? hd + s * B * Up : hs + s * B * Up) + r0 * Up;
+      ft.packed_r = cache.packed.data() + j * U * kGates * VW;
+      ft.kh = U;
+      ft.gates_out = g;  // null: not stored
+      ft.ldg = Gp;
+      const std::size_t at = r0 * Up + j * VW;
+      ft.h_prev = hs + s * B * Up + at;
+      ft.c_prev = cs + s * B * Up + at;
+      ft.c_next = cs + (s + 1) * B * Up + at;
+      ft.h_next = hs + (s + 1) * B * Up + at;
+      ft.ld = Up;
+      if (rmask) {
+        ft.rmask = rmask + at;
+        ft.hd_next = s + 1 < TT ? hd + (s + 1) * B * Up + at : nullptr;
+      }
+      ft.keep = keep ? keep + s * B + r0 : nullptr;
+      k.forward_tile(ft);
+    });
+  }
+}
+
 void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_last,
                         RecurrentCache<float>& cache, const float* x, const float* kernel,
                         const float* recurrent_kernel, const float* bias,
@@ -168,11 +224,10 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
                         const RecurrentExtras<float>& extras) {
   const simd::LstmSimdKernels& k = fused_lstm_kernels(path);
   const std::size_t B = dims.batch, TT = dims.timesteps, F = dims.features, U = dims.units;
-  const std::size_t VW = k.width, Up = round_up(U, VW), nb = Up / VW, Gp = kGates * Up;
+  const std::size_t VW = k.width, Up = round_up(U, VW), Gp = kGates * Up;
   cache.dims = dims;
   cache.config = config;
   cache.kernel = path;
-  ensure(cache.gates, TT * B * Gp);
   ensure(cache.h, (TT + 1) * B * Up);
   ensure(cache.c, (TT + 1) * B * Up);
   ensure(cache.kernel_il, F * Gp);
@@ -189,8 +244,12 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
   else std::fill(cache.bias_il.begin(), cache.bias_il.end(), 0.0f);
   pack_forward(cache.packed.data(), recurrent_kernel, U, U, VW, kGates, kGates);
 
-  float* gates = cache.gates.data();
   const bool input_in_tiles = fused_lstm_input_in_tiles(path, dims);
+  // An inference forward with the input projection in the tiles stores no gates: nothing reads
+  // them but a backward, which then runs the time loop again first (fused_lstm_backward). With
+  // the gemm, the gates buffer holds the projection anyway.
+  cache.gates_stored = !(extras.inference && input_in_tiles);
+  if (cache.gates_stored) ensure(cache.gates, TT * B * Gp);
   input_projection(cache, kernel, VW, kGates, input_in_tiles);
 
   // Initial states into the padded layout (pad lanes zero).
@@ -198,51 +257,10 @@ void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_
   float* cs = cache.c.data();
   padded_rows(hs, extras.h0, B, U, Up);
   padded_rows(cs, extras.c0, B, U, Up);
-  float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
-  float* hd = cache.has_rmask ? cache.hd.data() : nullptr;
-  if (rmask) padded_dropout_start(rmask, hd, hs, extras.recurrent_dropout, B, U, Up);
-  const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
-
-  const Tiling tiling(B, k.max_rows, nb);
-  StepThreads threads(input_in_tiles ? "fused-lstm-forward-input" : "fused-lstm-forward",
-                      B * U * kGates * (input_in_tiles ? F + U : U), tiling.count());
-  for (std::size_t s = 0; s < TT; ++s, threads.step_done()) {
-    tiling.run(threads.threads(), [&](std::size_t j, std::size_t r0, std::size_t rows) {
-      simd::FwdTile ft;
-      ft.rows = rows;
-      float* g = gates + (s * B + r0) * Gp + j * kGates * VW;
-      if (input_in_tiles) {  // acc = bias + x_t kernel + h recurrent_kernel
-        ft.init = cache.bias_il.data() + j * kGates * VW;
-        ft.ld_init = 0;
-        ft.x = cache.x.data() + (s * B + r0) * F;
-        ft.ldx = F;
-        ft.kx = F;
-        ft.packed_x = cache.packed_x.data() + j * F * kGates * VW;
-      } else {  // acc = gates (the gemm's x_t kernel) + bias + h recurrent_kernel
-        ft.init = g;
-        ft.ld_init = Gp;
-        ft.bias = cache.bias_il.data() + j * kGates * VW;
-      }
-      ft.h_in = (rmask ? hd + s * B * Up : hs + s * B * Up) + r0 * Up;
-      ft.packed_r = cache.packed.data() + j * U * kGates * VW;
-      ft.kh = U;
-      ft.gates_out = g;
-      ft.ldg = Gp;
-      const std::size_t at = r0 * Up + j * VW;
-      ft.h_prev = hs + s * B * Up + at;
-      ft.c_prev = cs + s * B * Up + at;
-      ft.c_next = cs + (s + 1) * B * Up + at;
-      ft.h_next = hs + (s + 1) * B * Up + at;
-      ft.ld = Up;
-      if (rmask) {
-        ft.rmask = rmask + at;
-        ft.hd_next = s + 1 < TT ? hd + (s + 1) * B * Up + at : nullptr;
-      }
-      ft.keep = keep ? keep + s * B + r0 : nullptr;
-      k.forward_tile(ft);
-    });
-  }
-
+  if (cache.has_rmask)
+    padded_dropout_start(cache.rmask.data(), cache.hd.data(), hs, extras.recurrent_dropout, B,
+                         U, Up);
+  forward_steps(cache, k, input_in_tiles);
   store_outputs(y, hs, Up, cache);
   for (std::size_t b = 0; b < B; ++b) {
     if (h_last) std::copy_n(hs + (TT * B + b) * Up, U, h_last + b * U);
@@ -260,6 +278,14 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
   const std::size_t B = dims.batch, TT = dims.timesteps, F = dims.features, U = dims.units;
   const std::size_t VW = k.width, Up = round_up(U, VW), nb = Up / VW, Gp = kGates * Up;
   const std::size_t panels = panel_count(nb), panel_size = Gp * kPanelBlocks * VW;
+  if (!cache.gates_stored) {
+    // An inference forward stored no gates (fused_lstm_forward): its time loop runs again,
+    // storing them - the same tiles on the same inputs, weights and initial states, so the
+    // same h, c and gates.
+    cache.gates_stored = true;
+    ensure(cache.gates, TT * B * Gp);
+    forward_steps(cache, k, true);
+  }
   ensure(cache.dgates, TT * B * Gp);
   ensure(cache.dh, B * Up);
   ensure(cache.dc, B * Up);

@@ -85,6 +85,7 @@ void recurrent_forward(T* y, T* h_last, T* c_last, RecurrentCache<T>& cache, con
                        const RecurrentDims& dims, const RecurrentConfig& config,
                        const RecurrentExtras<T>& extras) {
   const RecurrentKernel path = select_kernel<T>(config, active_isa());
+  cache.gates_stored = true;  // only the fused kernels may skip them (RecurrentExtras::inference)
   if constexpr (std::is_same_v<T, float>) {
     if (is_fused_lstm(path)) {
       detail::fused_lstm_forward(path, y, h_last, c_last, cache, x, kernel, recurrent_kernel,

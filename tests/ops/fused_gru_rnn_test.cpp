@@ -73,8 +73,10 @@ struct Outputs {
   RecurrentKernel kernel = RecurrentKernel::kPortable;
 };
 
+// inference: the forward runs as a layer's forward with training false
+// (RecurrentExtras::inference); the backward follows it all the same.
 template <typename T>
-Outputs<T> run_cell(const Cell& cell, const Case& k, unsigned seed) {
+Outputs<T> run_cell(const Cell& cell, const Case& k, unsigned seed, bool inference = false) {
   const RecurrentDims d = k.dims;
   const std::size_t B = d.batch, TT = d.timesteps, F = d.features, U = d.units;
   const RecurrentConfig cfg = config_of(cell, k);
@@ -100,6 +102,7 @@ Outputs<T> run_cell(const Cell& cell, const Case& k, unsigned seed) {
   if (k.initial_state) ex.h0 = h0.data();
   if (k.mask) ex.mask = mask.data();
   if (k.recurrent_dropout) ex.recurrent_dropout = rdrop.data();
+  ex.inference = inference;
   Outputs<T> out;
   out.y.resize(ysize);
   out.h.resize(B * U);
@@ -302,6 +305,68 @@ TEST(FusedGruInputInTiles, OnlyTheResetAfterGruOnAvx512) {
   EXPECT_FALSE(fused_gru_input_in_tiles(avx512, gru, {64, 50, 512, 512}));
 }
 #endif
+
+// An inference forward of the GRU with reset_after and its input projection in the tiles
+// stores neither gates nor aux; a backward after it runs the time loop again first, so every
+// output and gradient is the same, bit for bit, as after a training forward (also for the
+// cells and shapes where nothing is skipped, and without a bias).
+TEST(FusedGruRnnInference, BackwardAfterAnInferenceForwardEqualsAfterATrainingForward) {
+  if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
+  IsaGuard guard;
+  const Case cases[] = {{"in_tiles", {25, 6, 7, 29}, true, false, true},
+                        {"in_tiles_mask_dropout_backwards_last", {14, 7, 5, 18}, false, true,
+                         true, true, true, true},
+                        {"in_tiles_no_bias", {12, 5, 3, 40}, true, false, false, false},
+                        {"gemm", {11, 6, 7, 29}, true, false, true}};
+  for (Isa isa : fused_isas()) {
+    recur::ops::set_isa(isa);
+    for (const Cell& cell : kCells)
+      for (const Case& c : cases)
+        for (std::size_t threads : {1, 2}) {
+          recur::ops::set_num_threads(threads);
+          const std::string at = recur::ops::isa_name(isa) + " " + cell.name + " " + c.name +
+                                 " threads " + std::to_string(threads);
+          const Outputs<float> trained = run_cell<float>(cell, c, 5, false);
+          const Outputs<float> inferred = run_cell<float>(cell, c, 5, true);
+          EXPECT_EQ(trained.y, inferred.y) << at;
+          EXPECT_EQ(trained.h, inferred.h) << at;
+          EXPECT_EQ(trained.dx, inferred.dx) << at;
+          EXPECT_EQ(trained.dh0, inferred.dh0) << at;
+          EXPECT_EQ(trained.dw, inferred.dw) << at;
+          EXPECT_EQ(trained.dr, inferred.dr) << at;
+          EXPECT_EQ(trained.db, inferred.db) << at;
+        }
+  }
+}
+
+// Which forwards skip the gates: inference of the GRU with reset_after and the input
+// projection in the tiles only.
+TEST(FusedGruRnnInference, OnlyAnInferenceForwardWithTheInputInTheTilesSkipsTheGates) {
+  if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
+  IsaGuard guard;
+  recur::ops::set_isa(recur::ops::detected_isa());
+  for (const Cell& cell : kCells)
+    for (const RecurrentDims d : {RecurrentDims{25, 4, 3, 20}, RecurrentDims{11, 4, 3, 20}})
+      for (bool inference : {false, true}) {
+        const std::size_t G = recur::ops::gate_count(cell.kind) * d.units;
+        std::vector<float> x(d.batch * d.timesteps * d.features, 0.5f), w(d.features * G, 0.1f),
+            r(d.units * G, 0.1f), y(d.batch * d.units);
+        RecurrentExtras<float> ex;
+        ex.inference = inference;
+        RecurrentCache<float> cache;
+        const RecurrentConfig cfg = config_of(cell, Case{"", d, false});
+        recur::ops::recurrent_forward<float>(y.data(), nullptr, nullptr, cache, x.data(),
+                                             w.data(), r.data(), nullptr, d, cfg, ex);
+        const bool in_tiles =
+            recur::ops::detail::fused_gru_input_in_tiles(cache.kernel, cfg, d);
+        EXPECT_EQ(cache.gates_stored, !(inference && in_tiles))
+            << cell.name << " " << d.batch << " " << inference;
+        if (!cache.gates_stored) {
+          EXPECT_TRUE(cache.gates.empty()) << "allocated all the same";
+          EXPECT_TRUE(cache.aux.empty()) << "allocated all the same";
+        }
+      }
+}
 
 // Buffers are sized on the first call of a shape and reused after: the same addresses, and the
 // same results (nothing left over from the first call leaks into the second).

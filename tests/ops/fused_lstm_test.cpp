@@ -48,8 +48,10 @@ struct Outputs {
   std::vector<T> y, h, c, dx, dh0, dc0, dw, dr, db;
 };
 
+// inference: the forward runs as a layer's forward with training false
+// (RecurrentExtras::inference); the backward follows it all the same.
 template <typename T>
-Outputs<T> run_lstm(const Case& k, unsigned seed) {
+Outputs<T> run_lstm(const Case& k, unsigned seed, bool inference = false) {
   const RecurrentDims d = k.dims;
   const std::size_t B = d.batch, TT = d.timesteps, F = d.features, U = d.units, G = 4 * U;
   std::mt19937 gen(seed);
@@ -78,6 +80,7 @@ Outputs<T> run_lstm(const Case& k, unsigned seed) {
   }
   if (k.mask) ex.mask = mask.data();
   if (k.recurrent_dropout) ex.recurrent_dropout = rdrop.data();
+  ex.inference = inference;
   Outputs<T> out;
   out.y.resize(ysize);
   out.h.resize(B * U);
@@ -189,6 +192,59 @@ TEST(FusedLstmThreads, ResultsDoNotDependOnTheThreadCount) {
       EXPECT_EQ(one.dr, more.dr) << "batch " << batch << " threads " << threads;
     }
   }
+}
+
+// An inference forward with the input projection in the tiles stores no gates; a backward after
+// it runs the time loop again first, so every output and gradient is the same, bit for bit, as
+// after a training forward (and with the gemm, where nothing is skipped).
+TEST(FusedLstmInference, BackwardAfterAnInferenceForwardEqualsAfterATrainingForward) {
+  if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
+  IsaGuard guard;
+  const Case cases[] = {{"in_tiles", {25, 6, 7, 29}, true, false, true},
+                        {"in_tiles_mask_dropout_backwards_last", {14, 7, 5, 18}, false, true,
+                         true, true, true, true},
+                        {"gemm", {11, 6, 7, 29}, true, false, true}};
+  for (Isa isa : fused_isas()) {
+    recur::ops::set_isa(isa);
+    for (const Case& c : cases)
+      for (std::size_t threads : {1, 2}) {
+        recur::ops::set_num_threads(threads);
+        const std::string at = recur::ops::isa_name(isa) + " " + c.name + " threads " +
+                               std::to_string(threads);
+        const Outputs<float> trained = run_lstm<float>(c, 5, false);
+        const Outputs<float> inferred = run_lstm<float>(c, 5, true);
+        EXPECT_EQ(trained.y, inferred.y) << at;
+        EXPECT_EQ(trained.h, inferred.h) << at;
+        EXPECT_EQ(trained.c, inferred.c) << at;
+        EXPECT_EQ(trained.dx, inferred.dx) << at;
+        EXPECT_EQ(trained.dh0, inferred.dh0) << at;
+        EXPECT_EQ(trained.dc0, inferred.dc0) << at;
+        EXPECT_EQ(trained.dw, inferred.dw) << at;
+        EXPECT_EQ(trained.dr, inferred.dr) << at;
+        EXPECT_EQ(trained.db, inferred.db) << at;
+      }
+  }
+}
+
+// Which forwards skip the gates: inference with the input projection in the tiles only.
+TEST(FusedLstmInference, OnlyAnInferenceForwardWithTheInputInTheTilesSkipsTheGates) {
+  if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
+  IsaGuard guard;
+  recur::ops::set_isa(recur::ops::detected_isa());
+  for (const RecurrentDims d : {RecurrentDims{25, 4, 3, 20}, RecurrentDims{11, 4, 3, 20}})
+    for (bool inference : {false, true}) {
+      std::vector<float> x(d.batch * d.timesteps * d.features, 0.5f),
+          w(d.features * 4 * d.units, 0.1f), r(d.units * 4 * d.units, 0.1f),
+          y(d.batch * d.units);
+      RecurrentExtras<float> ex;
+      ex.inference = inference;
+      RecurrentCache<float> cache;
+      recur::ops::recurrent_forward<float>(y.data(), nullptr, nullptr, cache, x.data(),
+                                           w.data(), r.data(), nullptr, d, RecurrentConfig{}, ex);
+      const bool in_tiles = recur::ops::detail::fused_lstm_input_in_tiles(cache.kernel, d);
+      EXPECT_EQ(cache.gates_stored, !(inference && in_tiles)) << d.batch << " " << inference;
+      if (!cache.gates_stored) EXPECT_TRUE(cache.gates.empty()) << "allocated all the same";
+    }
 }
 
 // The rule that puts the input projection in the tiles: the AVX-512 path only, at least two

@@ -133,6 +133,12 @@ struct RecurrentExtras {
   const T* c0 = nullptr;      // (B, U) initial cell state (LSTM); null: zeros
   const T* mask = nullptr;    // (B, T) in input time order; 1 keep, 0 skip
   const T* recurrent_dropout = nullptr;  // (B, U) scaled keep-mask for h_{t-1}
+  /// The caller is not expected to run recurrent_backward on this forward (a layer's forward
+  /// with training false): a kernel may then skip storing what only backward reads (the fused
+  /// LSTM and GRU with reset_after skip the gates, and the GRU its aux, where the input
+  /// projection runs in their tiles). recurrent_backward still works after such a forward: it
+  /// recomputes what was skipped first, with the same values.
+  bool inference = false;
 };
 
 /// What backward reads, written by forward, plus scratch kept to avoid allocation: buffers are
@@ -153,6 +159,10 @@ struct RecurrentCache {
                                         // order; T if none (when a mask is used)
   bool has_mask = false;
   bool has_rmask = false;
+  // False after an inference forward that did not store `gates` (RecurrentExtras::inference);
+  // backward recomputes them first.
+  bool gates_stored = true;
+  bool has_bias = true;  // the fused GRU/SimpleRNN: whether the forward had a bias
   // Scratch.
   std::vector<T> rec;     // (B, G)     GRU recurrent product of one step
   std::vector<T> dgates;  // (T, B, G)  gradient w.r.t. the input-projection pre-activations

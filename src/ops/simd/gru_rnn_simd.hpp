@@ -37,7 +37,8 @@ inline constexpr std::size_t kGruH = 2;
 /// reads is said at each kernel below.
 struct CellFwdTile {
   std::size_t rows = 0, nv = 1;
-  float* gates = nullptr;        // (rows, NG VW nv), row stride ldg: in x W, out activated
+  float* gates = nullptr;        // (rows, NG VW nv), row stride ldg: in x W, out activated;
+                                 // null (reset_after, x given): not stored, nor aux
   std::size_t ldg = 0;
   const float* bias = nullptr;   // (NG VW nv) the input bias at the same columns (with reset_after
                                  // the recurrent bias of z and r too), added to gates; or null
