@@ -55,10 +55,14 @@ void input_projection(RecurrentCache<float>& cache, const float* kernel, std::si
 /// that wins where the tiles run about as fast as the gemm - at least two full row groups
 /// (batch >= 2 max_rows) - the packed weights of a step, (F + U) x ng Up floats, stay in the
 /// caches (under kInputInTilesMaxBytes), and the input is at most 2 x units wide. (With the
-/// AVX2 tiles, which take their weights from memory, the gemm won everywhere measured.)
+/// AVX2 tiles, which take their weights from memory, the gemm won everywhere measured.) The cap
+/// was 6 MiB until an inference forward stopped storing the gates in the tiles
+/// (RecurrentExtras::inference): since then 6-10 MiB shapes infer 3-10% faster in the tiles and
+/// train equally fast (BENCHMARKS.md, "Inference stores no gates"); at 12 MiB the two are equal,
+/// at 24-32 MiB the gemm wins.
 bool input_in_tiles_pays(const RecurrentDims& dims, std::size_t ng, std::size_t width,
                         std::size_t max_rows);
-inline constexpr std::size_t kInputInTilesMaxBytes = std::size_t{6} << 20;
+inline constexpr std::size_t kInputInTilesMaxBytes = std::size_t{10} << 20;
 
 // Rows in groups of up to max_rows x column groups (unit blocks forward, panels backward),
 // column group outermost so a thread's tiles share weights. The batch is split into

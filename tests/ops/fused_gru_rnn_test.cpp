@@ -301,8 +301,9 @@ TEST(FusedGruInputInTiles, OnlyTheResetAfterGruOnAvx512) {
   const RecurrentKernel avx512 = RecurrentKernel::kFusedGruAvx512;
   EXPECT_FALSE(fused_gru_input_in_tiles(avx512, gru, {11, 100, 128, 256}));
   EXPECT_FALSE(fused_gru_input_in_tiles(avx512, gru, {16, 200, 1024, 1024}));
-  // (512 + 512) x 3 x 512 floats: 6 MiB of packed weights, at the cap.
-  EXPECT_FALSE(fused_gru_input_in_tiles(avx512, gru, {64, 50, 512, 512}));
+  // (512 + 512) x 3 x 512 floats: 6 MiB of packed weights, under the 10 MiB cap; (64, 50, 512, 1024), 18 MiB, over.
+  EXPECT_TRUE(fused_gru_input_in_tiles(avx512, gru, {64, 50, 512, 512}));
+  EXPECT_FALSE(fused_gru_input_in_tiles(avx512, gru, {64, 50, 512, 1024}));
 }
 #endif
 

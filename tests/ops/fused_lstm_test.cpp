@@ -259,7 +259,8 @@ TEST(FusedLstmInputInTiles, RuleFollowsBatchWidthAndWeightSize) {
   EXPECT_TRUE(fused_lstm_input_in_tiles(avx512, {12, 5, 3, 40}));
   EXPECT_FALSE(fused_lstm_input_in_tiles(avx512, {11, 5, 3, 40}));     // one row group short
   EXPECT_FALSE(fused_lstm_input_in_tiles(avx512, {64, 100, 513, 256}));  // input > 2 units
-  EXPECT_FALSE(fused_lstm_input_in_tiles(avx512, {64, 50, 512, 512}));   // 8 MiB of weights
+  EXPECT_TRUE(fused_lstm_input_in_tiles(avx512, {64, 50, 512, 512}));    // 8 MiB of weights
+  EXPECT_FALSE(fused_lstm_input_in_tiles(avx512, {64, 50, 256, 768}));   // 12 MiB
   EXPECT_TRUE(fused_lstm_input_in_tiles(avx512, {64, 50, 128, 512}));    // 5 MiB
   EXPECT_FALSE(fused_lstm_input_in_tiles(avx512, {16, 200, 1024, 1024}));
   EXPECT_FALSE(fused_lstm_input_in_tiles(avx2, {64, 100, 128, 256}));  // AVX2: always the gemm
