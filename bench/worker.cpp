@@ -98,6 +98,10 @@ int serve(Worker& worker) {
         std::ofstream out(path, std::ios::binary);
         for (const auto* v : {&o.y, &o.dx, &o.dkernel, &o.drecurrent_kernel, &o.dbias})
           write(out, *v);
+        // Closed before "ok": the parent reads the file as soon as it sees the reply, and the
+        // stream's last buffer reached the file only in its destructor, after the reply - the
+        // occasional "short output file" of a full run.
+        out.close();
         std::cout << (out ? "ok" : "error cannot write " + path) << std::endl;
       } else if (cmd == "time") {
         std::string name;
