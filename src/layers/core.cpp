@@ -27,17 +27,22 @@ void Activation::build(const Shape& input_shape, Rng& /*rng*/) {
 
 Tensor Activation::forward(const Tensor& x, bool /*training*/) {
   check_input(x);
-  y_ = Tensor(x.shape());
+  // y_ (kept for backward) and the returned copy come from the current TensorPool and are
+  // written in full.
+  recycle(std::move(y_));
+  y_ = pooled_tensor(x.shape());
   const std::size_t cols = x.shape().back();
   ops::activation_forward<float>(y_.data(), x.data(), x.size() / cols, cols, activation_);
-  return y_;
+  Tensor y = pooled_tensor(x.shape());
+  std::copy_n(y_.data(), y_.size(), y.data());
+  return y;
 }
 
 Tensor Activation::backward(const Tensor& dy) {
   if (dy.shape() != y_.shape())
     throw ShapeError(label() + ": gradient must have the output's shape " + y_.shape_str() +
                      ", got " + dy.shape_str() + ".");
-  Tensor dx(dy.shape());
+  Tensor dx = pooled_tensor(dy.shape());  // written in full
   const std::size_t cols = dy.shape().back();
   ops::activation_backward<float>(dx.data(), dy.data(), y_.data(), dy.size() / cols, cols,
                                   activation_);

@@ -1,9 +1,11 @@
 #include "recur/layers/dropout.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "recur/core/error.hpp"
+#include "recur/core/tensor_pool.hpp"
 
 namespace recur {
 
@@ -19,13 +21,19 @@ void Dropout::build(const Shape& input_shape, Rng& rng) {
   mark_built(input_shape);
 }
 
+// Outputs, the mask and gradients come from the current TensorPool (a Model's fit / predict
+// reuse them across batches) and are written in full.
 Tensor Dropout::forward(const Tensor& x, bool training) {
   check_input(x);
   masked_ = training && rate_ > 0.0f;
-  if (!masked_) return x;
-  mask_ = Tensor(x.shape());
+  Tensor y = pooled_tensor(x.shape());
+  if (!masked_) {
+    std::copy_n(x.data(), x.size(), y.data());
+    return y;
+  }
+  recycle(std::move(mask_));
+  mask_ = pooled_tensor(x.shape());
   const float scale = 1.0f / (1.0f - rate_);
-  Tensor y(x.shape());
   for (std::size_t i = 0; i < x.size(); ++i) {
     mask_[i] = rng_.uniform() < rate_ ? 0.0f : scale;
     y[i] = x[i] * mask_[i];
@@ -34,11 +42,16 @@ Tensor Dropout::forward(const Tensor& x, bool training) {
 }
 
 Tensor Dropout::backward(const Tensor& dy) {
-  if (!masked_) return dy;
-  if (dy.shape() != mask_.shape())
+  Tensor dx = pooled_tensor(dy.shape());
+  if (!masked_) {
+    std::copy_n(dy.data(), dy.size(), dx.data());
+    return dx;
+  }
+  if (dy.shape() != mask_.shape()) {
+    recycle(std::move(dx));
     throw ShapeError(label() + ": gradient must have the output's shape " + mask_.shape_str() +
                      ", got " + dy.shape_str() + ".");
-  Tensor dx(dy.shape());
+  }
   for (std::size_t i = 0; i < dy.size(); ++i) dx[i] = dy[i] * mask_[i];
   return dx;
 }

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "recur/core/tensor_pool.hpp"
+#include "recur/layers/core.hpp"
+#include "recur/layers/dropout.hpp"
 #include "recur/model/model.hpp"
 #include "support/model_cases.hpp"
 
@@ -117,6 +119,39 @@ TEST(TensorPool, OutsideAScopeLayersAllocateAsBefore) {
     EXPECT_EQ(pool.size(), 0u);
     for (float v : z.values()) EXPECT_EQ(v, 0.0f);
   }
+}
+
+// Dropout (both modes, forward and backward) and Activation take their results from the
+// current pool: what is handed back is the storage of the next results, nothing fresh.
+TEST(TensorPool, DropoutAndActivationTakeTheirResultsFromThePool) {
+  recur::Rng rng(4);
+  recur::Dropout dropout(0.25f);
+  dropout.build({5, 6}, rng);
+  recur::Activation tanh_layer("tanh");
+  tanh_layer.build({5, 6}, rng);
+  Tensor x({2, 5, 6});
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.1f * static_cast<float>(i % 7) - 0.3f;
+  recur::TensorPool pool;
+  recur::TensorPoolScope scope(&pool);
+  for (recur::Layer* layer : {static_cast<recur::Layer*>(&dropout),
+                              static_cast<recur::Layer*>(&tanh_layer)})
+    for (bool training : {false, true}) {
+      SCOPED_TRACE(layer->type() + (training ? " training" : " inference"));
+      pool.clear();  // no spares left over from the previous case
+      recur::recycle(layer->forward(x, training));
+      ASSERT_GT(pool.size(), 0u);
+      Tensor again = layer->forward(x, training);
+      // What it kept (the mask, Activation's y for backward) went back to the pool before it
+      // took the new ones: every spare buffer is in use again, none was allocated beside them.
+      EXPECT_EQ(pool.size(), 0u);
+      Tensor dx = layer->backward(again);
+      const float* dx_storage = dx.data();
+      recur::recycle(std::move(dx));
+      Tensor dx_again = layer->backward(again);
+      EXPECT_EQ(dx_again.data(), dx_storage);
+      recur::recycle(std::move(again));
+      recur::recycle(std::move(dx_again));
+    }
 }
 
 }  // namespace
