@@ -55,14 +55,16 @@ struct Plan {
 // up to kPanelBlocks blocks, (U, nv, VW), each panel U kPanelBlocks VW floats apart.
 std::size_t packed_h_offset(const Plan& pl) { return pl.nb * pl.U * 2 * pl.VW; }
 
-// The panels (U, nv, VW) of gate g's columns of r (Keras layout (U, NG U)).
-void pack_panels(float* packed, const float* r, const Plan& pl, std::size_t g) {
-  const std::size_t G = pl.NG * pl.U, U = pl.U, VW = pl.VW, panel = U * kPanelBlocks * VW;
+// The panels (K, nv, VW) of gate g's columns of w (Keras layout (K, NG U): recurrent_kernel,
+// K = U, or kernel, K = features), panel p K kPanelBlocks VW floats from the first.
+void pack_panels(float* packed, const float* w, const Plan& pl, std::size_t g, std::size_t K) {
+  const std::size_t G = pl.NG * pl.U, U = pl.U, VW = pl.VW, panel = K * kPanelBlocks * VW;
+  const float* r = w;
   parallel_pass(pl.panels, pl.panels * panel * sizeof(float), [&](std::size_t p0, std::size_t p1) {
     for (std::size_t p = p0; p < p1; ++p) {
       const std::size_t lanes = pl.panel_blocks(p) * VW, first = p * kPanelBlocks * VW;
       const std::size_t n = std::min(lanes, U - first);  // lanes that are units (the rest pad)
-      for (std::size_t k = 0; k < U; ++k) {
+      for (std::size_t k = 0; k < K; ++k) {
         float* d = packed + p * panel + k * lanes;
         std::copy_n(r + k * G + g * U + first, n, d);
         std::fill(d + n, d + lanes, 0.0f);
@@ -72,10 +74,20 @@ void pack_panels(float* packed, const float* r, const Plan& pl, std::size_t g) {
 }
 
 void pack_forward_of(float* packed, const float* r, const Plan& pl) {
-  if (!pl.gru) return pack_panels(packed, r, pl, 0);
+  if (!pl.gru) return pack_panels(packed, r, pl, 0, pl.U);
   // reset_after: all three gates per block; otherwise z and r, then the h panels.
   pack_forward(packed, r, pl.U, pl.U, pl.VW, pl.NG, pl.reset_after ? pl.NG : 2);
-  if (pl.reset_before) pack_panels(packed + packed_h_offset(pl), r, pl, kGruH);
+  if (pl.reset_before) pack_panels(packed + packed_h_offset(pl), r, pl, kGruH, pl.U);
+}
+
+// The GRU without reset_after with its input projection in the tiles: kernel (F, 3U) as pass
+// 1's blocks (F, 2, VW) of z and r, then (at nb F 2 VW) pass 2's h-gate panels (F, nv, VW).
+std::size_t packed_x_h_offset(const Plan& pl, std::size_t F) { return pl.nb * F * 2 * pl.VW; }
+void pack_input_reset_before(RecurrentCache<float>& cache, const float* kernel, const Plan& pl,
+                             std::size_t F) {
+  ensure(cache.packed_x, packed_x_h_offset(pl, F) + pl.panels * F * kPanelBlocks * pl.VW);
+  pack_forward(cache.packed_x.data(), kernel, F, pl.U, pl.VW, pl.NG, 2);
+  pack_panels(cache.packed_x.data() + packed_x_h_offset(pl, F), kernel, pl, kGruH, F);
 }
 
 // The time loop of a fused forward, from what fused_gru_rnn_forward put in the cache: the
@@ -100,7 +112,8 @@ void forward_steps(RecurrentCache<float>& cache, const simd::GruRnnSimdKernels& 
   // reset_after: rows x panels (one gate of one block is too few accumulators for a tile).
   const Tiling tiling(B, k.max_rows, pl.gru ? pl.nb : pl.panels);
   const Tiling panel_tiling(B, k.max_rows, pl.panels);
-  StepThreads st(input_in_tiles ? "fused-gru-forward-input"
+  StepThreads st(input_in_tiles ? (pl.reset_after ? "fused-gru-forward-input"
+                                                  : "fused-gru-v1-forward-input")
                  : pl.gru       ? (pl.reset_after ? "fused-gru-forward" : "fused-gru-v1-forward")
                                 : "fused-simple-rnn-forward",
                  B * U * NG * (input_in_tiles ? F + U : U), tiling.count());
@@ -154,6 +167,12 @@ void forward_steps(RecurrentCache<float>& cache, const simd::GruRnnSimdKernels& 
         place(t, s, r0, rows, j * VW, j * NG * VW);
         t.packed = cache.packed.data() + j * U * 2 * VW;
         t.col = j * VW;
+        if (input_in_tiles) {
+          t.x = cache.x.data() + (s * B + r0) * F;
+          t.ldx = F;
+          t.kx = F;
+          t.packed_x = cache.packed_x.data() + j * F * 2 * VW;
+        }
         k.gru_forward_reset_before_1(t);
       });
       panel_tiling.run(threads, [&](std::size_t p, std::size_t r0, std::size_t rows) {
@@ -163,6 +182,13 @@ void forward_steps(RecurrentCache<float>& cache, const simd::GruRnnSimdKernels& 
         t.nv = pl.panel_blocks(p);
         t.packed = cache.packed.data() + packed_h_offset(pl) + p * U * kPanelBlocks * VW;
         t.h_in = aux + s * B * Up + r0 * Up;  // r h_in of the whole row, from pass 1
+        if (input_in_tiles) {
+          t.x = cache.x.data() + (s * B + r0) * F;
+          t.ldx = F;
+          t.kx = F;
+          t.packed_x = cache.packed_x.data() + packed_x_h_offset(pl, F) +
+                       p * F * kPanelBlocks * VW;
+        }
         k.gru_forward_reset_before_2(t);
       });
     }
@@ -173,9 +199,7 @@ void forward_steps(RecurrentCache<float>& cache, const simd::GruRnnSimdKernels& 
 
 bool fused_gru_input_in_tiles(RecurrentKernel path, const RecurrentConfig& config,
                               const RecurrentDims& dims) {
-  if (path != RecurrentKernel::kFusedGruAvx512 || config.kind != CellKind::kGru ||
-      !config.reset_after)
-    return false;
+  if (path != RecurrentKernel::kFusedGruAvx512 || config.kind != CellKind::kGru) return false;
   const simd::GruRnnSimdKernels& k = kernels_of(path);
   return input_in_tiles_pays(dims, simd::kGruGates, k.width, k.max_rows);
 }
@@ -218,15 +242,17 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
   pack_forward_of(cache.packed.data(), recurrent_kernel, pl);
 
   const bool input_in_tiles = fused_gru_input_in_tiles(path, config, dims);
-  // An inference forward with the input projection in the tiles stores no gates and no aux
-  // (only a backward reads them; it then runs the time loop again first). With the gemm, the
+  // An inference forward of the GRU with reset_after and the input projection in the tiles
+  // stores no gates and no aux (only a backward reads them; it then runs the time loop again
+  // first). Without reset_after, pass 2 reads pass 1's z and r h from them; with the gemm, the
   // gates buffer holds the projection anyway.
-  cache.gates_stored = !(extras.inference && input_in_tiles);
+  cache.gates_stored = !(extras.inference && input_in_tiles && pl.reset_after);
   if (cache.gates_stored) {
     ensure(cache.gates, TT * B * Gp);
     if (pl.gru) ensure(cache.aux, TT * B * Up);
   }
-  input_projection(cache, kernel, VW, NG, input_in_tiles);
+  if (input_in_tiles && pl.reset_before) pack_input_reset_before(cache, kernel, pl, F);
+  else input_projection(cache, kernel, VW, NG, input_in_tiles);
 
   float* hs = cache.h.data();
   padded_rows(hs, extras.h0, B, U, Up);

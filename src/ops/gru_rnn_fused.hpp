@@ -23,8 +23,9 @@ void fused_gru_rnn_forward(RecurrentKernel path, float* y, float* h_last,
                            const RecurrentExtras<float>& extras);
 
 /// Whether fused_gru_rnn_forward computes the input projection inside its timestep tiles
-/// instead of one gemm: a GRU with reset_after on the AVX-512 path where input_in_tiles_pays
-/// (fused_tiling.hpp). A function of the shape, config and path only (not the thread count).
+/// instead of one gemm: a GRU (either reset_after form) on the AVX-512 path where
+/// input_in_tiles_pays (fused_tiling.hpp). A function of the shape, config and path only (not
+/// the thread count).
 bool fused_gru_input_in_tiles(RecurrentKernel path, const RecurrentConfig& config,
                               const RecurrentDims& dims);
 

@@ -42,9 +42,10 @@ struct CellFwdTile {
   std::size_t ldg = 0;
   const float* bias = nullptr;   // (NG VW nv) the input bias at the same columns (with reset_after
                                  // the recurrent bias of z and r too), added to gates; or null
-  const float* x = nullptr;      // GRU reset_after: (rows, kx), row stride ldx: the input,
-                                 // whose product with packed_x then replaces gates' x W; or null
-  const float* packed_x = nullptr;  // this block's (kx, NG, VW) of kernel
+  const float* x = nullptr;      // GRU: (rows, kx), row stride ldx: the input, whose product
+                                 // with packed_x then replaces gates' x W; or null
+  const float* packed_x = nullptr;  // kernel: this block's (kx, NG, VW) (reset_after), (kx, 2,
+                                    // VW) (pass 1 without) or this panel's (kx, nv, VW) (pass 2)
   std::size_t kx = 0, ldx = 0;
   const float* h_in = nullptr;   // (rows, kh), row stride ld: what multiplies recurrent_kernel
   const float* packed = nullptr;  // this block's (kh, NG or 2, VW) or this panel's (kh, nv, VW)
@@ -113,7 +114,8 @@ struct GruRnnSimdKernels {
   // h_in (kh = U), col, packed; writes z, r to gates and r * h_in (this block's units) to aux.
   // Pass 2, on a panel of nv unit blocks (packed: the h gate's panel), reads gates (h
   // blocks), aux as h_in (the whole row: h_in = aux row, kh = U), h_prev, keep; writes hh to
-  // gates, h_next (and hd_next).
+  // gates, h_next (and hd_next). Both passes: with x set, the input part (x packed_x + bias)
+  // comes from a product in the tile instead of the gates buffer.
   void (*gru_forward_reset_before_1)(const CellFwdTile&);
   void (*gru_forward_reset_before_2)(const CellFwdTile&);
   // SimpleRNN: gates (one panel) += h_in . packed; h = tanh; h_next = keep ? h : h_prev.
