@@ -49,7 +49,7 @@ void input_projection(RecurrentCache<float>& cache, const float* kernel, std::si
                       std::size_t ng, bool in_tiles);
 
 /// The rule for putting the input projection x_t kernel inside the timestep tiles (a fused
-/// forward on the AVX-512 path; the GRU with reset_after only) instead of one BLAS gemm over
+/// forward on the AVX-512 path: the LSTM and the GRU, not SimpleRNN) instead of one BLAS gemm over
 /// all timesteps, measured on a Zen 5 (BENCHMARKS.md, "Input projection in the tiles"). In the
 /// tiles the gates make no round trip through memory and the gemm's zeroing and packing go;
 /// that wins where the tiles run about as fast as the gemm - at least two full row groups

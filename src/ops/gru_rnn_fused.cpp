@@ -59,14 +59,13 @@ std::size_t packed_h_offset(const Plan& pl) { return pl.nb * pl.U * 2 * pl.VW; }
 // K = U, or kernel, K = features), panel p K kPanelBlocks VW floats from the first.
 void pack_panels(float* packed, const float* w, const Plan& pl, std::size_t g, std::size_t K) {
   const std::size_t G = pl.NG * pl.U, U = pl.U, VW = pl.VW, panel = K * kPanelBlocks * VW;
-  const float* r = w;
   parallel_pass(pl.panels, pl.panels * panel * sizeof(float), [&](std::size_t p0, std::size_t p1) {
     for (std::size_t p = p0; p < p1; ++p) {
       const std::size_t lanes = pl.panel_blocks(p) * VW, first = p * kPanelBlocks * VW;
       const std::size_t n = std::min(lanes, U - first);  // lanes that are units (the rest pad)
       for (std::size_t k = 0; k < K; ++k) {
         float* d = packed + p * panel + k * lanes;
-        std::copy_n(r + k * G + g * U + first, n, d);
+        std::copy_n(w + k * G + g * U + first, n, d);
         std::fill(d + n, d + lanes, 0.0f);
       }
     }

@@ -4,8 +4,9 @@
 // select_kernel() (recurrent_kernels.cpp) decides when they run.
 //
 // The same plan as the fused LSTM (lstm_fused.hpp): per call the kernel is permuted to the
-// block-interleaved column order and the input projection of all timesteps is one BLAS gemm;
-// per timestep one parallel region of tiles (rows x unit blocks, or panels of unit blocks for
+// block-interleaved column order and the input projection of all timesteps is one BLAS gemm,
+// or, for the GRU where fused_gru_input_in_tiles says so, part of each timestep's tiles; per
+// timestep one parallel region of tiles (rows x unit blocks, or panels of unit blocks for
 // the SimpleRNN) does the recurrent product and the element-wise update from registers;
 // backward tiles compute dh_{t-1} from the recurrent product's gradient and, in the same tile,
 // the gate gradients of the step before; the weight gradients are gemms at the end.

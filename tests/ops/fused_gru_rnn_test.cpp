@@ -259,9 +259,9 @@ TEST(FusedGruRnnThreads, ResultsDoNotDependOnTheThreadCount) {
   if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
   IsaGuard guard;
   recur::ops::set_isa(recur::ops::detected_isa());
-  // Batch 11: every path's gates from the gemm; batch 26: the GRU with reset_after's input
-  // projection inside the tiles (on AVX-512); (8, 110, 320, 520): every layout pass around the
-  // time loop (the h gate's panels too) moves over kParallelPassBytes and is split over the
+  // Batch 11: every path's gates from the gemm; batch 26: the GRU's input projection inside
+  // the tiles (both reset_after forms, on AVX-512); (8, 110, 320, 520): every layout pass around
+  // the time loop (the h gate's panels too) moves over kParallelPassBytes and is split over the
   // threads, so a share that copied the wrong rows would differ from one thread.
   const Case cases[] = {{"threads", {11, 12, 7, 45}, true, false, true, true, true, true},
                         {"threads", {26, 12, 7, 45}, true, false, true, true, true, true},
@@ -301,7 +301,8 @@ TEST(FusedGruInputInTiles, OnlyTheGruOnAvx512) {
   const RecurrentKernel avx512 = RecurrentKernel::kFusedGruAvx512;
   EXPECT_FALSE(fused_gru_input_in_tiles(avx512, gru, {11, 100, 128, 256}));
   EXPECT_FALSE(fused_gru_input_in_tiles(avx512, gru, {16, 200, 1024, 1024}));
-  // (512 + 512) x 3 x 512 floats: 6 MiB of packed weights, under the 10 MiB cap; (64, 50, 512, 1024), 18 MiB, over.
+  // (512 + 512) x 3 x 512 floats: 6 MiB of packed weights, under the 10 MiB cap;
+  // (64, 50, 512, 1024), 18 MiB, over.
   EXPECT_TRUE(fused_gru_input_in_tiles(avx512, gru, {64, 50, 512, 512}));
   EXPECT_FALSE(fused_gru_input_in_tiles(avx512, gru, {64, 50, 512, 1024}));
 }
