@@ -179,7 +179,9 @@ struct RecurrentCache {
   std::vector<T> packed_x;   // kernel packed for forward tiles that do the input projection
   std::vector<T> packed_t;   // recurrent_kernel^T packed for the backward tiles
   std::vector<T> dy_pad;     // (T, B, Up) output gradients in processing order
-  std::vector<T> dw_pad;     // (max(F, U), Gp) weight-gradient scratch
+  std::vector<T> dw_pad;     // weight-gradient scratch: (max(F, U), Gp); the LSTM's
+                             // (F + U + 1, Gp) (without a bias F + U)
+  std::vector<T> xh;         // the fused LSTM's backward: (T*B, F + U + 1) rows [x_t | h_in | 1]
 };
 
 /// Forward pass.
