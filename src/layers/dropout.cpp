@@ -42,17 +42,13 @@ Tensor Dropout::forward(const Tensor& x, bool training) {
 }
 
 Tensor Dropout::backward(const Tensor& dy) {
-  Tensor dx = pooled_tensor(dy.shape());
-  if (!masked_) {
-    std::copy_n(dy.data(), dy.size(), dx.data());
-    return dx;
-  }
-  if (dy.shape() != mask_.shape()) {
-    recycle(std::move(dx));
+  if (masked_ && dy.shape() != mask_.shape())
     throw ShapeError(label() + ": gradient must have the output's shape " + mask_.shape_str() +
                      ", got " + dy.shape_str() + ".");
-  }
-  for (std::size_t i = 0; i < dy.size(); ++i) dx[i] = dy[i] * mask_[i];
+  Tensor dx = pooled_tensor(dy.shape());
+  if (!masked_) std::copy_n(dy.data(), dy.size(), dx.data());
+  else
+    for (std::size_t i = 0; i < dy.size(); ++i) dx[i] = dy[i] * mask_[i];
   return dx;
 }
 
