@@ -409,11 +409,15 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
     const std::size_t G = NG * U;
     float* dk = cache.drec.data();
     // Unit block j of gate g is VW contiguous floats at j NG VW + g VW (the last one partial).
-    for (std::size_t r = 0; r < TT * B; ++r)
-      for (std::size_t g = 0; g < NG; ++g)
-        for (std::size_t j = 0; j < pl.nb; ++j)
-          std::copy_n(dgates + r * Gp + (j * NG + g) * VW, std::min(VW, U - j * VW),
-                      dk + r * G + g * U + j * VW);
+    // Split over the pool by rows (on one core this copy took ~4% of a (64, 100, 128, 256)
+    // training step; 2.1-2.6 -> 0.8-1.4 ms split, 2-core Zen 5).
+    parallel_pass(TT * B, 2 * TT * B * Gp * sizeof(float), [&](std::size_t r0, std::size_t r1) {
+      for (std::size_t r = r0; r < r1; ++r)
+        for (std::size_t g = 0; g < NG; ++g)
+          for (std::size_t j = 0; j < pl.nb; ++j)
+            std::copy_n(dgates + r * Gp + (j * NG + g) * VW, std::min(VW, U - j * VW),
+                        dk + r * G + g * U + j * VW);
+    });
     gemm<float>(true, false, U, 2 * U, TT * B, 1.0f, h_in_all, Up, dk, G, 1.0f,
                 drecurrent_kernel, G);
     gemm<float>(true, false, U, U, TT * B, 1.0f, aux, Up, dk + kGruH * U, G, 1.0f,
