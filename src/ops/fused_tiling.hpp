@@ -78,6 +78,11 @@ struct Tiling {
   std::size_t count() const { return row_tiles * col_tiles; }
   std::size_t first_row(std::size_t i) const { return i * base + std::min(i, extra); }
   std::size_t rows(std::size_t i) const { return base + (i < extra ? 1 : 0); }
+  // The row group whose first row is r0.
+  std::size_t group_of(std::size_t r0) const {
+    const std::size_t wide = extra * (base + 1);  // rows in the groups of base + 1
+    return r0 < wide ? r0 / (base + 1) : extra + (r0 - wide) / base;
+  }
   // One parallel region: fn(col, r0, rows) for every tile, each thread a contiguous share.
   template <typename Fn>
   void run(std::size_t threads, Fn&& fn) const {

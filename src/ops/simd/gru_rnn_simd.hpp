@@ -67,6 +67,10 @@ struct CellFwdTile {
 ///        drec = [dz_z, dz_r, dhh r] (reset_after; v_h = aux). Without reset_after dz_r and
 ///        drec are left for the backward tiles (drec is dz then, and is not written here).
 ///   SimpleRNN: dz = dh (1 - h^2), h = the stored gate.
+/// With sums set, the column sums of the dz this call writes (over its rows) are added to sums,
+/// and with sums_rec those of drec's h gate to sums_rec: the bias gradients, summed where dz is
+/// made instead of in a pass over all of dgates afterwards. Per unit block the rows are summed
+/// in order into a register, which is then added to the sums.
 struct CellPointwise {
   std::size_t rows = 0, nv = 0;
   const float* gates = nullptr;  // (rows, NG VW nv) at block j0, row stride ldg
@@ -78,6 +82,8 @@ struct CellPointwise {
   const float* dh = nullptr;     // (rows, VW nv)
   std::size_t ld = 0;
   const float* keep = nullptr;   // (rows,) or null
+  float* sums = nullptr;         // (NG VW nv) as a row of dz, or null
+  float* sums_rec = nullptr;     // (VW nv) the h gate's drec sums (reset_after), or null
 };
 
 /// One backward tile at timestep s for rows x one panel of nv unit blocks:
@@ -99,6 +105,8 @@ struct CellBwdTile {
   const float* rmask = nullptr;  // (rows, nv VW) or null
   const float* keep_s = nullptr;  // (rows,) step s mask, or null
   const float* dy_prev = nullptr;  // (rows, nv VW) gradient of output s-1 (zero where masked)
+  float* sums = nullptr;         // (NG VW nv) GRU reset-before pass 1: dz_r's column sums are
+                                 // added to its r lanes (as CellPointwise::sums), or null
   CellPointwise prev;
 };
 
@@ -127,6 +135,7 @@ struct GruRnnSimdKernels {
   void (*gru_backward)(const CellBwdTile&);
   // GRU reset-before pass 1 (d = dz, h columns; acc = d(r h_in)): for kept rows
   //   dz_r = acc h_in r(1-r) into dz;  drh = acc r;  skipped rows: dz_r = 0, drh = 0. No prev.
+  //   With sums set, dz_r's column sums are added to its r lanes.
   void (*gru_backward_reset_before_1)(const CellBwdTile&);
   // SimpleRNN (d = dz): dh = keep_s ? acc * rmask : dh;  dh += dy_prev.
   void (*rnn_backward)(const CellBwdTile&);
