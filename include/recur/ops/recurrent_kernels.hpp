@@ -43,6 +43,7 @@
 // (B, U) mask before the recurrent product (for GRU with reset_after=false: inside r * h); the
 // state update itself uses the undropped h_{t-1}.
 #include <cstddef>
+#include <new>
 #include <vector>
 
 #include "recur/ops/activations.hpp"
@@ -141,6 +142,22 @@ struct RecurrentExtras {
   bool inference = false;
 };
 
+/// An allocator on 64-byte boundaries (a cache line, one AVX-512 vector): the fused step's
+/// vector loads of packed weights and states then never straddle two cache lines, and the
+/// fused GRU can write whole lines with streaming stores.
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlignment{64};
+  CacheLineAllocator() = default;
+  template <typename U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlignment)); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlignment); }
+  template <typename U>
+  bool operator==(const CacheLineAllocator<U>&) const noexcept { return true; }
+};
+
 /// What backward reads, written by forward, plus scratch kept to avoid allocation: buffers are
 /// resized only when the dims change, so nothing is allocated after the first call of a shape.
 template <typename T>
@@ -148,8 +165,10 @@ struct RecurrentCache {
   RecurrentDims dims;
   RecurrentConfig config;
   std::vector<T> x;      // (T, B, F)   inputs in processing order
-  std::vector<T> gates;  // (T, B, G)   activated gates (SimpleRNN: h_t)
-  std::vector<T> aux;    // (T, B, U)   GRU: v_h (reset_after) or r * h (otherwise)
+  // gates and aux on 64-byte boundaries: the fused GRU's forward tiles write them with
+  // streaming stores, which need whole aligned vectors (src/ops/simd/gru_rnn_simd_impl.inc).
+  std::vector<T, CacheLineAllocator<T>> gates;  // (T, B, G) activated gates (SimpleRNN: h_t)
+  std::vector<T, CacheLineAllocator<T>> aux;    // (T, B, U) GRU: v_h (reset_after) or r * h
   std::vector<T> h;      // (T+1, B, U) h[0] = initial state
   std::vector<T> c;      // (T+1, B, U) LSTM cell states, c[0] = initial
   std::vector<T> hd;     // (T, B, U)   h_{t-1} after recurrent dropout (when used)

@@ -9,21 +9,6 @@
 
 namespace recur::ops {
 
-/// An allocator on 64-byte boundaries (a cache line, one AVX-512 vector): the fused step's
-/// vector loads of packed weights and states then never straddle two cache lines.
-template <typename T>
-struct CacheLineAllocator {
-  using value_type = T;
-  static constexpr std::align_val_t kAlignment{64};
-  CacheLineAllocator() = default;
-  template <typename U>
-  CacheLineAllocator(const CacheLineAllocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlignment)); }
-  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlignment); }
-  template <typename U>
-  bool operator==(const CacheLineAllocator<U>&) const noexcept { return true; }
-};
-
 /// Advances `batch` parallel streams through a cell, one timestep per step() call, on a
 /// snapshot of its weights packed for the kernel that select_step_kernel(config,
 /// active_isa()) picks:

@@ -3,6 +3,8 @@
 // (recur/ops/cpu.hpp).
 #include <immintrin.h>
 
+#include <cstdint>
+
 #include "gru_rnn_simd.hpp"
 
 namespace recur::ops::simd::avx2 {

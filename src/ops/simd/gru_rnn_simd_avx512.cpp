@@ -3,6 +3,8 @@
 // reports those features (recur/ops/cpu.hpp).
 #include <immintrin.h>
 
+#include <cstdint>
+
 #include "gru_rnn_simd.hpp"
 
 namespace recur::ops::simd::avx512 {
