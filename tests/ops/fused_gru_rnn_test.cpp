@@ -18,6 +18,7 @@
 #include "recur/ops/cpu.hpp"
 #include "recur/ops/recurrent_kernels.hpp"
 #include "support/isa.hpp"
+#include "support/recurrent_cases.hpp"
 #include "../../src/ops/gru_rnn_fused.hpp"
 #include "../../src/ops/fused_tiling.hpp"
 
@@ -44,12 +45,11 @@ constexpr Cell kCells[] = {{"gru", CellKind::kGru, true},
                            {"gru_reset_before", CellKind::kGru, false},
                            {"simple_rnn", CellKind::kSimpleRnn, false}};
 
-struct Case {
-  const char* name;
-  RecurrentDims dims;
-  bool return_sequences = true, go_backwards = false, initial_state = false, use_bias = true;
-  bool mask = false, recurrent_dropout = false;
-};
+using Case = recur::test::RecurrentCase;
+template <typename T>
+using Outputs = recur::test::RecurrentOutputs<T>;
+using recur::test::expect_close_to_exact;
+using recur::test::rel_error;
 
 struct Param {
   Cell cell;
@@ -67,86 +67,9 @@ RecurrentConfig config_of(const Cell& cell, const Case& k) {
   return cfg;
 }
 
-// Everything one forward + backward produces.
-template <typename T>
-struct Outputs {
-  std::vector<T> y, h, dx, dh0, dw, dr, db;
-  RecurrentKernel kernel = RecurrentKernel::kPortable;
-};
-
-// inference: the forward runs as a layer's forward with training false
-// (RecurrentExtras::inference); the backward follows it all the same.
 template <typename T>
 Outputs<T> run_cell(const Cell& cell, const Case& k, unsigned seed, bool inference = false) {
-  const RecurrentDims d = k.dims;
-  const std::size_t B = d.batch, TT = d.timesteps, F = d.features, U = d.units;
-  const RecurrentConfig cfg = config_of(cell, k);
-  const std::size_t G = recur::ops::gate_count(cell.kind) * U;
-  const std::size_t nbias = recur::ops::bias_size(cfg, U);
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> uni(-1.0, 1.0);
-  auto draw = [&](std::size_t n, double scale) {
-    std::vector<T> v(n);
-    for (auto& e : v) e = static_cast<T>(scale * uni(gen));
-    return v;
-  };
-  const double ws = 1.0 / std::sqrt(static_cast<double>(U));
-  const auto x = draw(B * TT * F, 1.0), w = draw(F * G, ws), r = draw(U * G, ws),
-             b = draw(nbias, 0.5), h0 = draw(B * U, 0.5);
-  const std::size_t ysize = k.return_sequences ? B * TT * U : B * U;
-  const auto gy = draw(ysize, 1.0), gh = draw(B * U, 1.0);
-  std::vector<T> mask(B * TT, T(1)), rdrop(B * U, T(1));
-  for (std::size_t i = 0; i < B * TT; ++i) mask[i] = (i * 7 + 3) % 5 == 0 ? T(0) : T(1);
-  for (std::size_t i = 0; i < B * U; ++i) rdrop[i] = i % 3 == 0 ? T(0) : T(1.5);
-
-  RecurrentExtras<T> ex;
-  if (k.initial_state) ex.h0 = h0.data();
-  if (k.mask) ex.mask = mask.data();
-  if (k.recurrent_dropout) ex.recurrent_dropout = rdrop.data();
-  ex.inference = inference;
-  Outputs<T> out;
-  out.y.resize(ysize);
-  out.h.resize(B * U);
-  RecurrentCache<T> cache;
-  recur::ops::recurrent_forward<T>(out.y.data(), out.h.data(), nullptr, cache, x.data(),
-                                   w.data(), r.data(), k.use_bias ? b.data() : nullptr, d, cfg,
-                                   ex);
-  out.kernel = cache.kernel;
-  out.dx.resize(B * TT * F);
-  out.dh0.resize(B * U);
-  out.dw.assign(F * G, T(0));
-  out.dr.assign(U * G, T(0));
-  out.db.assign(nbias, T(0));
-  std::vector<T> dc0(B * U, T(7));
-  recur::ops::recurrent_backward<T>(out.dx.data(), out.dh0.data(), dc0.data(), out.dw.data(),
-                                    out.dr.data(), k.use_bias ? out.db.data() : nullptr, cache,
-                                    gy.data(), gh.data(), nullptr, w.data(), r.data());
-  // No cell state: its gradient is zeros on every path.
-  EXPECT_EQ(dc0, std::vector<T>(B * U, T(0))) << cell.name << " " << k.name;
-  return out;
-}
-
-double rel_error(const std::vector<float>& a, const std::vector<double>& exact) {
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    num = std::max(num, std::fabs(static_cast<double>(a[i]) - exact[i]));
-    den = std::max(den, std::fabs(exact[i]));
-  }
-  return den == 0 ? num : num / den;
-}
-
-void expect_close_to_exact(const Outputs<float>& got, const Outputs<double>& exact, double bound,
-                           const std::string& label) {
-  const std::pair<const char*, std::pair<const std::vector<float>*, const std::vector<double>*>>
-      arrays[] = {{"y", {&got.y, &exact.y}},       {"h_last", {&got.h, &exact.h}},
-                  {"dx", {&got.dx, &exact.dx}},    {"dh0", {&got.dh0, &exact.dh0}},
-                  {"dkernel", {&got.dw, &exact.dw}},
-                  {"drecurrent_kernel", {&got.dr, &exact.dr}},
-                  {"dbias", {&got.db, &exact.db}}};
-  for (const auto& [name, pair] : arrays) {
-    ASSERT_EQ(pair.first->size(), pair.second->size()) << label << " " << name;
-    EXPECT_LE(rel_error(*pair.first, *pair.second), bound) << label << " " << name;
-  }
+  return recur::test::run_recurrent<T>(config_of(cell, k), k, seed, inference);
 }
 
 RecurrentKernel fused_kernel_of(CellKind kind, Isa isa) {

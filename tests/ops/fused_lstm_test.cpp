@@ -20,6 +20,7 @@
 #include "recur/ops/cpu.hpp"
 #include "recur/ops/recurrent_kernels.hpp"
 #include "support/isa.hpp"
+#include "support/recurrent_cases.hpp"
 #include "../../src/ops/lstm_fused.hpp"
 
 namespace {
@@ -33,94 +34,15 @@ using recur::ops::RecurrentExtras;
 using recur::test::fused_isas;
 using recur::test::IsaGuard;
 
-struct Case {
-  const char* name;
-  RecurrentDims dims;
-  bool return_sequences = true, go_backwards = false, initial_state = false, use_bias = true;
-  bool mask = false, recurrent_dropout = false;
-};
-
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
-
-// Everything one forward + backward produces.
+using Case = recur::test::RecurrentCase;
 template <typename T>
-struct Outputs {
-  std::vector<T> y, h, c, dx, dh0, dc0, dw, dr, db;
-};
+using Outputs = recur::test::RecurrentOutputs<T>;
+using recur::test::expect_close_to_exact;
+using recur::test::rel_error;
 
-// inference: the forward runs as a layer's forward with training false
-// (RecurrentExtras::inference); the backward follows it all the same.
 template <typename T>
 Outputs<T> run_lstm(const Case& k, unsigned seed, bool inference = false) {
-  const RecurrentDims d = k.dims;
-  const std::size_t B = d.batch, TT = d.timesteps, F = d.features, U = d.units, G = 4 * U;
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> uni(-1.0, 1.0);
-  auto draw = [&](std::size_t n, double scale) {
-    std::vector<T> v(n);
-    for (auto& e : v) e = static_cast<T>(scale * uni(gen));
-    return v;
-  };
-  const double ws = 1.0 / std::sqrt(static_cast<double>(U));
-  const auto x = draw(B * TT * F, 1.0), w = draw(F * G, ws), r = draw(U * G, ws),
-             b = draw(G, 0.5), h0 = draw(B * U, 0.5), c0 = draw(B * U, 0.5);
-  const std::size_t ysize = k.return_sequences ? B * TT * U : B * U;
-  const auto gy = draw(ysize, 1.0), gh = draw(B * U, 1.0), gc = draw(B * U, 1.0);
-  std::vector<T> mask(B * TT, T(1)), rdrop(B * U, T(1));
-  for (std::size_t i = 0; i < B * TT; ++i) mask[i] = (i * 7 + 3) % 5 == 0 ? T(0) : T(1);
-  for (std::size_t i = 0; i < B * U; ++i) rdrop[i] = i % 3 == 0 ? T(0) : T(1.5);
-
-  RecurrentConfig cfg;
-  cfg.return_sequences = k.return_sequences;
-  cfg.go_backwards = k.go_backwards;
-  RecurrentExtras<T> ex;
-  if (k.initial_state) {
-    ex.h0 = h0.data();
-    ex.c0 = c0.data();
-  }
-  if (k.mask) ex.mask = mask.data();
-  if (k.recurrent_dropout) ex.recurrent_dropout = rdrop.data();
-  ex.inference = inference;
-  Outputs<T> out;
-  out.y.resize(ysize);
-  out.h.resize(B * U);
-  out.c.resize(B * U);
-  RecurrentCache<T> cache;
-  recur::ops::recurrent_forward<T>(out.y.data(), out.h.data(), out.c.data(), cache, x.data(),
-                                   w.data(), r.data(), k.use_bias ? b.data() : nullptr, d, cfg,
-                                   ex);
-  out.dx.resize(B * TT * F);
-  out.dh0.resize(B * U);
-  out.dc0.resize(B * U);
-  out.dw.assign(F * G, T(0));
-  out.dr.assign(U * G, T(0));
-  out.db.assign(G, T(0));
-  recur::ops::recurrent_backward<T>(out.dx.data(), out.dh0.data(), out.dc0.data(), out.dw.data(),
-                                    out.dr.data(), k.use_bias ? out.db.data() : nullptr, cache,
-                                    gy.data(), gh.data(), gc.data(), w.data(), r.data());
-  return out;
-}
-
-double rel_error(const std::vector<float>& a, const std::vector<double>& exact) {
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    num = std::max(num, std::fabs(static_cast<double>(a[i]) - exact[i]));
-    den = std::max(den, std::fabs(exact[i]));
-  }
-  return den == 0 ? num : num / den;
-}
-
-void expect_close_to_exact(const Outputs<float>& got, const Outputs<double>& exact, double bound,
-                           const std::string& label) {
-  const std::pair<const char*, std::pair<const std::vector<float>*, const std::vector<double>*>>
-      arrays[] = {{"y", {&got.y, &exact.y}},       {"h_last", {&got.h, &exact.h}},
-                  {"c_last", {&got.c, &exact.c}},  {"dx", {&got.dx, &exact.dx}},
-                  {"dh0", {&got.dh0, &exact.dh0}}, {"dc0", {&got.dc0, &exact.dc0}},
-                  {"dkernel", {&got.dw, &exact.dw}},
-                  {"drecurrent_kernel", {&got.dr, &exact.dr}},
-                  {"dbias", {&got.db, &exact.db}}};
-  for (const auto& [name, pair] : arrays)
-    EXPECT_LE(rel_error(*pair.first, *pair.second), bound) << label << " " << name;
+  return recur::test::run_recurrent<T>(RecurrentConfig{}, k, seed, inference);
 }
 
 class FusedLstm : public ::testing::TestWithParam<Case> {};
