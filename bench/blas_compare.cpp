@@ -55,8 +55,7 @@
                             // (via fused_tiling.hpp) unit_offsets, pack_transposed
 #include "recur/ops/cpu.hpp"
 #include "recur/ops/gemm.hpp"
-#include "recur/ops/recurrent_kernels.hpp"
-#include "recur/ops/recurrent_stepper.hpp"  // CacheLineAllocator
+#include "recur/ops/recurrent_kernels.hpp"  // CacheLineAllocator
 #include "thread_pool.hpp"  // src/ops (internal): the pool the fused tiles run on
 
 namespace {

@@ -329,15 +329,14 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
     parts = cache.bias_parts.data();
     std::fill_n(parts, tiling.row_tiles * part_size, 0.0f);
   }
-  // The sums of the tile with rows from r0 at panel p: its row group's part at the panel.
+  // The sums of the tile with rows from r0 at panel p: its row group's part at the panel
+  // (dgates's columns, then drec's h lanes).
+  auto part_of = [&](std::size_t r0) { return parts + tiling.group_of(r0) * part_size; };
   auto sums_at = [&](std::size_t p, std::size_t r0) {
-    return parts ? parts + tiling.group_of(r0) * part_size + p * kPanelBlocks * NG * VW
-                 : nullptr;
+    return parts ? part_of(r0) + p * kPanelBlocks * NG * VW : nullptr;
   };
   auto rec_sums_at = [&](std::size_t p, std::size_t r0) {
-    return parts && pl.reset_after
-               ? parts + tiling.group_of(r0) * part_size + Gp + p * kPanelBlocks * VW
-               : nullptr;
+    return parts && pl.reset_after ? part_of(r0) + Gp + p * kPanelBlocks * VW : nullptr;
   };
   StepThreads st(pl.gru ? (pl.reset_after ? "fused-gru-backward" : "fused-gru-v1-backward")
                          : "fused-simple-rnn-backward",

@@ -2,7 +2,6 @@
 // One timestep at a time on weights packed once: the engine of streaming inference
 // (RecurrentStream, recur/layers/streaming.hpp) and of RecurrentCell::step.
 #include <cstddef>
-#include <new>
 #include <vector>
 
 #include "recur/ops/recurrent_kernels.hpp"
