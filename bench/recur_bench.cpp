@@ -43,6 +43,7 @@
 #include "worker.hpp"
 #include "../src/ops/gru_rnn_fused.hpp"
 #include "../src/ops/lstm_fused.hpp"
+#include "../src/ops/fused_tiling.hpp"
 #include "../src/ops/thread_pool.hpp"
 
 // OpenBLAS's own cblas.h (the include path recur's CMakeLists finds) declares it; declared here
@@ -147,6 +148,8 @@ class RecurWorker : public bench::Worker {
   std::string thread_choices() override {
     std::string all;
     for (const std::string& line : recur::ops::detail::learned_step_threads())
+      all += (all.empty() ? "" : "; ") + line;
+    for (const std::string& line : recur::ops::detail::rows_mode_loops())
       all += (all.empty() ? "" : "; ") + line;
     return all.empty() ? "-" : all;
   }

@@ -4,6 +4,7 @@
 // and the weight layouts both use.
 #include <algorithm>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "recur/ops/recurrent_kernels.hpp"
@@ -78,11 +79,6 @@ struct Tiling {
   std::size_t count() const { return row_tiles * col_tiles; }
   std::size_t first_row(std::size_t i) const { return i * base + std::min(i, extra); }
   std::size_t rows(std::size_t i) const { return base + (i < extra ? 1 : 0); }
-  // The row group whose first row is r0.
-  std::size_t group_of(std::size_t r0) const {
-    const std::size_t wide = extra * (base + 1);  // rows in the groups of base + 1
-    return r0 < wide ? r0 / (base + 1) : extra + (r0 - wide) / base;
-  }
   // One parallel region: fn(col, r0, rows) for every tile, each thread a contiguous share.
   template <typename Fn>
   void run(std::size_t threads, Fn&& fn) const {
@@ -97,5 +93,89 @@ struct Tiling {
     ThreadPool::instance().run(threads, body);
   }
 };
+
+/// The rule for running a fused time loop by rows (TimeLoop): at least two threads, a full
+/// row group (max_rows rows) for each, at least kParallelMacs multiply-adds in the whole loop,
+/// and the weights a step streams (`weight_bytes`: forward (F + U or U) x Gp, backward U x Gp
+/// floats) at most kRowsModeMaxBytes, since each thread then streams all of them every step
+/// instead of its share of the columns. Measured on a 2-core Zen 5 (BENCHMARKS.md, "Time loops
+/// by rows"), same binary, rows vs tiles: faster by rows up to 2 MiB ((32, 100, 32, 64)
+/// forward -20..-25%; (64, 100, 128, 256) GRU reset_after=False forward -9..-15%; LSTM
+/// (64, 100, 256, 256) forward, 2 MiB, -4%), equal within the noise at 3-6 MiB (GRU (64, 50,
+/// 512, 512) backward, 3 MiB, and forward, 6 MiB), slower at 4-8 MiB (LSTM (64, 50, 512, 512)
+/// backward, 4 MiB, +0.5-1%; forward, 8 MiB, +2%).
+bool time_loop_by_rows(std::size_t batch, std::size_t max_rows, std::size_t threads,
+                       std::size_t total_macs, std::size_t weight_bytes);
+inline constexpr std::size_t kRowsModeMaxBytes = std::size_t{3} << 20;
+
+/// The rows of one thread of a time loop by rows (TimeLoop) or, in tiles mode, the whole batch
+/// (first 0, threads > 1 meaning one parallel region per call of tiles()).
+class LoopShare {
+ public:
+  LoopShare(std::size_t first, std::size_t rows, std::size_t max_rows, StepThreads* steps)
+      : first_(first), rows_(rows), max_rows_(max_rows), steps_(steps) {}
+  /// fn(col, r0, rows) for every tile of this share over `cols` column groups: by rows, this
+  /// thread's row groups (balanced as Tiling's) x cols, column outermost, here; in tiles mode
+  /// every tile of the batch, as one parallel region over StepThreads' threads.
+  template <typename Fn>
+  void tiles(std::size_t cols, Fn&& fn) const {
+    const Tiling tiling(rows_, max_rows_, cols);
+    if (steps_ != nullptr) return tiling.run(steps_->threads(), fn);
+    for (std::size_t c = 0; c < cols; ++c)
+      for (std::size_t i = 0; i < tiling.row_tiles; ++i)
+        fn(c, first_ + tiling.first_row(i), tiling.rows(i));
+  }
+  /// After each step (tiles mode: StepThreads times it while learning).
+  void step_done() const {
+    if (steps_ != nullptr) steps_->step_done();
+  }
+
+ private:
+  std::size_t first_, rows_, max_rows_;
+  StepThreads* steps_;
+};
+
+/// How a fused time loop spreads its tiles over the threads (issue 14). The rows of a batch
+/// never meet in a recurrent layer's time loop, so by rows (time_loop_by_rows) each thread
+/// takes its own rows (batch tid / threads ..) through every step in one parallel region: no
+/// wait for the other threads between steps. Else tiles mode: one region per pass of a step,
+/// each thread a contiguous share of the tiles (Tiling::run, column groups outermost, so a
+/// thread streams only its share of the weights), threads learned per shape (StepThreads).
+/// Either way every tile does the same arithmetic on the same rows, so results do not depend
+/// on the mode or the thread count.
+///
+///   TimeLoop loop("fused-lstm-forward", B, max_rows, nb, macs_per_step, TT, weight_bytes);
+///   loop.run([&](const LoopShare& share) {
+///     for (each step) { share.tiles(nb, tile_fn); share.step_done(); }
+///   });
+class TimeLoop {
+ public:
+  TimeLoop(const char* kernel, std::size_t batch, std::size_t max_rows, std::size_t cols,
+           std::size_t macs_per_step, std::size_t steps, std::size_t weight_bytes);
+  /// Threads by rows, or 0 in tiles mode.
+  std::size_t row_threads() const { return row_threads_; }
+  /// body(share) on each thread's share (by rows) or once (tiles mode).
+  template <typename Body>
+  void run(Body&& body) {
+    if (row_threads_ == 0) {
+      StepThreads st(kernel_, macs_per_step_, Tiling(batch_, max_rows_, cols_).count());
+      body(LoopShare(0, batch_, max_rows_, &st));
+      return;
+    }
+    auto share = [&](std::size_t tid) {
+      std::size_t begin, end;
+      split_range(batch_, tid, row_threads_, begin, end);
+      body(LoopShare(begin, end - begin, max_rows_, nullptr));
+    };
+    ThreadPool::instance().run(row_threads_, share);
+  }
+
+ private:
+  const char* kernel_;
+  std::size_t batch_, max_rows_, cols_, macs_per_step_, row_threads_ = 0;
+};
+
+/// The time loops run by rows so far, one line each: "kernel macs=M: by rows on N threads".
+std::vector<std::string> rows_mode_loops();
 
 }  // namespace recur::ops::detail

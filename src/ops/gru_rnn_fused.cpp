@@ -109,13 +109,13 @@ void forward_steps(RecurrentCache<float>& cache, const simd::GruRnnSimdKernels& 
 
   // GRU tiles: rows x unit blocks; SimpleRNN tiles, and the GRU's second pass without
   // reset_after: rows x panels (one gate of one block is too few accumulators for a tile).
-  const Tiling tiling(B, k.max_rows, pl.gru ? pl.nb : pl.panels);
-  const Tiling panel_tiling(B, k.max_rows, pl.panels);
-  StepThreads st(input_in_tiles ? (pl.reset_after ? "fused-gru-forward-input"
-                                                  : "fused-gru-v1-forward-input")
-                 : pl.gru       ? (pl.reset_after ? "fused-gru-forward" : "fused-gru-v1-forward")
-                                : "fused-simple-rnn-forward",
-                 B * U * NG * (input_in_tiles ? F + U : U), tiling.count());
+  const std::size_t cols = pl.gru ? pl.nb : pl.panels;
+  const std::size_t k_in = input_in_tiles ? F + U : U;  // the rows of a step's weights
+  TimeLoop loop(input_in_tiles ? (pl.reset_after ? "fused-gru-forward-input"
+                                                 : "fused-gru-v1-forward-input")
+                : pl.gru       ? (pl.reset_after ? "fused-gru-forward" : "fused-gru-v1-forward")
+                               : "fused-simple-rnn-forward",
+                B, k.max_rows, cols, B * U * NG * k_in, TT, k_in * Gp * sizeof(float));
   // The fields of a tile at step s, rows r0.., first unit `unit`, gates at column `gcol`.
   auto place = [&](simd::CellFwdTile& t, std::size_t s, std::size_t r0, std::size_t rows,
                    std::size_t unit, std::size_t gcol) {
@@ -136,62 +136,63 @@ void forward_steps(RecurrentCache<float>& cache, const simd::GruRnnSimdKernels& 
     }
     t.keep = keep ? keep + s * B + r0 : nullptr;
   };
-  for (std::size_t s = 0; s < TT; ++s, st.step_done()) {
-    const std::size_t threads = st.threads();
-    if (!pl.gru) {
-      tiling.run(threads, [&](std::size_t p, std::size_t r0, std::size_t rows) {
-        simd::CellFwdTile t;
-        place(t, s, r0, rows, p * kPanelBlocks * VW, p * kPanelBlocks * VW);
-        t.nv = pl.panel_blocks(p);
-        t.packed = cache.packed.data() + p * U * kPanelBlocks * VW;
-        k.rnn_forward(t);
-      });
-    } else if (pl.reset_after) {
-      tiling.run(threads, [&](std::size_t j, std::size_t r0, std::size_t rows) {
-        simd::CellFwdTile t;
-        place(t, s, r0, rows, j * VW, j * NG * VW);
-        t.packed = cache.packed.data() + j * U * NG * VW;
-        t.bias_h = bias_il ? bias_il + Gp + j * NG * VW + kGruH * VW : nullptr;
-        if (input_in_tiles) {
-          t.x = cache.x.data() + (s * B + r0) * F;
-          t.ldx = F;
-          t.kx = F;
-          t.packed_x = cache.packed_x.data() + j * F * NG * VW;
-        }
-        k.gru_forward(t);
-      });
-    } else {
-      tiling.run(threads, [&](std::size_t j, std::size_t r0, std::size_t rows) {
-        simd::CellFwdTile t;
-        place(t, s, r0, rows, j * VW, j * NG * VW);
-        t.packed = cache.packed.data() + j * U * 2 * VW;
-        t.col = j * VW;
-        if (input_in_tiles) {
-          t.x = cache.x.data() + (s * B + r0) * F;
-          t.ldx = F;
-          t.kx = F;
-          t.packed_x = cache.packed_x.data() + j * F * 2 * VW;
-        }
-        k.gru_forward_reset_before_1(t);
-      });
-      panel_tiling.run(threads, [&](std::size_t p, std::size_t r0, std::size_t rows) {
-        simd::CellFwdTile t;
-        const std::size_t j0 = p * kPanelBlocks;  // the panel's first unit block
-        place(t, s, r0, rows, j0 * VW, j0 * NG * VW);
-        t.nv = pl.panel_blocks(p);
-        t.packed = cache.packed.data() + packed_h_offset(pl) + p * U * kPanelBlocks * VW;
-        t.h_in = aux + s * B * Up + r0 * Up;  // r h_in of the whole row, from pass 1
-        if (input_in_tiles) {
-          t.x = cache.x.data() + (s * B + r0) * F;
-          t.ldx = F;
-          t.kx = F;
-          t.packed_x = cache.packed_x.data() + packed_x_h_offset(pl, F) +
-                       p * F * kPanelBlocks * VW;
-        }
-        k.gru_forward_reset_before_2(t);
-      });
+  loop.run([&](const LoopShare& share) {
+    for (std::size_t s = 0; s < TT; ++s, share.step_done()) {
+      if (!pl.gru) {
+        share.tiles(cols, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+          simd::CellFwdTile t;
+          place(t, s, r0, rows, p * kPanelBlocks * VW, p * kPanelBlocks * VW);
+          t.nv = pl.panel_blocks(p);
+          t.packed = cache.packed.data() + p * U * kPanelBlocks * VW;
+          k.rnn_forward(t);
+        });
+      } else if (pl.reset_after) {
+        share.tiles(cols, [&](std::size_t j, std::size_t r0, std::size_t rows) {
+          simd::CellFwdTile t;
+          place(t, s, r0, rows, j * VW, j * NG * VW);
+          t.packed = cache.packed.data() + j * U * NG * VW;
+          t.bias_h = bias_il ? bias_il + Gp + j * NG * VW + kGruH * VW : nullptr;
+          if (input_in_tiles) {
+            t.x = cache.x.data() + (s * B + r0) * F;
+            t.ldx = F;
+            t.kx = F;
+            t.packed_x = cache.packed_x.data() + j * F * NG * VW;
+          }
+          k.gru_forward(t);
+        });
+      } else {
+        share.tiles(cols, [&](std::size_t j, std::size_t r0, std::size_t rows) {
+          simd::CellFwdTile t;
+          place(t, s, r0, rows, j * VW, j * NG * VW);
+          t.packed = cache.packed.data() + j * U * 2 * VW;
+          t.col = j * VW;
+          if (input_in_tiles) {
+            t.x = cache.x.data() + (s * B + r0) * F;
+            t.ldx = F;
+            t.kx = F;
+            t.packed_x = cache.packed_x.data() + j * F * 2 * VW;
+          }
+          k.gru_forward_reset_before_1(t);
+        });
+        share.tiles(pl.panels, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+          simd::CellFwdTile t;
+          const std::size_t j0 = p * kPanelBlocks;  // the panel's first unit block
+          place(t, s, r0, rows, j0 * VW, j0 * NG * VW);
+          t.nv = pl.panel_blocks(p);
+          t.packed = cache.packed.data() + packed_h_offset(pl) + p * U * kPanelBlocks * VW;
+          t.h_in = aux + s * B * Up + r0 * Up;  // r h_in of the whole row, from pass 1
+          if (input_in_tiles) {
+            t.x = cache.x.data() + (s * B + r0) * F;
+            t.ldx = F;
+            t.kx = F;
+            t.packed_x = cache.packed_x.data() + packed_x_h_offset(pl, F) +
+                         p * F * kPanelBlocks * VW;
+          }
+          k.gru_forward_reset_before_2(t);
+        });
+      }
     }
-  }
+  });
 }
 
 }  // namespace
@@ -315,32 +316,32 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
   float* drh = pl.reset_before ? cache.dh_in.data() : nullptr;
   const auto pointwise = pl.gru ? k.gru_pointwise : k.rnn_pointwise;
   const auto backward = pl.gru ? k.gru_backward : k.rnn_backward;
-  const Tiling tiling(B, k.max_rows, pl.panels);
   // The bias gradients are summed where the gate gradients are made (the pointwise, and pass 1
-  // without reset_after), each row group of the tiles into its own part: a part's sums run
-  // over the steps in one order whatever thread runs a tile, and the parts are added in row
-  // order at the end, so the bits do not depend on the thread count. Before, a pass over all
-  // of dgates (and drec's h columns) on one thread after the time loop: memory-bound, 1.3-1.4
-  // ms of a 28 ms (64, 100, 128, 256) GRU backward (2-core Zen 5; BENCHMARKS.md).
+  // without reset_after), each batch row into its own part: a part's sums run over the steps
+  // in one order whatever thread runs the row, and the parts are added in row order at the end,
+  // so the bits depend neither on the thread count nor on which rows share a tile. Before, a
+  // pass over all of dgates (and drec's h columns) on one thread after the time loop:
+  // memory-bound, 1.3-1.4 ms of a 28 ms (64, 100, 128, 256) GRU backward (2-core Zen 5;
+  // BENCHMARKS.md).
   const std::size_t part_size = Gp + (pl.reset_after ? Up : 0);
   float* parts = nullptr;
   if (dbias) {
-    ensure(cache.bias_parts, tiling.row_tiles * part_size);
+    ensure(cache.bias_parts, B * part_size);
     parts = cache.bias_parts.data();
-    std::fill_n(parts, tiling.row_tiles * part_size, 0.0f);
+    std::fill_n(parts, B * part_size, 0.0f);
   }
-  // The sums of the tile with rows from r0 at panel p: its row group's part at the panel
-  // (dgates's columns, then drec's h lanes).
-  auto part_of = [&](std::size_t r0) { return parts + tiling.group_of(r0) * part_size; };
+  // The sums of the tile with rows from r0 at panel p: its first row's part at the panel
+  // (dgates's columns, then drec's h lanes); the tile's rows follow part_size apart.
   auto sums_at = [&](std::size_t p, std::size_t r0) {
-    return parts ? part_of(r0) + p * kPanelBlocks * NG * VW : nullptr;
+    return parts ? parts + r0 * part_size + p * kPanelBlocks * NG * VW : nullptr;
   };
   auto rec_sums_at = [&](std::size_t p, std::size_t r0) {
-    return parts && pl.reset_after ? part_of(r0) + Gp + p * kPanelBlocks * VW : nullptr;
+    return parts && pl.reset_after ? parts + r0 * part_size + Gp + p * kPanelBlocks * VW
+                                   : nullptr;
   };
-  StepThreads st(pl.gru ? (pl.reset_after ? "fused-gru-backward" : "fused-gru-v1-backward")
-                         : "fused-simple-rnn-backward",
-                 B * U * NG * U, tiling.count());
+  TimeLoop loop(pl.gru ? (pl.reset_after ? "fused-gru-backward" : "fused-gru-v1-backward")
+                       : "fused-simple-rnn-backward",
+                B, k.max_rows, pl.panels, B * U * NG * U, TT, U * Gp * sizeof(float));
   // Offsets of a tile (step s, rows from r0, panel p) in the (T, B, Gp) and (B, Up) arrays.
   auto gate_at = [&](std::size_t s, std::size_t p, std::size_t r0) {
     return (s * B + r0) * Gp + p * kPanelBlocks * NG * VW;
@@ -363,6 +364,7 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
     pw.keep = keep ? keep + s * B + r0 : nullptr;
     pw.sums = sums_at(p, r0);
     pw.sums_rec = rec_sums_at(p, r0);
+    pw.lds = part_size;
     return pw;
   };
   // A backward tile's product over the columns [c0, c1) of every block of d (rows, Gp).
@@ -382,42 +384,44 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
     bt.ldg = Gp;
     bt.keep_s = keep ? keep + s * B + r0 : nullptr;
   };
-  if (TT > 0)
-    tiling.run(st.threads(), [&](std::size_t p, std::size_t r0, std::size_t rows) {
-      pointwise(pointwise_at(TT - 1, p, r0, rows));
-    });
-  for (std::size_t s = TT; s-- > 0; st.step_done()) {
-    const std::size_t threads = st.threads();
-    if (pl.reset_before) {
-      // d(r h_in) = dhh R_h^T, then dz_r and d(r h_in) r, for all of the row's units.
-      tiling.run(threads, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+  loop.run([&](const LoopShare& share) {
+    if (TT > 0)
+      share.tiles(pl.panels, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+        pointwise(pointwise_at(TT - 1, p, r0, rows));
+      });
+    for (std::size_t s = TT; s-- > 0; share.step_done()) {
+      if (pl.reset_before) {
+        // d(r h_in) = dhh R_h^T, then dz_r and d(r h_in) r, for all of the row's units.
+        share.tiles(pl.panels, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+          simd::CellBwdTile bt;
+          product_of(bt, dgates, s, p, r0, rows, kGruH * VW, (kGruH + 1) * VW);
+          const std::size_t uo = unit_at(p, r0);
+          bt.dz = dgates + gate_at(s, p, r0);
+          bt.h_in = h_in_all + s * B * Up + uo;
+          bt.drh = drh + uo;
+          bt.sums = sums_at(p, r0);
+          bt.lds = part_size;
+          k.gru_backward_reset_before_1(bt);
+        });
+      }
+      share.tiles(pl.panels, [&](std::size_t p, std::size_t r0, std::size_t rows) {
         simd::CellBwdTile bt;
-        product_of(bt, dgates, s, p, r0, rows, kGruH * VW, (kGruH + 1) * VW);
+        // The recurrent product's gradient: reset_after drec (all gates); otherwise dz of z and
+        // r (h went through r h_in above); SimpleRNN dz.
+        product_of(bt, pl.reset_after ? drec : dgates, s, p, r0, rows, 0,
+                   pl.reset_before ? 2 * VW : NG * VW);
         const std::size_t uo = unit_at(p, r0);
-        bt.dz = dgates + gate_at(s, p, r0);
-        bt.h_in = h_in_all + s * B * Up + uo;
-        bt.drh = drh + uo;
-        bt.sums = sums_at(p, r0);
-        k.gru_backward_reset_before_1(bt);
+        bt.dh = dh + uo;
+        bt.drh = drh ? drh + uo : nullptr;
+        bt.rmask = rmask ? rmask + uo : nullptr;
+        if (s > 0) {
+          bt.dy_prev = seq_dy ? dyp + (s - 1) * B * Up + uo : nullptr;
+          bt.prev = pointwise_at(s - 1, p, r0, rows);
+        }
+        backward(bt);
       });
     }
-    tiling.run(threads, [&](std::size_t p, std::size_t r0, std::size_t rows) {
-      simd::CellBwdTile bt;
-      // The recurrent product's gradient: reset_after drec (all gates); otherwise dz of z and r
-      // (h went through r h_in above); SimpleRNN dz.
-      product_of(bt, pl.reset_after ? drec : dgates, s, p, r0, rows, 0,
-                 pl.reset_before ? 2 * VW : NG * VW);
-      const std::size_t uo = unit_at(p, r0);
-      bt.dh = dh + uo;
-      bt.drh = drh ? drh + uo : nullptr;
-      bt.rmask = rmask ? rmask + uo : nullptr;
-      if (s > 0) {
-        bt.dy_prev = seq_dy ? dyp + (s - 1) * B * Up + uo : nullptr;
-        bt.prev = pointwise_at(s - 1, p, r0, rows);
-      }
-      backward(bt);
-    });
-  }
+  });
   if (dh0)
     for (std::size_t b = 0; b < B; ++b) std::copy_n(dh + b * Up, U, dh0 + b * U);
 
@@ -457,15 +461,15 @@ void fused_gru_rnn_backward(float* dx, float* dh0, float* dkernel, float* drecur
     // r columns hold the very values of dgates's (the pointwise stores dz_z and dz_r in both),
     // so only its h sums were kept apart.
     std::fill_n(dw, Gp, 0.0f);
-    for (std::size_t i = 0; i < tiling.row_tiles; ++i)
-      for (std::size_t j = 0; j < Gp; ++j) dw[j] += parts[i * part_size + j];
+    for (std::size_t b = 0; b < B; ++b)
+      for (std::size_t j = 0; j < Gp; ++j) dw[j] += parts[b * part_size + j];
     add_deinterleaved(dbias, dw, 1, U, VW, NG);
     if (pl.reset_after) {
       for (std::size_t j = 0; j < pl.nb; ++j) {
         float* h = dw + (j * NG + kGruH) * VW;
         std::fill_n(h, VW, 0.0f);
-        for (std::size_t i = 0; i < tiling.row_tiles; ++i)
-          for (std::size_t v = 0; v < VW; ++v) h[v] += parts[i * part_size + Gp + j * VW + v];
+        for (std::size_t b = 0; b < B; ++b)
+          for (std::size_t v = 0; v < VW; ++v) h[v] += parts[b * part_size + Gp + j * VW + v];
       }
       add_deinterleaved(dbias + NG * U, dw, 1, U, VW, NG);
     }

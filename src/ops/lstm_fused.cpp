@@ -176,45 +176,47 @@ void forward_steps(RecurrentCache<float>& cache, const simd::LstmSimdKernels& k,
   float* rmask = cache.has_rmask ? cache.rmask.data() : nullptr;
   float* hd = cache.has_rmask ? cache.hd.data() : nullptr;
   const float* keep = cache.has_mask ? cache.mask.data() : nullptr;
-  const Tiling tiling(B, k.max_rows, nb);
-  StepThreads threads(input_in_tiles ? "fused-lstm-forward-input" : "fused-lstm-forward",
-                      B * U * kGates * (input_in_tiles ? F + U : U), tiling.count());
-  for (std::size_t s = 0; s < TT; ++s, threads.step_done()) {
-    tiling.run(threads.threads(), [&](std::size_t j, std::size_t r0, std::size_t rows) {
-      simd::FwdTile ft;
-      ft.rows = rows;
-      float* g = gates ? gates + (s * B + r0) * Gp + j * kGates * VW : nullptr;
-      if (input_in_tiles) {  // acc = bias + x_t kernel + h recurrent_kernel
-        ft.init = cache.bias_il.data() + j * kGates * VW;
-        ft.ld_init = 0;
-        ft.x = cache.x.data() + (s * B + r0) * F;
-        ft.ldx = F;
-        ft.kx = F;
-        ft.packed_x = cache.packed_x.data() + j * F * kGates * VW;
-      } else {  // acc = gates (the gemm's x_t kernel) + bias + h recurrent_kernel
-        ft.init = g;
-        ft.ld_init = Gp;
-        ft.bias = cache.bias_il.data() + j * kGates * VW;
-      }
-      ft.h_in = (rmask ? hd + s * B * Up : hs + s * B * Up) + r0 * Up;
-      ft.packed_r = cache.packed.data() + j * U * kGates * VW;
-      ft.kh = U;
-      ft.gates_out = g;  // null: not stored
-      ft.ldg = Gp;
-      const std::size_t at = r0 * Up + j * VW;
-      ft.h_prev = hs + s * B * Up + at;
-      ft.c_prev = cs + s * B * Up + at;
-      ft.c_next = cs + (s + 1) * B * Up + at;
-      ft.h_next = hs + (s + 1) * B * Up + at;
-      ft.ld = Up;
-      if (rmask) {
-        ft.rmask = rmask + at;
-        ft.hd_next = s + 1 < TT ? hd + (s + 1) * B * Up + at : nullptr;
-      }
-      ft.keep = keep ? keep + s * B + r0 : nullptr;
-      k.forward_tile(ft);
-    });
-  }
+  const std::size_t k_in = input_in_tiles ? F + U : U;  // the rows of a step's weights
+  TimeLoop loop(input_in_tiles ? "fused-lstm-forward-input" : "fused-lstm-forward", B,
+                k.max_rows, nb, B * U * kGates * k_in, TT, k_in * Gp * sizeof(float));
+  loop.run([&](const LoopShare& share) {
+    for (std::size_t s = 0; s < TT; ++s, share.step_done()) {
+      share.tiles(nb, [&](std::size_t j, std::size_t r0, std::size_t rows) {
+        simd::FwdTile ft;
+        ft.rows = rows;
+        float* g = gates ? gates + (s * B + r0) * Gp + j * kGates * VW : nullptr;
+        if (input_in_tiles) {  // acc = bias + x_t kernel + h recurrent_kernel
+          ft.init = cache.bias_il.data() + j * kGates * VW;
+          ft.ld_init = 0;
+          ft.x = cache.x.data() + (s * B + r0) * F;
+          ft.ldx = F;
+          ft.kx = F;
+          ft.packed_x = cache.packed_x.data() + j * F * kGates * VW;
+        } else {  // acc = gates (the gemm's x_t kernel) + bias + h recurrent_kernel
+          ft.init = g;
+          ft.ld_init = Gp;
+          ft.bias = cache.bias_il.data() + j * kGates * VW;
+        }
+        ft.h_in = (rmask ? hd + s * B * Up : hs + s * B * Up) + r0 * Up;
+        ft.packed_r = cache.packed.data() + j * U * kGates * VW;
+        ft.kh = U;
+        ft.gates_out = g;  // null: not stored
+        ft.ldg = Gp;
+        const std::size_t at = r0 * Up + j * VW;
+        ft.h_prev = hs + s * B * Up + at;
+        ft.c_prev = cs + s * B * Up + at;
+        ft.c_next = cs + (s + 1) * B * Up + at;
+        ft.h_next = hs + (s + 1) * B * Up + at;
+        ft.ld = Up;
+        if (rmask) {
+          ft.rmask = rmask + at;
+          ft.hd_next = s + 1 < TT ? hd + (s + 1) * B * Up + at : nullptr;
+        }
+        ft.keep = keep ? keep + s * B + r0 : nullptr;
+        k.forward_tile(ft);
+      });
+    }
+  });
 }
 
 void fused_lstm_forward(RecurrentKernel path, float* y, float* h_last, float* c_last,
@@ -314,8 +316,8 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
   const float* gates = cache.gates.data();
   float* dgates = cache.dgates.data();
   const float* cs = cache.c.data();
-  const Tiling tiling(B, k.max_rows, panels);
-  StepThreads threads("fused-lstm-backward", B * U * kGates * U, tiling.count());
+  TimeLoop loop("fused-lstm-backward", B, k.max_rows, panels, B * U * kGates * U, TT,
+                U * Gp * sizeof(float));
   // The pointwise pass of step s on one tile (rows from r0, panel p).
   auto pointwise_at = [&](std::size_t s, std::size_t p, std::size_t r0, std::size_t rows) {
     simd::Pointwise pw;
@@ -334,11 +336,12 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
     pw.keep = keep ? keep + s * B + r0 : nullptr;
     return pw;
   };
-  tiling.run(threads.threads(), [&](std::size_t p, std::size_t r0, std::size_t rows) {
-    k.pointwise(pointwise_at(TT - 1, p, r0, rows));
+  loop.run([&](const LoopShare& share) {
+    share.tiles(panels, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+      k.pointwise(pointwise_at(TT - 1, p, r0, rows));
   });
-  for (std::size_t s = TT; s-- > 0; threads.step_done()) {
-    tiling.run(threads.threads(), [&](std::size_t p, std::size_t r0, std::size_t rows) {
+  for (std::size_t s = TT; s-- > 0; share.step_done()) {
+    share.tiles(panels, [&](std::size_t p, std::size_t r0, std::size_t rows) {
       simd::BwdTile bt;
       bt.rows = rows;
       bt.nv = panel_blocks(nb, p);
@@ -358,6 +361,7 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
       k.backward_tile(bt);
     });
   }
+  });
   for (std::size_t b = 0; b < B; ++b) {
     if (dh0) std::copy_n(dh + b * Up, U, dh0 + b * U);
     if (dc0) std::copy_n(dc + b * Up, U, dc0 + b * U);

@@ -207,22 +207,6 @@ TEST(FusedGruRnnThreads, ResultsDoNotDependOnTheThreadCount) {
   }
 }
 
-// The backward sums its bias gradients per row group of the tiles (one part each, so the bits
-// do not depend on who runs a tile): Tiling::group_of must give every tile's own group back.
-TEST(FusedTiling, GroupOfTheFirstRowIsThatGroup) {
-  for (std::size_t max_rows : {3, 6})
-    for (std::size_t batch = 1; batch <= 70; ++batch) {
-      const recur::ops::detail::Tiling tiling(batch, max_rows, 1);
-      std::size_t rows = 0;
-      for (std::size_t i = 0; i < tiling.row_tiles; ++i) {
-        EXPECT_EQ(tiling.first_row(i), rows) << "batch " << batch << " group " << i;
-        EXPECT_EQ(tiling.group_of(tiling.first_row(i)), i) << "batch " << batch << " group " << i;
-        rows += tiling.rows(i);
-      }
-      EXPECT_EQ(rows, batch) << "batch " << batch;
-    }
-}
-
 #if defined(__x86_64__)
 // The rule (fused_tiling.hpp, input_in_tiles_pays) for the GRU: reset_after on AVX-512 only.
 TEST(FusedGruInputInTiles, OnlyTheGruOnAvx512) {

@@ -67,10 +67,11 @@ struct CellFwdTile {
 ///        drec = [dz_z, dz_r, dhh r] (reset_after; v_h = aux). Without reset_after dz_r and
 ///        drec are left for the backward tiles (drec is dz then, and is not written here).
 ///   SimpleRNN: dz = dh (1 - h^2), h = the stored gate.
-/// With sums set, the column sums of the dz this call writes (over its rows) are added to sums,
-/// and with sums_rec those of drec's h gate to sums_rec: the bias gradients, summed where dz is
-/// made instead of in a pass over all of dgates afterwards. Per unit block the rows are summed
-/// in order into a register, which is then added to the sums.
+/// With sums set, each row's dz is added to that row's sums (row r's at sums + r lds), and with
+/// sums_rec drec's h gate to sums_rec (same stride): the bias gradients, summed over the steps
+/// where dz is made instead of in a pass over all of dgates afterwards. One sum per row, so the
+/// bits do not depend on which rows share a tile (the thread count); the caller adds the rows'
+/// sums in row order at the end.
 struct CellPointwise {
   std::size_t rows = 0, nv = 0;
   const float* gates = nullptr;  // (rows, NG VW nv) at block j0, row stride ldg
@@ -82,8 +83,9 @@ struct CellPointwise {
   const float* dh = nullptr;     // (rows, VW nv)
   std::size_t ld = 0;
   const float* keep = nullptr;   // (rows,) or null
-  float* sums = nullptr;         // (NG VW nv) as a row of dz, or null
-  float* sums_rec = nullptr;     // (VW nv) the h gate's drec sums (reset_after), or null
+  float* sums = nullptr;         // (rows, NG VW nv) as dz, row stride lds, or null
+  float* sums_rec = nullptr;     // (rows, VW nv) the h gate's drec sums (reset_after), or null
+  std::size_t lds = 0;
 };
 
 /// One backward tile at timestep s for rows x one panel of nv unit blocks:
@@ -105,8 +107,8 @@ struct CellBwdTile {
   const float* rmask = nullptr;  // (rows, nv VW) or null
   const float* keep_s = nullptr;  // (rows,) step s mask, or null
   const float* dy_prev = nullptr;  // (rows, nv VW) gradient of output s-1 (zero where masked)
-  float* sums = nullptr;         // (NG VW nv) GRU reset-before pass 1: dz_r's column sums are
-                                 // added to its r lanes (as CellPointwise::sums), or null
+  float* sums = nullptr;         // (rows, NG VW nv), row stride lds: GRU reset-before pass 1
+  std::size_t lds = 0;           // adds each row's dz_r to its r lanes (as CellPointwise::sums)
   CellPointwise prev;
 };
 
