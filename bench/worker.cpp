@@ -54,6 +54,9 @@ int serve(Worker& worker) {
   std::string line;
   long long base = 0;
   Data data;
+  // What the last setup made ready: "time" and "check" before it would run a worker with no
+  // layer (a crash, not an error line).
+  enum class Ready { kNothing, kLayer, kStream } ready = Ready::kNothing;
   while (std::getline(std::cin, line)) {
     std::istringstream in(line);
     std::string cmd;
@@ -66,6 +69,7 @@ int serve(Worker& worker) {
         Config c;
         std::string cell;
         in >> cell;
+        ready = Ready::kNothing;
         if (!parse_cell(cell, c.cell)) {
           std::cout << "error unknown cell " << cell << std::endl;
           continue;
@@ -89,7 +93,12 @@ int serve(Worker& worker) {
           std::cout << "error streaming not supported for " << cell_name(c.cell) << std::endl;
           continue;
         }
+        ready = cmd == "setup" ? Ready::kLayer : Ready::kStream;
         std::cout << "ok" << std::endl;
+      } else if ((cmd == "check" && ready != Ready::kLayer) ||
+                 (cmd == "time" && ready == Ready::kNothing)) {
+        std::cout << "error " << cmd << " before a successful setup (setup CELL B T F U"
+                  << (cmd == "time" ? ", or stream CELL F U)" : ")") << std::endl;
       } else if (cmd == "check") {
         std::string path;
         in >> path;
@@ -110,6 +119,11 @@ int serve(Worker& worker) {
         Mode m;
         if (!parse_mode(name, m)) {
           std::cout << "error unknown mode " << name << std::endl;
+          continue;
+        }
+        if ((m == Mode::kStream) != (ready == Ready::kStream)) {
+          std::cout << "error time " << name << " needs a "
+                    << (m == Mode::kStream ? "stream" : "setup") << " first" << std::endl;
           continue;
         }
         long calls = 0;
