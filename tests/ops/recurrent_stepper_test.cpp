@@ -192,7 +192,7 @@ TEST(SelectKernel, FusedLstmOnlyForFloatWithTanhAndSigmoid) {
   RecurrentConfig hard = lstm;
   hard.recurrent_activation = recur::ops::Activation::kTanh;
   EXPECT_EQ(recur::ops::select_kernel<float>(hard, Isa::kAvx2), RecurrentKernel::kPortable);
-  // The GRU and SimpleRNN have fused scans (tests/ops/fused_gru_rnn_test.cpp) but no fused
+  // The GRU and SimpleRNN have fused scans (tests/ops/fused_cells_test.cpp) but no fused
   // one-step form: the stepper runs them portable.
   for (CellKind kind : {CellKind::kGru, CellKind::kSimpleRnn}) {
     RecurrentConfig other;

@@ -1,7 +1,7 @@
 #pragma once
 // One forward + backward of a recurrent kernel on random data, for the fused-kernel tests
-// (tests/ops/fused_lstm_test.cpp, fused_gru_rnn_test.cpp): the same case run in double on the
-// portable kernel is the exact reference the float paths are measured against.
+// (tests/ops/fused_cells_test.cpp): the same case run in double on the portable kernel is the
+// exact reference the float paths are measured against.
 #include <algorithm>
 #include <cmath>
 #include <ostream>
