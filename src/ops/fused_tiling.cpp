@@ -20,8 +20,8 @@ std::set<std::string>& rows_loops() {
 
 bool time_loop_by_rows(std::size_t batch, std::size_t max_rows, std::size_t threads,
                        std::size_t total_macs, std::size_t weight_bytes) {
-  return threads >= 2 && batch >= threads * max_rows && total_macs >= kParallelMacs &&
-         weight_bytes <= kRowsModeMaxBytes;
+  return threads >= 2 && max_rows >= 3 && batch >= threads * max_rows &&
+         total_macs >= kRowsModeMinMacs && weight_bytes <= kRowsModeStreamBytes / threads;
 }
 
 TimeLoop::TimeLoop(const char* kernel, std::size_t batch, std::size_t max_rows, std::size_t cols,
@@ -34,8 +34,11 @@ TimeLoop::TimeLoop(const char* kernel, std::size_t batch, std::size_t max_rows, 
   const std::size_t threads = num_threads();
   if (!time_loop_by_rows(batch, max_rows, threads, macs_per_step * steps, weight_bytes)) return;
   row_threads_ = threads;
-  const std::string line = std::string(kernel) + " macs=" + std::to_string(macs_per_step) +
-                           ": by rows on " + std::to_string(threads) + " threads";
+}
+
+void TimeLoop::note_rows_mode() const {
+  const std::string line = std::string(kernel_) + " macs=" + std::to_string(macs_per_step_) +
+                           ": by rows on " + std::to_string(row_threads_) + " threads";
   std::lock_guard<std::mutex> lock(rows_mutex);
   if (rows_loops().size() < 256) rows_loops().insert(line);
 }

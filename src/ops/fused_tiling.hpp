@@ -94,19 +94,25 @@ struct Tiling {
   }
 };
 
-/// The rule for running a fused time loop by rows (TimeLoop): at least two threads, a full
-/// row group (max_rows rows) for each, at least kParallelMacs multiply-adds in the whole loop,
-/// and the weights a step streams (`weight_bytes`: forward (F + U or U) x Gp, backward U x Gp
-/// floats) at most kRowsModeMaxBytes, since each thread then streams all of them every step
+/// The rule for running a fused time loop by rows (TimeLoop): at least two threads; a full
+/// row group (max_rows rows) for each, with max_rows >= 3 (then no thread's row groups have a
+/// single row, whose tile sums in another order: the bits stay those of the other modes); at
+/// least kRowsModeMinMacs multiply-adds in the whole loop; and the weights a step streams
+/// (`weight_bytes`: forward (F + U or U) x Gp, backward U x Gp floats) at most
+/// kRowsModeStreamBytes / threads, since every thread then streams all of them every step
 /// instead of its share of the columns. Measured on a 2-core Zen 5 (BENCHMARKS.md, "Time loops
 /// by rows"), same binary, rows vs tiles: faster by rows up to 2 MiB ((32, 100, 32, 64)
 /// forward -20..-25%; (64, 100, 128, 256) GRU reset_after=False forward -9..-15%; LSTM
 /// (64, 100, 256, 256) forward, 2 MiB, -4%), equal within the noise at 3-6 MiB (GRU (64, 50,
 /// 512, 512) backward, 3 MiB, and forward, 6 MiB), slower at 4-8 MiB (LSTM (64, 50, 512, 512)
-/// backward, 4 MiB, +0.5-1%; forward, 8 MiB, +2%).
+/// backward, 4 MiB, +0.5-1%; forward, 8 MiB, +2%): 3 MiB a thread on 2 threads. That the cap
+/// falls with the thread count (the weights streamed per step grow with it) is not measured.
 bool time_loop_by_rows(std::size_t batch, std::size_t max_rows, std::size_t threads,
                        std::size_t total_macs, std::size_t weight_bytes);
-inline constexpr std::size_t kRowsModeMaxBytes = std::size_t{3} << 20;
+inline constexpr std::size_t kRowsModeStreamBytes = std::size_t{6} << 20;
+/// One region for a whole loop costs a worker's wake-up once per call, not per step: from 1M
+/// multiply-adds (tens of microseconds on a core) it pays.
+inline constexpr std::size_t kRowsModeMinMacs = std::size_t{1} << 20;
 
 /// The rows of one thread of a time loop by rows (TimeLoop) or, in tiles mode, the whole batch
 /// (first 0, threads > 1 meaning one parallel region per call of tiles()).
@@ -141,8 +147,10 @@ class LoopShare {
 /// wait for the other threads between steps. Else tiles mode: one region per pass of a step,
 /// each thread a contiguous share of the tiles (Tiling::run, column groups outermost, so a
 /// thread streams only its share of the weights), threads learned per shape (StepThreads).
-/// Either way every tile does the same arithmetic on the same rows, so results do not depend
-/// on the mode or the thread count.
+/// Either way each row gets the same arithmetic (row groups of two or more rows; a one-row
+/// group, batch 1, runs by tiles), so results do not depend on the mode or the thread count.
+/// Inside a region of the pool (a busy pool: Bidirectional's two directions side by side) by
+/// tiles, which StepThreads then runs on the caller alone.
 ///
 ///   TimeLoop loop("fused-lstm-forward", B, max_rows, nb, macs_per_step, TT, weight_bytes);
 ///   loop.run([&](const LoopShare& share) {
@@ -162,6 +170,7 @@ class TimeLoop {
       body(LoopShare(0, batch_, max_rows_, &st));
       return;
     }
+    note_rows_mode();
     auto share = [&](std::size_t tid) {
       std::size_t begin, end;
       split_range(batch_, tid, row_threads_, begin, end);
@@ -171,6 +180,8 @@ class TimeLoop {
   }
 
  private:
+  // Adds this loop to rows_mode_loops() (once per kernel and shape).
+  void note_rows_mode() const;
   const char* kernel_;
   std::size_t batch_, max_rows_, cols_, macs_per_step_, row_threads_ = 0;
 };

@@ -6,13 +6,13 @@
 // The same plan as the fused LSTM (lstm_fused.hpp): per call the kernel is permuted to the
 // block-interleaved column order and the input projection of all timesteps is one BLAS gemm,
 // or, for the GRU where fused_gru_input_in_tiles says so, part of each timestep's tiles; per
-// timestep one parallel region of tiles (rows x unit blocks, or panels of unit blocks for
-// the SimpleRNN) does the recurrent product and the element-wise update from registers;
-// backward tiles compute dh_{t-1} from the recurrent product's gradient and, in the same tile,
-// the gate gradients of the step before; the weight gradients are gemms at the end.
-// The GRU without reset_after needs r of the whole row before (r h) R_h, so it runs two regions
-// per step each way: forward [z, r and r h] then [hh and h]; backward [d(r h) = dhh R_h^T and
-// dz_r] then [dh_{t-1}].
+// timestep tiles (rows x unit blocks, or panels of unit blocks for the SimpleRNN) do the
+// recurrent product and the element-wise update from registers; backward tiles compute
+// dh_{t-1} from the recurrent product's gradient and, in the same tile, the gate gradients of
+// the step before; the weight gradients are gemms at the end. The tiles run by rows or one
+// region per pass of a timestep (TimeLoop, fused_tiling.hpp). The GRU without reset_after
+// needs r of the whole row before (r h) R_h, so it runs two passes per step each way: forward
+// [z, r and r h] then [hh and h]; backward [d(r h) = dhh R_h^T and dz_r] then [dh_{t-1}].
 #include "recur/ops/recurrent_kernels.hpp"
 
 namespace recur::ops::detail {

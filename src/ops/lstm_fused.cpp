@@ -337,30 +337,31 @@ void fused_lstm_backward(float* dx, float* dh0, float* dc0, float* dkernel,
     return pw;
   };
   loop.run([&](const LoopShare& share) {
-    share.tiles(panels, [&](std::size_t p, std::size_t r0, std::size_t rows) {
-      k.pointwise(pointwise_at(TT - 1, p, r0, rows));
-  });
-  for (std::size_t s = TT; s-- > 0; share.step_done()) {
-    share.tiles(panels, [&](std::size_t p, std::size_t r0, std::size_t rows) {
-      simd::BwdTile bt;
-      bt.rows = rows;
-      bt.nv = panel_blocks(nb, p);
-      bt.dz = dgates + (s * B + r0) * Gp;
-      bt.kp = Gp;
-      bt.ldz = Gp;
-      bt.packed_t = cache.packed_t.data() + p * panel_size;
-      const std::size_t uo = r0 * Up + p * kPanelBlocks * VW;
-      bt.dh = dh + uo;
-      bt.ld = Up;
-      bt.rmask = rmask ? rmask + uo : nullptr;
-      bt.keep_s = keep ? keep + s * B + r0 : nullptr;
-      if (s > 0) {
-        bt.dy_prev = seq_dy ? dyp + (s - 1) * B * Up + uo : nullptr;
-        bt.prev = pointwise_at(s - 1, p, r0, rows);
-      }
-      k.backward_tile(bt);
-    });
-  }
+    if (TT > 0)
+      share.tiles(panels, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+        k.pointwise(pointwise_at(TT - 1, p, r0, rows));
+      });
+    for (std::size_t s = TT; s-- > 0; share.step_done()) {
+      share.tiles(panels, [&](std::size_t p, std::size_t r0, std::size_t rows) {
+        simd::BwdTile bt;
+        bt.rows = rows;
+        bt.nv = panel_blocks(nb, p);
+        bt.dz = dgates + (s * B + r0) * Gp;
+        bt.kp = Gp;
+        bt.ldz = Gp;
+        bt.packed_t = cache.packed_t.data() + p * panel_size;
+        const std::size_t uo = r0 * Up + p * kPanelBlocks * VW;
+        bt.dh = dh + uo;
+        bt.ld = Up;
+        bt.rmask = rmask ? rmask + uo : nullptr;
+        bt.keep_s = keep ? keep + s * B + r0 : nullptr;
+        if (s > 0) {
+          bt.dy_prev = seq_dy ? dyp + (s - 1) * B * Up + uo : nullptr;
+          bt.prev = pointwise_at(s - 1, p, r0, rows);
+        }
+        k.backward_tile(bt);
+      });
+    }
   });
   for (std::size_t b = 0; b < B; ++b) {
     if (dh0) std::copy_n(dh + b * Up, U, dh0 + b * U);

@@ -6,11 +6,12 @@
 // Per call: the kernel is permuted to the block-interleaved column order and the input
 // projection of all timesteps is one BLAS gemm (T*B, F) x (F, Gp), or, where
 // fused_lstm_input_in_tiles says so, part of each timestep's tiles; recurrent_kernel is packed
-// once for the forward tiles. Per timestep: one parallel region over tiles (rows x unit blocks)
-// in which each tile does its share of the recurrent product h_{t-1} x recurrent_kernel for all
-// four gates and the element-wise update, straight from registers. Backward per timestep: one
-// region whose tiles compute dh_{t-1} = dz_t x recurrent_kernel^T and, in the same tile, dz_{t-1};
-// the weight gradients are BLAS gemms over all timesteps at the end.
+// once for the forward tiles. Per timestep, tiles (rows x unit blocks) each do their share of
+// the recurrent product h_{t-1} x recurrent_kernel for all four gates and the element-wise
+// update, straight from registers. Backward per timestep, tiles compute dh_{t-1} = dz_t x
+// recurrent_kernel^T and, in the same tile, dz_{t-1}; the weight gradients are BLAS gemms over
+// all timesteps at the end. The tiles run by rows (each thread its own batch rows through every
+// step, one parallel region per call) or one region per timestep (TimeLoop, fused_tiling.hpp).
 //
 // One step at a time (RecurrentStepper): fused_lstm_step runs the same forward tiles with the
 // input projection inside the tile too, on weights packed once by pack_step_weights.

@@ -1,8 +1,9 @@
 #pragma once
 // A small pool of persistent threads for the per-timestep kernels (internal). A recurrent layer
-// runs one parallel region per timestep, a few microseconds each, so starting threads or going
-// through the OS per region would cost more than the work: the workers spin briefly between
-// regions and sleep (futex, via std::atomic::wait) once idle for a while.
+// runs one parallel region per timestep (or one per call, by rows: fused_tiling.hpp), a few
+// microseconds each, so starting threads or going through the OS per region would cost more
+// than the work: the workers spin briefly between regions and sleep (futex, via
+// std::atomic::wait) once idle for a while.
 #include <algorithm>
 #include <atomic>
 #include <chrono>

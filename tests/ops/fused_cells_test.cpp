@@ -22,6 +22,7 @@
 #include "support/isa.hpp"
 #include "support/recurrent_cases.hpp"
 #include "../../src/ops/gru_rnn_fused.hpp"
+#include "../../src/ops/fused_tiling.hpp"
 #include "../../src/ops/lstm_fused.hpp"
 
 namespace {
@@ -190,30 +191,48 @@ TEST(FusedCellsMasks, ZeroOutputForMaskMatchesThePortableReference) {
 TEST(FusedCellsThreads, ResultsDoNotDependOnTheThreadCount) {
   if (fused_isas().empty()) GTEST_SKIP() << "no fused path on this CPU";
   IsaGuard guard;
-  recur::ops::set_isa(recur::ops::detected_isa());
-  // Batch 11: every path's gates from the gemm, the time loops by tiles; batch 26: the LSTM's
-  // and GRU's input projection inside the tiles (on AVX-512), the time loops by rows on 2 and 3
-  // threads; (8, 110, 320, 520): every layout pass around the time loop (the h gate's panels
-  // too) moves over kParallelPassBytes and is split over the threads, so a share that copied
-  // the wrong rows would differ from one thread.
+  // Batch 11: the gates from the gemm; on AVX-512 the time loops by tiles (11 rows are less
+  // than a 6-row group per thread), on AVX2 (3-row groups) by rows where the loop has the work.
+  // Batch 26: the LSTM's and GRU's input projection inside the tiles (on AVX-512), the time
+  // loops by rows on 2 and 3 threads; (26, 24, 7, 64): SimpleRNN's loops by rows too (enough
+  // work). (8, 110, 320, 520): every layout pass around the time loop (the h gate's panels too)
+  // moves over kParallelPassBytes and is split over the threads, so a share that copied the
+  // wrong rows would differ from one thread.
   const Case cases[] = {{"threads", {11, 12, 7, 45}, true, false, true, true, true, true},
                         {"threads", {26, 12, 7, 45}, true, false, true, true, true, true},
+                        {"rows", {26, 24, 7, 64}, true, false, true, true, true, true},
                         {"passes", {8, 110, 320, 520}, true, true, true, true, false, true}};
-  for (const Case& c : cases) {
-    const std::size_t batch = c.dims.batch;
-    for (const Cell& cell : kCells) {
-      recur::ops::set_num_threads(1);
-      const Outputs<float> one = run_cell<float>(cell, c, 3);
-      for (std::size_t threads : {2, 3}) {
-        recur::ops::set_num_threads(threads);
-        const Outputs<float> more = run_cell<float>(cell, c, 3);
-        EXPECT_EQ(one.y, more.y) << cell.name << " batch " << batch << " threads " << threads;
-        EXPECT_EQ(one.dx, more.dx) << cell.name << " batch " << batch << " threads " << threads;
-        EXPECT_EQ(one.dr, more.dr) << cell.name << " batch " << batch << " threads " << threads;
-        EXPECT_EQ(one.db, more.db) << cell.name << " batch " << batch << " threads " << threads;
+  for (Isa isa : fused_isas()) {
+    recur::ops::set_isa(isa);
+    for (const Case& c : cases) {
+      for (const Cell& cell : kCells) {
+        const std::string at = recur::ops::isa_name(isa) + " " + cell.name + " batch " +
+                               std::to_string(c.dims.batch) + " units " +
+                               std::to_string(c.dims.units) + " threads ";
+        recur::ops::set_num_threads(1);
+        const Outputs<float> one = run_cell<float>(cell, c, 3);
+        for (std::size_t threads : {2, 3}) {
+          recur::ops::set_num_threads(threads);
+          const Outputs<float> more = run_cell<float>(cell, c, 3);
+          EXPECT_EQ(one.y, more.y) << at << threads;
+          EXPECT_EQ(one.h, more.h) << at << threads;
+          EXPECT_EQ(one.dx, more.dx) << at << threads;
+          EXPECT_EQ(one.dh0, more.dh0) << at << threads;
+          EXPECT_EQ(one.dc0, more.dc0) << at << threads;
+          EXPECT_EQ(one.dw, more.dw) << at << threads;
+          EXPECT_EQ(one.dr, more.dr) << at << threads;
+          EXPECT_EQ(one.db, more.db) << at << threads;
+        }
       }
     }
   }
+  // The cases above ran every cell's backward by rows (with the detected ISA at least).
+  const std::vector<std::string> loops = recur::ops::detail::rows_mode_loops();
+  for (const char* kernel : {"fused-lstm-backward", "fused-gru-backward",
+                             "fused-gru-v1-backward", "fused-simple-rnn-backward"})
+    EXPECT_TRUE(std::any_of(loops.begin(), loops.end(), [&](const std::string& line) {
+      return line.rfind(std::string(kernel) + " macs=", 0) == 0;
+    })) << kernel << " never ran by rows";
 }
 
 #if defined(__x86_64__)

@@ -201,8 +201,8 @@ struct RecurrentCache {
   std::vector<T> dw_pad;     // weight-gradient scratch: (max(F, U), Gp); the LSTM's
                              // (F + U + 1, Gp) (without a bias F + U)
   std::vector<T> xh;         // the fused LSTM's backward: (T*B, F + U + 1) rows [x_t | h_in | 1]
-  std::vector<T> bias_parts;  // the fused GRU/SimpleRNN backward: per row group of the tiles,
-                              // column sums of dgates (Gp) and, reset_after, of drec's h (Up)
+  std::vector<T> bias_parts;  // the fused GRU/SimpleRNN backward: per batch row (B rows), the
+                              // sums over the steps of dgates (Gp) and, reset_after, drec's h (Up)
 };
 
 /// Forward pass.

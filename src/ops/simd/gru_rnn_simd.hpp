@@ -1,6 +1,6 @@
 #pragma once
 // Fused GRU and SimpleRNN kernels for one instruction set (internal): the tile bodies that
-// gru_rnn_fused.cpp runs, one parallel region per timestep (or two: the GRU without
+// gru_rnn_fused.cpp runs, one pass over the tiles per timestep (or two: the GRU without
 // reset_after). Plain structs and function pointers only, as lstm_simd.hpp, for the same reason.
 //
 // Layouts (VW = floats per vector, Up = units rounded up to VW, nb = Up / VW unit blocks,
@@ -116,11 +116,11 @@ struct GruRnnSimdKernels {
   const char* name;
   std::size_t width;     // VW
   std::size_t max_rows;  // rows per tile
-  // GRU with reset_after, one region per step. Forward reads gates (u + b_in, with b_rec added
+  // GRU with reset_after, one pass per step. Forward reads gates (u + b_in, with b_rec added
   // to the z and r blocks), bias_h, h_in (kh = U), packed, h_prev, keep; writes z, r, hh to
   // gates, v_h = (h_in R + b_rec)_h to aux, h_next (and hd_next).
   void (*gru_forward)(const CellFwdTile&);
-  // GRU without reset_after, two regions per step. Pass 1 reads gates (z, r blocks),
+  // GRU without reset_after, two passes per step. Pass 1 reads gates (z, r blocks),
   // h_in (kh = U), col, packed; writes z, r to gates and r * h_in (this block's units) to aux.
   // Pass 2, on a panel of nv unit blocks (packed: the h gate's panel), reads gates (h
   // blocks), aux as h_in (the whole row: h_in = aux row, kh = U), h_prev, keep; writes hh to
