@@ -20,6 +20,7 @@
 #include "recur/ops/recurrent_stepper.hpp"
 #include "../../src/ops/cells/cells.hpp"
 #include "support/allclose.hpp"
+#include "support/isa.hpp"
 
 namespace {
 
@@ -30,10 +31,7 @@ using recur::ops::RecurrentConfig;
 using recur::ops::RecurrentKernel;
 using recur::ops::RecurrentStepper;
 
-struct IsaGuard {
-  Isa isa = recur::ops::active_isa();
-  ~IsaGuard() { recur::ops::set_isa(isa); }
-};
+using recur::test::IsaGuard;
 
 // The portable path and every fused one this CPU runs.
 std::vector<Isa> all_paths() {

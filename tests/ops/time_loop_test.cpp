@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "recur/ops/cpu.hpp"
+#include "support/isa.hpp"
 #include "../../src/ops/fused_tiling.hpp"
 
 namespace {
@@ -90,7 +91,7 @@ void expect_every_tile_once_in_step_order(std::size_t batch, std::size_t threads
 }
 
 TEST(TimeLoop, EveryTileOfEveryStepRunsOnceAndEachRowsStepsInOrder) {
-  const std::size_t before = recur::ops::num_threads();
+  recur::test::IsaGuard guard;  // puts the thread count back
   for (std::size_t threads : {1, 2, 3})
     for (std::size_t batch : {1, 5, 12, 13, 19, 26, 64}) {
       const bool rows = threads >= 2 && batch >= threads * 6;
@@ -102,18 +103,16 @@ TEST(TimeLoop, EveryTileOfEveryStepRunsOnceAndEachRowsStepsInOrder) {
         expect_every_tile_once_in_step_order(batch, threads, StepThreads::kAlwaysParallelMacs,
                                              false);
     }
-  recur::ops::set_num_threads(before);
 }
 
 TEST(TimeLoop, ReportsTheLoopsRunByRowsAndNotTheOthers) {
-  const std::size_t before = recur::ops::num_threads();
+  recur::test::IsaGuard guard;  // puts the thread count back
   recur::ops::set_num_threads(2);
   TimeLoop by_rows("time-loop-report-rows", 64, 6, 4, kRowsModeMinMacs, 1, 1024);
   TimeLoop tiles("time-loop-report-tiles", 64, 6, 4, kRowsModeMinMacs, 1,
                  kRowsModeStreamBytes);
   by_rows.run([](const LoopShare&) {});
   tiles.run([](const LoopShare&) {});
-  recur::ops::set_num_threads(before);
   EXPECT_EQ(by_rows.row_threads(), 2u);
   EXPECT_EQ(tiles.row_threads(), 0u);
   const std::vector<std::string> lines = recur::ops::detail::rows_mode_loops();
@@ -129,7 +128,7 @@ TEST(TimeLoop, ReportsTheLoopsRunByRowsAndNotTheOthers) {
 // Inside a region of the pool (Bidirectional's two directions) a loop runs by tiles, on the
 // caller: by rows its shares would run one after another anyway.
 TEST(TimeLoop, InsideARegionOfThePoolRunsByTiles) {
-  const std::size_t before = recur::ops::num_threads();
+  recur::test::IsaGuard guard;  // puts the thread count back
   recur::ops::set_num_threads(2);
   std::atomic<int> by_rows{0};
   auto body = [&](std::size_t) {
@@ -137,7 +136,6 @@ TEST(TimeLoop, InsideARegionOfThePoolRunsByTiles) {
     by_rows += loop.row_threads() != 0 ? 1 : 0;
   };
   ThreadPool::instance().run(2, body);
-  recur::ops::set_num_threads(before);
   EXPECT_EQ(by_rows.load(), 0);
 }
 
