@@ -33,9 +33,13 @@
 //   dense storage (a fractal heap) and shared messages (named datatypes) are not walked, and
 //   refused; Keras and h5py's defaults write neither.
 //
-// What is still libhdf5's own, and so trusted: the superblock, B-trees, local and fractal
-// heaps (a group's links in dense storage), the chunk index, and within a message the fields
-// whose sizes are fixed. fuzz_hdf5 finds no memory error there after the walk above
+// - A group's symbol table message (the oldest format's groups) is checked in the same walk:
+//   its B-tree and local heap must be defined, in the file and signed, the heap's data segment
+//   in the file (libhdf5 follows an undefined heap address into a null-pointer read; fuzz_hdf5).
+//
+// What is still libhdf5's own, and so trusted: the superblock, B-tree nodes, local heaps beyond
+// their headers, fractal heaps (a group's links in dense storage), the chunk index, and within
+// a message the fields whose sizes are fixed. fuzz_hdf5 finds no memory error there after the walk above
 // (fuzz/README.md lists what it found and ran), but libhdf5 is not built with the sanitizers,
 // its code is not what the fuzzer's coverage guides, and it also allocates buffers sized by the
 // file before checking them (malloc returns NULL for the absurd ones, and libhdf5 refuses the
@@ -567,6 +571,35 @@ std::string attribute(Cursor& c, unsigned sizeof_lengths, bool* shared) {
   return "";
 }
 
+// A symbol table message (a group in the old format): the addresses of the group's version 1
+// B-tree and local heap, which libhdf5 1.10.8 follows without checking them (fuzz_hdf5 found a
+// heap at the undefined address making H5Literate copy from a null pointer, in H5HL_protect).
+// Both must be defined and lie in the file with their signatures, and the heap's version and
+// data segment must fit. Returns "" or what is wrong.
+std::string symbol_table(const unsigned char* image, std::uint64_t size, unsigned A, unsigned L,
+                         std::uint64_t undefined, std::uint64_t btree, std::uint64_t heap) {
+  if (btree == undefined || heap == undefined)
+    return "a group's symbol table without the address of its B-tree or of its local heap";
+  if (btree >= size || size - btree < 4 || std::memcmp(image + btree, "TREE", 4) != 0)
+    return "a group's symbol table whose B-tree at byte " + std::to_string(btree) +
+           " is not in the file or has no TREE signature";
+  if (heap >= size || size - heap < 4 || std::memcmp(image + heap, "HEAP", 4) != 0)
+    return "a group's symbol table whose local heap at byte " + std::to_string(heap) +
+           " is not in the file or has no HEAP signature";
+  Cursor c(image, heap + 4, size);
+  const std::uint64_t version = c.get(1);
+  c.skip(3);
+  const std::uint64_t data_size = c.get(L);
+  c.skip(L);  // the free list's offset (libhdf5 checks the free list against the data size)
+  const std::uint64_t data = c.get(A);
+  if (!c.ok() || version != 0)
+    return "a local heap at byte " + std::to_string(heap) + " of an unknown version or cut short";
+  if (data >= size || data_size > size - data)
+    return "a local heap whose data segment (" + std::to_string(data_size) + " bytes at byte " +
+           std::to_string(data) + ") runs past the end of the " + std::to_string(size) + "-byte file";
+  return "";
+}
+
 }  // namespace header
 
 // Walks the object header at `address` in the image of an opened file (cached by address),
@@ -686,7 +719,13 @@ bool check_object_header(const FileState& f, const std::string& at, std::uint64_
           m.skip(A + used * 3 * L);
           break;
         }
-        case header::kSymbolTable: m.skip(2 * A); break;
+        case header::kSymbolTable: {
+          const std::uint64_t btree = m.get(A), heap = m.get(A);
+          if (!m.ok()) break;
+          const std::string why = header::symbol_table(image, size, A, L, undefined, btree, heap);
+          if (!why.empty()) bad(why);
+          break;
+        }
         case header::kRefCount: m.skip(5); break;
         case header::kContinuation: {
           const std::uint64_t next = m.get(A), next_length = m.get(L);

@@ -347,4 +347,57 @@ TEST(Hdf5HeaderCheck, ChunksOutsideTheFileAreRefused) {
                                  {"far.h5", "damaged object header", "runs past the end of the", "truncated or damaged"});
 }
 
+// A group in the oldest format keeps its links in a version 1 B-tree and a local heap, named by
+// the symbol table message of its object header; libhdf5 follows those addresses unchecked
+// (fuzz_hdf5: a heap at the undefined address made H5Literate copy from a null pointer;
+// fuzz/corpus/fuzz_hdf5/regression-symbol-table-undefined-heap).
+TEST(Hdf5HeaderCheck, SymbolTablesPointingOutsideTheFileAreRefused) {
+  BuiltFile raw;
+  put_vlen_string(raw.id(), "a", "x");
+  const std::string image = raw.bytes();
+  ASSERT_EQ(image[8], '\0');  // superblock version 0, 8-byte addresses and lengths
+  ASSERT_EQ(image[13], '\x08');
+  ASSERT_EQ(image[14], '\x08');
+  EXPECT_NO_THROW((void)File::from_bytes(image, "stab.h5").root().members());
+  // The root object header (version 1): 16 bytes of prefix, then messages of type (2 bytes),
+  // size (2), flags (1), reserved (3) and data; the symbol table message (type 0x11) holds the
+  // B-tree's address, then the local heap's.
+  std::uint64_t root = 0;
+  std::memcpy(&root, image.data() + 64, 8);
+  std::uint32_t chunk = 0;
+  std::memcpy(&chunk, image.data() + root + 8, 4);
+  // (A continuation message, type 0x10, names a further chunk: its address, then its length.)
+  std::uint64_t stab = 0;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> chunks = {{root + 16, root + 16 + chunk}};
+  for (std::size_t k = 0; k < chunks.size() && k < 8; ++k)
+    for (std::uint64_t at = chunks[k].first; at + 8 <= chunks[k].second;) {
+      std::uint16_t type = 0, size = 0;
+      std::memcpy(&type, image.data() + at, 2);
+      std::memcpy(&size, image.data() + at + 2, 2);
+      if (type == 0x11) stab = at + 8;
+      if (type == 0x10) {
+        std::uint64_t next = 0, length = 0;
+        std::memcpy(&next, image.data() + at + 8, 8);
+        std::memcpy(&length, image.data() + at + 16, 8);
+        chunks.emplace_back(next, next + length);
+      }
+      at += 8 + size;
+    }
+  ASSERT_NE(stab, 0u) << "no symbol table message in the root's header";
+  const std::string undefined(8, '\xff');
+  expect_error<ModelFormatError>([&] { (void)File::from_bytes(patched(image, stab + 8, undefined), "stab.h5"); },
+                                 kCode, {"stab.h5", "damaged object header", "symbol table", "local heap"});
+  expect_error<ModelFormatError>([&] { (void)File::from_bytes(patched(image, stab, undefined), "stab.h5"); },
+                                 kCode, {"stab.h5", "symbol table", "B-tree"});
+  // A heap address inside the file but not at a heap; then the heap's data segment made larger
+  // than the file (its size is the 8 bytes after the signature, version and 3 reserved bytes).
+  expect_error<ModelFormatError>([&] { (void)File::from_bytes(patched(image, stab + 8, std::string("\x08\0\0\0\0\0\0\0", 8)), "stab.h5"); },
+                                 kCode, {"stab.h5", "local heap at byte 8", "HEAP signature"});
+  std::uint64_t heap = 0;
+  std::memcpy(&heap, image.data() + stab + 8, 8);
+  ASSERT_EQ(image.compare(heap, 4, "HEAP"), 0);
+  expect_error<ModelFormatError>([&] { (void)File::from_bytes(patched(image, heap + 8, std::string("\0\0\0\0\0\0\x01\0", 8)), "stab.h5"); },
+                                 kCode, {"stab.h5", "local heap", "data segment", "runs past the end"});
+}
+
 }  // namespace
