@@ -53,6 +53,7 @@ using Case = recur::test::RecurrentCase;
 template <typename T>
 using Outputs = recur::test::RecurrentOutputs<T>;
 using recur::test::expect_close_to_exact;
+using recur::test::expect_same_outputs;
 using recur::test::rel_error;
 
 struct Param {
@@ -214,14 +215,7 @@ TEST(FusedCellsThreads, ResultsDoNotDependOnTheThreadCount) {
         for (std::size_t threads : {2, 3}) {
           recur::ops::set_num_threads(threads);
           const Outputs<float> more = run_cell<float>(cell, c, 3);
-          EXPECT_EQ(one.y, more.y) << at << threads;
-          EXPECT_EQ(one.h, more.h) << at << threads;
-          EXPECT_EQ(one.dx, more.dx) << at << threads;
-          EXPECT_EQ(one.dh0, more.dh0) << at << threads;
-          EXPECT_EQ(one.dc0, more.dc0) << at << threads;
-          EXPECT_EQ(one.dw, more.dw) << at << threads;
-          EXPECT_EQ(one.dr, more.dr) << at << threads;
-          EXPECT_EQ(one.db, more.db) << at << threads;
+          expect_same_outputs(one, more, at + std::to_string(threads));
         }
       }
     }
@@ -282,15 +276,7 @@ TEST(FusedCellsInference, BackwardAfterAnInferenceForwardEqualsAfterATrainingFor
                                  " threads " + std::to_string(threads);
           const Outputs<float> trained = run_cell<float>(cell, c, 5, false);
           const Outputs<float> inferred = run_cell<float>(cell, c, 5, true);
-          EXPECT_EQ(trained.y, inferred.y) << at;
-          EXPECT_EQ(trained.h, inferred.h) << at;
-          EXPECT_EQ(trained.c, inferred.c) << at;
-          EXPECT_EQ(trained.dx, inferred.dx) << at;
-          EXPECT_EQ(trained.dh0, inferred.dh0) << at;
-          EXPECT_EQ(trained.dc0, inferred.dc0) << at;
-          EXPECT_EQ(trained.dw, inferred.dw) << at;
-          EXPECT_EQ(trained.dr, inferred.dr) << at;
-          EXPECT_EQ(trained.db, inferred.db) << at;
+          expect_same_outputs(trained, inferred, at);
         }
   }
 }

@@ -123,4 +123,18 @@ inline void expect_close_to_exact(const RecurrentOutputs<float>& got,
   }
 }
 
+/// Every array of a and b equal, bit for bit (what no thread count or forward mode may change).
+inline void expect_same_outputs(const RecurrentOutputs<float>& a, const RecurrentOutputs<float>& b,
+                                const std::string& label) {
+  const std::pair<const char*, std::pair<const std::vector<float>*, const std::vector<float>*>>
+      arrays[] = {{"y", {&a.y, &b.y}},       {"h_last", {&a.h, &b.h}},
+                  {"c_last", {&a.c, &b.c}},  {"dx", {&a.dx, &b.dx}},
+                  {"dh0", {&a.dh0, &b.dh0}}, {"dc0", {&a.dc0, &b.dc0}},
+                  {"dkernel", {&a.dw, &b.dw}},
+                  {"drecurrent_kernel", {&a.dr, &b.dr}},
+                  {"dbias", {&a.db, &b.db}}};
+  for (const auto& [name, pair] : arrays)
+    EXPECT_EQ(*pair.first, *pair.second) << label << " " << name;
+}
+
 }  // namespace recur::test
