@@ -35,11 +35,16 @@
 //
 // - A group's symbol table message (the oldest format's groups) is checked in the same walk:
 //   its B-tree and local heap must be defined, in the file and signed, the heap's data segment
-//   in the file (libhdf5 follows an undefined heap address into a null-pointer read; fuzz_hdf5).
+//   in the file (libhdf5 follows an undefined heap address into a null-pointer read; fuzz_hdf5),
+//   and the group's whole B-tree is walked: every node and symbol table node signed, in the file,
+//   of the right level and within its K, reached once, every name a string inside the heap
+//   (libhdf5 follows an undefined child address the same way; a crafted file). Dataspace and
+//   storage layout classes must be ones the enumerations hold (libhdf5 keeps any byte, which
+//   recur would load as an out-of-range enumerator; fuzz_hdf5 under UBSan).
 //
-// What is still libhdf5's own, and so trusted: the superblock, B-tree nodes, local heaps beyond
-// their headers, fractal heaps (a group's links in dense storage), the chunk index, and within
-// a message the fields whose sizes are fixed. fuzz_hdf5 finds no memory error there after the walk above
+// What is still libhdf5's own, and so trusted: the superblock, local heaps' free lists, fractal
+// heaps (a group's links in dense storage), the chunk index, B-trees other than groups', and
+// within a message the fields whose sizes are fixed. fuzz_hdf5 finds no memory error there after the walk above
 // (fuzz/README.md lists what it found and ran), but libhdf5 is not built with the sanitizers,
 // its code is not what the fuzzer's coverage guides, and it also allocates buffers sized by the
 // file before checking them (malloc returns NULL for the absurd ones, and libhdf5 refuses the
@@ -219,6 +224,11 @@ struct ImageView {
   std::size_t size = 0;
 };
 
+// The nodes, entries and symbols that the walks of one file's group B-trees may read in all
+// (check_object_header(), group_btree()): nodes may overlap in the image and subtrees be shared
+// between groups, so without a budget a small file could make the walks take quadratic time.
+constexpr std::uint64_t kGroupTreeBudget = std::uint64_t{1} << 24;
+
 struct FileState {
   std::string image;    // the bytes libhdf5 reads in place: must outlive `file`
   ImageView view;       // {image.data(), image.size()}, handed to libhdf5's callbacks
@@ -236,6 +246,12 @@ struct FileState {
   // The object headers check_object_header() has walked, by address: true when the object
   // keeps its attributes in dense storage (a fractal heap), which recur does not read.
   mutable std::map<std::uint64_t, bool> checked_headers;
+  // The K values of the group B-trees (superblock versions 0 and 1; else the superblock
+  // extension's B-tree 'K' values message, read when its header is checked; else the
+  // defaults), and what the walks of those B-trees may still read (check_object_header()).
+  mutable unsigned group_leaf_k = 4;
+  mutable unsigned group_internal_k = 16;
+  mutable std::uint64_t group_tree_budget = kGroupTreeBudget;
 
   ~FileState() {
     if (g_exiting || file.get() < 0) return;
@@ -316,11 +332,19 @@ namespace header {
 // Message types (the specification's "Header Message Type #").
 constexpr unsigned kDataspace = 0x01, kLinkInfo = 0x02, kDatatype = 0x03, kFillOld = 0x04, kFill = 0x05,
                    kLink = 0x06, kExternalFiles = 0x07, kLayout = 0x08, kGroupInfo = 0x0a, kFilters = 0x0b,
-                   kAttribute = 0x0c, kContinuation = 0x10, kSymbolTable = 0x11, kAttributeInfo = 0x15,
-                   kRefCount = 0x16;
+                   kAttribute = 0x0c, kContinuation = 0x10, kSymbolTable = 0x11, kBtreeK = 0x13,
+                   kAttributeInfo = 0x15, kRefCount = 0x16;
 constexpr unsigned kMessageShared = 0x02;   // message flag: the message is stored elsewhere
 constexpr int kMaxTypeDepth = 16;           // nesting of compound, array, enum and vlen types
 constexpr std::size_t kMaxChunks = 1024;    // chunks of one object header
+
+// The K values of a file's group B-trees (the superblock's in versions 0 and 1, else the
+// superblock extension's B-tree 'K' values message, else the specification's defaults): a
+// B-tree node holds at most 2 internal entries, a symbol table node at most 2 leaf symbols.
+struct GroupNodeK {
+  unsigned leaf = 4;
+  unsigned internal = 16;
+};
 
 // A little-endian reader over [pos, end) of the image. A read past `end` marks it bad (and
 // reads zeros), so a parse checks ok() once after a group of reads.
@@ -443,7 +467,9 @@ std::uint64_t dataspace(Cursor& c, unsigned sizeof_lengths) {
   std::uint64_t kind = 1;  // version 1 has no class: scalar or simple
   if (version == 1) c.skip(5);
   else kind = c.get(1);
-  if (version < 1 || version > 2 || rank > H5S_MAX_RANK) c.fail();
+  // libhdf5 keeps any class byte, which recur would then load as an H5S_class_t out of its range
+  // (undefined behaviour; fuzz_hdf5, UBSan): 0 scalar, 1 simple, 2 null only.
+  if (version < 1 || version > 2 || rank > H5S_MAX_RANK || kind > 2) c.fail();
   std::uint64_t count = 1;
   for (std::uint64_t i = 0; i < rank && c.ok(); ++i)
     if (mul_overflows(count, c.get(sizeof_lengths), &count)) count = ~std::uint64_t{0};
@@ -509,8 +535,11 @@ void fill_value(Cursor& c, unsigned type) {
 void layout(Cursor& c, unsigned sizeof_offsets, unsigned sizeof_lengths) {
   const std::uint64_t version = c.get(1);
   if (version < 1 || version > 4) c.fail();
+  // The layout class, as the dataspace's: 0 compact, 1 contiguous, 2 chunked (and, from version
+  // 3, 3 virtual), else refused before H5Pget_layout could return it out of H5D_layout_t's range.
   if (version < 3) {
     const std::uint64_t rank = c.get(1), cls = c.get(1);
+    if (cls > 2) c.fail();
     c.skip(5);
     if (cls == 1 || cls == 2) c.skip(sizeof_offsets);
     c.skip(4 * rank);
@@ -538,6 +567,8 @@ void layout(Cursor& c, unsigned sizeof_offsets, unsigned sizeof_lengths) {
     c.skip(sizeof_offsets);
   } else if (cls == 3) {
     c.skip(sizeof_offsets + 4);  // virtual: global heap address and index
+  } else {
+    c.fail();
   }
 }
 
@@ -573,11 +604,17 @@ std::string attribute(Cursor& c, unsigned sizeof_lengths, bool* shared) {
 
 // A symbol table message (a group in the old format): the addresses of the group's version 1
 // B-tree and local heap, which libhdf5 1.10.8 follows without checking them (fuzz_hdf5 found a
-// heap at the undefined address making H5Literate copy from a null pointer, in H5HL_protect).
-// Both must be defined and lie in the file with their signatures, and the heap's version and
-// data segment must fit. Returns "" or what is wrong.
+// heap at the undefined address making H5Literate copy from a null pointer, in H5HL_protect;
+// a B-tree child at the undefined address does the same from H5G__node_iterate). Both must be
+// defined and lie in the file with their signatures, the heap's version and data segment must
+// fit, and the whole B-tree is walked (group_btree). Returns "" or what is wrong.
+std::string group_btree(const unsigned char* image, std::uint64_t size, unsigned A, unsigned L,
+                        std::uint64_t undefined, std::uint64_t root, std::uint64_t names,
+                        std::uint64_t names_size, const GroupNodeK& k, std::uint64_t& budget);
+
 std::string symbol_table(const unsigned char* image, std::uint64_t size, unsigned A, unsigned L,
-                         std::uint64_t undefined, std::uint64_t btree, std::uint64_t heap) {
+                         std::uint64_t undefined, std::uint64_t btree, std::uint64_t heap,
+                         const GroupNodeK& k, std::uint64_t& budget) {
   if (btree == undefined || heap == undefined)
     return "a group's symbol table without the address of its B-tree or of its local heap";
   if (btree >= size || size - btree < 4 || std::memcmp(image + btree, "TREE", 4) != 0)
@@ -590,13 +627,138 @@ std::string symbol_table(const unsigned char* image, std::uint64_t size, unsigne
   const std::uint64_t version = c.get(1);
   c.skip(3);
   const std::uint64_t data_size = c.get(L);
-  c.skip(L);  // the free list's offset (libhdf5 checks the free list against the data size)
+  const std::uint64_t free_list = c.get(L);
   const std::uint64_t data = c.get(A);
   if (!c.ok() || version != 0)
     return "a local heap at byte " + std::to_string(heap) + " of an unknown version or cut short";
   if (data >= size || data_size > size - data)
     return "a local heap whose data segment (" + std::to_string(data_size) + " bytes at byte " +
            std::to_string(data) + ") runs past the end of the " + std::to_string(size) + "-byte file";
+  // The free list: blocks in the data segment, each starting with the offset of the next (1:
+  // none) and its size. libhdf5 checks each block against the segment but not for a loop, and
+  // allocates a list entry per block it follows (fuzz_hdf5: a block naming itself ran it out of
+  // memory). Every block holds those two lengths, so a segment has at most data_size / 2L.
+  std::uint64_t blocks = 0;
+  for (std::uint64_t block = free_list; block != 1;) {
+    const std::string where = "a local heap at byte " + std::to_string(heap) + " whose free list ";
+    if (block >= data_size || data_size - block < 2 * std::uint64_t{L})
+      return where + "names a block at offset " + std::to_string(block) + ", outside its data segment of " +
+             std::to_string(data_size) + " bytes";
+    if (++blocks > data_size / (2 * L)) return where + "loops";
+    if (budget == 0) return "local heaps and group B-trees too large to walk";
+    --budget;
+    Cursor b(image, data + block, data + data_size);
+    const std::uint64_t next = b.get(L), block_size = b.get(L);
+    if (block_size > data_size - block)
+      return where + "has a block of " + std::to_string(block_size) + " bytes at offset " + std::to_string(block) +
+             " running past its data segment of " + std::to_string(data_size) + " bytes";
+    block = next;
+  }
+  return group_btree(image, size, A, L, undefined, btree, data, data_size, k, budget);
+}
+
+// The nodes of a group's version 1 B-tree (the specification's "Version 1 B-trees" and "Symbol
+// Table Nodes"), which libhdf5 1.10.8 follows from node to child by the addresses stored in them
+// when it lists the group. Every node must be in the file with its signature, a group node
+// (type 0) of one level less than its parent, at most 2 K entries (the superblock's group
+// internal K), children that are defined addresses in the file and reached once (no loops, no
+// shared subtrees); each level-0 child a symbol table node of
+// version 1 with at most 2 K symbols (the group leaf K), each symbol's name a NUL-terminated
+// string inside the local heap's data segment, its object header address (and, for a cached
+// symbol table, the cached B-tree and heap addresses) defined and in the file. Each node, entry
+// and symbol read takes one from `budget` (the file's, detail::kGroupTreeBudget).
+std::string group_btree(const unsigned char* image, std::uint64_t size, unsigned A, unsigned L,
+                        std::uint64_t undefined, std::uint64_t root, std::uint64_t names,
+                        std::uint64_t names_size, const GroupNodeK& k, std::uint64_t& budget) {
+  const auto at = [](std::uint64_t where) { return " at byte " + std::to_string(where); };
+  const auto in_file = [&](std::uint64_t a) { return a != undefined && a < size; };
+  const auto too_large = [] {
+    return "group B-trees of more than " + std::to_string(detail::kGroupTreeBudget) +
+           " nodes, entries and symbols in all in the file";
+  };
+  std::vector<std::pair<std::uint64_t, int>> todo = {{root, -1}};  // node, expected level (-1: any)
+  std::set<std::uint64_t> seen;
+  while (!todo.empty()) {
+    const auto [node, level_wanted] = todo.back();
+    todo.pop_back();
+    if (!seen.insert(node).second)
+      return "a group B-tree whose node" + at(node) + " is reached twice (a loop or a shared subtree)";
+    if (budget == 0) return too_large();
+    --budget;
+    Cursor c(image, node, size);
+    const bool signed_tree = size - node >= 4 && std::memcmp(image + node, "TREE", 4) == 0;
+    c.skip(4);
+    const std::uint64_t type = c.get(1), level = c.get(1), entries = c.get(2);
+    c.skip(2 * A);  // left and right siblings (libhdf5 does not follow them when listing)
+    if (!signed_tree || !c.ok())
+      return "a group B-tree node" + at(node) + " without its TREE signature or cut short";
+    if (type != 0) return "a group B-tree node" + at(node) + " of type " + std::to_string(type) + " (groups' are 0)";
+    if (level_wanted >= 0 && level != static_cast<std::uint64_t>(level_wanted))
+      return "a group B-tree node" + at(node) + " of level " + std::to_string(level) + " under a node of level " +
+             std::to_string(level_wanted + 1);
+    if (entries > 2 * std::uint64_t{k.internal})
+      return "a group B-tree node" + at(node) + " of " + std::to_string(entries) + " entries (at most 2 K = " +
+             std::to_string(2 * k.internal) + ")";
+    c.skip(L);  // the first key
+    for (std::uint64_t i = 0; i < entries; ++i) {
+      if (budget == 0) return too_large();
+      --budget;
+      const std::uint64_t child = c.get(A);
+      c.skip(L);  // the key after it
+      if (!c.ok()) return "a group B-tree node" + at(node) + " whose entries run past the end of the file";
+      if (!in_file(child))
+        return "a group B-tree node" + at(node) + " whose child " + std::to_string(i) + " is not an address in the file";
+      if (level > 0) {
+        todo.emplace_back(child, static_cast<int>(level - 1));
+        continue;
+      }
+      if (!seen.insert(child).second)
+        return "a group B-tree whose symbol table node" + at(child) + " is reached twice";
+      Cursor n(image, child, size);
+      const bool signed_node = size - child >= 4 && std::memcmp(image + child, "SNOD", 4) == 0;
+      n.skip(4);
+      const std::uint64_t version = n.get(1);
+      n.skip(1);
+      const std::uint64_t symbols = n.get(2);
+      if (!signed_node || !n.ok() || version != 1)
+        return "a symbol table node" + at(child) + " without its SNOD signature, of an unknown version or cut short";
+      if (symbols > 2 * std::uint64_t{k.leaf})
+        return "a symbol table node" + at(child) + " of " + std::to_string(symbols) + " symbols (at most 2 K = " +
+               std::to_string(2 * k.leaf) + ")";
+      // A string at offset `off` of the local heap's data segment, NUL-terminated inside it.
+      const auto heap_string = [&](std::uint64_t off) {
+        return off < names_size &&
+               std::memchr(image + names + off, 0, static_cast<std::size_t>(names_size - off)) != nullptr;
+      };
+      for (std::uint64_t e = 0; e < symbols; ++e) {
+        if (budget == 0) return too_large();
+        --budget;
+        const std::uint64_t name = n.get(L), header = n.get(A), cache = n.get(4);
+        n.skip(4);
+        // The scratch pad (16 bytes): cache type 1 (a group) its B-tree and local heap; type 2 (a
+        // soft link) the heap offset of the link's value, in its first 4 bytes.
+        Cursor scratch = n.take(16);
+        const std::uint64_t link_value = Cursor(scratch).get(4);
+        const std::uint64_t cached_btree = scratch.get(A), cached_heap = scratch.get(A);
+        if (!n.ok()) return "a symbol table node" + at(child) + " whose symbols run past the end of the file";
+        const std::string symbol = "symbol " + std::to_string(e) + " of the symbol table node" + at(child);
+        if (!heap_string(name))
+          return symbol + " has a name at heap offset " + std::to_string(name) +
+                 " that is not a NUL-terminated string inside the group's local heap of " + std::to_string(names_size) +
+                 " bytes";
+        if (cache > 2) return symbol + " has an unknown cache type " + std::to_string(cache);
+        if (cache == 2) {
+          if (!heap_string(link_value))
+            return symbol + " is a soft link whose value at heap offset " + std::to_string(link_value) +
+                   " is not a NUL-terminated string inside the group's local heap";
+          continue;  // a soft link has no object header
+        }
+        if (!in_file(header)) return symbol + " has an object header address outside the file";
+        if (cache == 1 && (!in_file(cached_btree) || !in_file(cached_heap)))
+          return symbol + " caches a B-tree or local heap address outside the file";
+      }
+    }
+  }
   return "";
 }
 
@@ -677,11 +839,30 @@ bool check_object_header(const FileState& f, const std::string& at, std::uint64_
         fail(f, at, "uses a shared message (a named datatype, or the file's shared message table), which libhdf5 would "
                     "read from elsewhere in the file unchecked; recur does not read these, and Keras never writes them.");
       switch (type) {
-        case header::kDataspace: header::dataspace(m, L); break;
+        case header::kDataspace: {
+          header::Cursor head = m;  // version, rank, flags, class (version 2)
+          const std::uint64_t version = head.get(1);
+          head.skip(2);
+          const std::uint64_t kind = head.get(1);
+          if (head.ok() && version == 2 && kind > 2)
+            bad("a dataspace of unknown class " + std::to_string(kind) + " (0 scalar, 1 simple, 2 null)");
+          header::dataspace(m, L);
+          break;
+        }
         case header::kDatatype: header::datatype(m, 0); break;
         case header::kFillOld: case header::kFill: header::fill_value(m, type); break;
         case header::kLink: header::link(m, A); break;
-        case header::kLayout: header::layout(m, A, L); break;
+        case header::kLayout: {
+          header::Cursor head = m;  // version, then (versions 1 and 2: after the rank) the class
+          const std::uint64_t version = head.get(1);
+          if (version < 3) head.skip(1);
+          const std::uint64_t cls = head.get(1);
+          if (head.ok() && version >= 1 && version <= 4 && cls > (version < 3 ? 2u : 3u))
+            bad("a storage layout of unknown class " + std::to_string(cls) +
+                " (0 compact, 1 contiguous, 2 chunked" + (version < 3 ? ")" : ", 3 virtual)"));
+          header::layout(m, A, L);
+          break;
+        }
         case header::kFilters: header::filters(m); break;
         case header::kAttribute: {
           bool shared = false;
@@ -722,11 +903,25 @@ bool check_object_header(const FileState& f, const std::string& at, std::uint64_
         case header::kSymbolTable: {
           const std::uint64_t btree = m.get(A), heap = m.get(A);
           if (!m.ok()) break;
-          const std::string why = header::symbol_table(image, size, A, L, undefined, btree, heap);
+          const std::string why = header::symbol_table(image, size, A, L, undefined, btree, heap,
+                                                       {f.group_leaf_k, f.group_internal_k},
+                                                       f.group_tree_budget);
           if (!why.empty()) bad(why);
           break;
         }
         case header::kRefCount: m.skip(5); break;
+        case header::kBtreeK: {
+          // The superblock extension's K values: version 0, then the indexed storage, group
+          // internal and group leaf K (2 bytes each).
+          const std::uint64_t version = m.get(1);
+          m.skip(2);
+          const std::uint64_t internal = m.get(2), leaf = m.get(2);
+          if (m.ok() && version == 0 && address == f.extension_address) {
+            f.group_internal_k = static_cast<unsigned>(internal);
+            f.group_leaf_k = static_cast<unsigned>(leaf);
+          }
+          break;
+        }
         case header::kContinuation: {
           const std::uint64_t next = m.get(A), next_length = m.get(L);
           if (!m.ok()) break;
@@ -907,7 +1102,9 @@ struct Space {
 // The extents of a dataspace: rank at most kMaxRank, product overflow-checked.
 Space read_space(const FileState& f, const std::string& at, hid_t space) {
   Space s;
-  const H5S_class_t cls = H5Sget_simple_extent_type(space);
+  // As an int: a class outside H5S_class_t's range must not be loaded as one (the header walk
+  // refuses those classes already).
+  const int cls = static_cast<int>(H5Sget_simple_extent_type(space));
   if (cls == H5S_NULL) {
     s.null = true;
     return s;
@@ -1223,11 +1420,13 @@ DatasetPlan describe(const Object& from, const std::string& base, const std::str
   if (mul_overflows(p.space.count, p.numeric.size, &p.bytes))
     fail(f, at, "the shape " + dims_str(p.space.dims) + " of " + numeric_name(p.numeric) + " overflows a 64-bit byte count.");
   p.dcpl = check_id(H5Dget_create_plist(p.dataset.get()), f, at, "cannot read the creation properties");
-  p.layout = H5Pget_layout(p.dcpl.get());
-  if (p.layout == H5D_LAYOUT_ERROR) fail_hdf5(f, at, "cannot read the storage layout");
-  if (p.layout == H5D_VIRTUAL) fail(f, at, "is a virtual dataset (data mapped from other datasets or files); not supported.");
-  if (p.layout != H5D_CONTIGUOUS && p.layout != H5D_COMPACT && p.layout != H5D_CHUNKED)
-    fail(f, at, "has an unknown storage layout " + std::to_string(static_cast<int>(p.layout)) + ".");
+  // As an int until checked: a value outside H5D_layout_t's range must not be loaded as one.
+  const int layout = static_cast<int>(H5Pget_layout(p.dcpl.get()));
+  if (layout == H5D_LAYOUT_ERROR) fail_hdf5(f, at, "cannot read the storage layout");
+  if (layout == H5D_VIRTUAL) fail(f, at, "is a virtual dataset (data mapped from other datasets or files); not supported.");
+  if (layout != H5D_CONTIGUOUS && layout != H5D_COMPACT && layout != H5D_CHUNKED)
+    fail(f, at, "has an unknown storage layout " + std::to_string(layout) + ".");
+  p.layout = static_cast<H5D_layout_t>(layout);
   const int external = check(H5Pget_external_count(p.dcpl.get()), f, at, "cannot read the external storage list");
   if (external > 0)
     fail(f, at, "stores its data in " + std::to_string(external) + " external file(s); recur reads data inside the file only.");
@@ -1935,6 +2134,10 @@ void read_superblock(FileState& f) {
   }
   f.sizeof_offsets = byte(sizes);
   f.sizeof_lengths = byte(sizes + 1);
+  if (version < 2) {  // the group leaf and internal node K after the sizes and a reserved byte
+    f.group_leaf_k = byte(sizes + 3) | byte(sizes + 4) << 8;
+    f.group_internal_k = byte(sizes + 5) | byte(sizes + 6) << 8;
+  }
   for (unsigned size : {f.sizeof_offsets, f.sizeof_lengths})
     if (size != 2 && size != 4 && size != 8)
       throw ModelFormatError(f.context + ": the HDF5 superblock declares " + std::to_string(size) +

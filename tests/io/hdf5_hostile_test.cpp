@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <iterator>
 #include <string>
 #include <system_error>
@@ -351,22 +353,16 @@ TEST(Hdf5HeaderCheck, ChunksOutsideTheFileAreRefused) {
 // the symbol table message of its object header; libhdf5 follows those addresses unchecked
 // (fuzz_hdf5: a heap at the undefined address made H5Literate copy from a null pointer;
 // fuzz/corpus/fuzz_hdf5/regression-symbol-table-undefined-heap).
-TEST(Hdf5HeaderCheck, SymbolTablesPointingOutsideTheFileAreRefused) {
-  BuiltFile raw;
-  put_vlen_string(raw.id(), "a", "x");
-  const std::string image = raw.bytes();
-  ASSERT_EQ(image[8], '\0');  // superblock version 0, 8-byte addresses and lengths
-  ASSERT_EQ(image[13], '\x08');
-  ASSERT_EQ(image[14], '\x08');
-  EXPECT_NO_THROW((void)File::from_bytes(image, "stab.h5").root().members());
-  // The root object header (version 1): 16 bytes of prefix, then messages of type (2 bytes),
-  // size (2), flags (1), reserved (3) and data; the symbol table message (type 0x11) holds the
-  // B-tree's address, then the local heap's.
+// The offset of the data of the root group's symbol table message (type 0x11: the B-tree's
+// address, then the local heap's) in an oldest-format image, or 0. The root object header
+// (version 1): 16 bytes of prefix, then messages of type (2 bytes), size (2), flags (1),
+// reserved (3) and data; a continuation message (type 0x10) names a further chunk: its address,
+// then its length.
+std::uint64_t root_symbol_table(const std::string& image) {
   std::uint64_t root = 0;
   std::memcpy(&root, image.data() + 64, 8);
   std::uint32_t chunk = 0;
   std::memcpy(&chunk, image.data() + root + 8, 4);
-  // (A continuation message, type 0x10, names a further chunk: its address, then its length.)
   std::uint64_t stab = 0;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> chunks = {{root + 16, root + 16 + chunk}};
   for (std::size_t k = 0; k < chunks.size() && k < 8; ++k)
@@ -383,6 +379,26 @@ TEST(Hdf5HeaderCheck, SymbolTablesPointingOutsideTheFileAreRefused) {
       }
       at += 8 + size;
     }
+  return stab;
+}
+
+std::uint64_t u64_at(const std::string& image, std::uint64_t at) {
+  std::uint64_t v = 0;
+  std::memcpy(&v, image.data() + at, 8);
+  return v;
+}
+
+std::string u64_bytes(std::uint64_t v) { return std::string(reinterpret_cast<const char*>(&v), 8); }
+
+TEST(Hdf5HeaderCheck, SymbolTablesPointingOutsideTheFileAreRefused) {
+  BuiltFile raw;
+  put_vlen_string(raw.id(), "a", "x");
+  const std::string image = raw.bytes();
+  ASSERT_EQ(image[8], '\0');  // superblock version 0, 8-byte addresses and lengths
+  ASSERT_EQ(image[13], '\x08');
+  ASSERT_EQ(image[14], '\x08');
+  EXPECT_NO_THROW((void)File::from_bytes(image, "stab.h5").root().members());
+  const std::uint64_t stab = root_symbol_table(image);
   ASSERT_NE(stab, 0u) << "no symbol table message in the root's header";
   const std::string undefined(8, '\xff');
   expect_error<ModelFormatError>([&] { (void)File::from_bytes(patched(image, stab + 8, undefined), "stab.h5"); },
@@ -398,6 +414,110 @@ TEST(Hdf5HeaderCheck, SymbolTablesPointingOutsideTheFileAreRefused) {
   ASSERT_EQ(image.compare(heap, 4, "HEAP"), 0);
   expect_error<ModelFormatError>([&] { (void)File::from_bytes(patched(image, heap + 8, std::string("\0\0\0\0\0\0\x01\0", 8)), "stab.h5"); },
                                  kCode, {"stab.h5", "local heap", "data segment", "runs past the end"});
+}
+
+// libhdf5 lists an old-format group by following its B-tree from node to child and reading the
+// symbol table nodes at the leaves, trusting the addresses and counts stored in them (a child at
+// the undefined address made H5Literate copy from a null pointer in H5G__node_iterate): the walk
+// checks every node first. The root here has two links, so its B-tree is one level-0 node
+// (header: "TREE", type, level, entries (2 bytes), two sibling addresses; then key 0, child 0,
+// key 1, child 1, ...) pointing to one symbol table node ("SNOD", version, reserved, symbols (2
+// bytes); then 40-byte entries: name offset in the local heap, object header address, cache
+// type (4 bytes), reserved (4), scratch pad (16)).
+TEST(Hdf5HeaderCheck, GroupBtreeNodesAreWalkedBeforeLibhdf5ListsThem) {
+  BuiltFile raw;
+  put_floats(raw.id(), "kernel", {1.0f, 2.0f});
+  H5Gclose(H5Gcreate2(raw.id(), "layer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  const std::string image = raw.bytes();
+  ASSERT_EQ(image[8], '\0');  // superblock version 0: group leaf K 4, internal K 16 by default
+  ASSERT_EQ(image[16], '\x04');
+  ASSERT_EQ(image[18], '\x10');
+  EXPECT_EQ(File::from_bytes(image, "tree.h5").root().members(), (std::vector<std::string>{"kernel", "layer"}));
+  const std::uint64_t stab = root_symbol_table(image);
+  ASSERT_NE(stab, 0u);
+  const std::uint64_t tree = u64_at(image, stab);
+  ASSERT_EQ(image.compare(tree, 4, "TREE"), 0);
+  ASSERT_EQ(image[tree + 5], '\0');  // level 0
+  ASSERT_EQ(image.compare(tree + 6, 2, std::string("\x01\0", 2)), 0);  // one child
+  const std::uint64_t snod = u64_at(image, tree + 32);
+  ASSERT_EQ(image.compare(snod, 4, "SNOD"), 0);
+  ASSERT_EQ(image.compare(snod + 6, 2, std::string("\x02\0", 2)), 0);  // two symbols
+  const std::string undefined(8, '\xff');
+  const auto refused = [&](const std::string& bytes, std::initializer_list<std::string> words) {
+    std::vector<std::string> all = {"tree.h5", "damaged object header", "refused before libhdf5"};
+    all.insert(all.end(), words);
+    expect_error<ModelFormatError>([&] { (void)File::from_bytes(bytes, "tree.h5"); }, kCode, all);
+  };
+  refused(patched(image, tree + 32, undefined), {"B-tree node at byte " + std::to_string(tree), "child 0", "not an address in the file"});
+  refused(patched(image, tree + 32, u64_bytes(image.size())), {"child 0", "not an address in the file"});
+  refused(patched(image, tree + 6, "\xff\xff"), {"65535 entries", "at most 2 K = 32"});
+  refused(patched(image, tree + 4, "\x01"), {"B-tree node", "of type 1"});
+  // Level 1: its child must then be a B-tree node of level 0, not a symbol table node.
+  refused(patched(image, tree + 5, "\x01"), {"B-tree node at byte " + std::to_string(snod), "TREE signature"});
+  // Two entries naming the same symbol table node; the node's own address as its child (a loop);
+  // a child that is the local heap, not a symbol table node.
+  refused(patched(patched(image, tree + 6, std::string("\x02\0", 2)), tree + 48, u64_bytes(snod)), {"reached twice"});
+  refused(patched(image, tree + 32, u64_bytes(tree)), {"reached twice"});
+  const std::uint64_t heap = u64_at(image, stab + 8);
+  refused(patched(image, tree + 32, u64_bytes(heap)), {"symbol table node at byte " + std::to_string(heap), "SNOD signature"});
+  refused(patched(image, snod + 6, "\xff\xff"), {"symbol table node", "65535 symbols", "at most 2 K = 8"});
+  refused(patched(image, snod + 8, u64_bytes(std::uint64_t{1} << 40)), {"symbol 0", "name at heap offset", "NUL-terminated"});
+  refused(patched(image, snod + 16, undefined), {"symbol 0", "object header address outside the file"});
+  refused(patched(image, snod + 48 + 16, std::string("\x07\0\0\0", 4)), {"symbol 1", "unknown cache type 7"});
+  refused(patched(image, snod + 48 + 16, std::string("\x01\0\0\0\0\0\0\0", 8) + undefined), {"symbol 1", "caches a B-tree"});
+  // The local heap's free list (its first block's offset is the 8 bytes after the data segment's
+  // size; each block starts with the next one's offset, 1 ending the list, and its size): a block
+  // naming itself (fuzz_hdf5: libhdf5 allocated a list entry per block until it ran out of
+  // memory), and a first block outside the data segment.
+  const std::uint64_t heap_data = u64_at(image, heap + 24), heap_size = u64_at(image, heap + 8);
+  const std::uint64_t free_block = u64_at(image, heap + 16);
+  ASSERT_LT(free_block, heap_size) << "the root's local heap has no free block";
+  refused(patched(image, heap_data + free_block, u64_bytes(free_block)), {"local heap", "free list loops"});
+  refused(patched(image, heap + 16, u64_bytes(heap_size + 8)), {"local heap", "free list", "outside its data segment"});
+  // A soft link (cache type 2) has no object header; its value is a string in the local heap.
+  refused(patched(image, snod + 48 + 16, std::string("\x02\0\0\0\0\0\0\0\xff\xff\xff\x7f", 12)), {"soft link", "heap offset"});
+}
+
+// Groups large enough for B-trees of two levels and many symbol table nodes still list every
+// member through the walk.
+TEST(Hdf5HeaderCheck, GroupsWithMultiLevelBtreesStillList) {
+  BuiltFile raw;
+  std::vector<std::string> names;
+  for (int i = 0; i < 400; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "g%03d", i);
+    names.emplace_back(name);
+    H5Gclose(H5Gcreate2(raw.id(), name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  }
+  const std::string image = raw.bytes();
+  const std::uint64_t tree = u64_at(image, root_symbol_table(image));
+  ASSERT_EQ(image.compare(tree, 4, "TREE"), 0);
+  EXPECT_GE(static_cast<int>(image[tree + 5]), 1) << "the root's B-tree has one level only";
+  EXPECT_EQ(File::from_bytes(image, "wide.h5").root().members(), names);
+}
+
+// A dataspace or storage layout class that libhdf5 keeps as stored would reach recur as an
+// enumerator out of its type's range (fuzz_hdf5 under UBSan: "load of value 84, which is not a
+// valid value for type H5S_class_t").
+TEST(Hdf5HeaderCheck, UnknownDataspaceAndLayoutClassesAreRefused) {
+  BuiltFile latest(true);
+  put_floats(latest.id(), "probe", {1.0f, 2.0f, 3.0f, 4.0f});
+  const std::string image = latest.bytes();
+  // Dataspace version 2: version, rank 1, flags 1 (maximum extents follow), class 1 (simple),
+  // then the extent 4 and its maximum 4.
+  const std::size_t space = find_once(image, std::string("\x02\x01\x01\x01", 4) + u64_bytes(4) + u64_bytes(4));
+  EXPECT_EQ(File::from_bytes(image, "ok.h5").root().float_dataset("probe", 4).values().size(), 4u);
+  const File bad_space = File::from_bytes(patched(image, space + 3, "\x54"), "space.h5");
+  expect_error<ModelFormatError>([&] { (void)bad_space.root().float_dataset("probe", 4); }, kCode,
+                                 {"space.h5", "'/probe'", "dataspace of unknown class 84"});
+  // Layout version 3 or 4, class 1 (contiguous), then the data's address and size (16 bytes).
+  const float values[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+  const std::size_t data = find_once(image, std::string(reinterpret_cast<const char*>(values), sizeof values));
+  const std::size_t layout = find_once(image, std::string("\x01", 1) + u64_bytes(data) + u64_bytes(16)) - 1;
+  ASSERT_TRUE(image[layout] == '\x03' || image[layout] == '\x04');
+  const File bad_layout = File::from_bytes(patched(image, layout + 1, "\x54"), "layout.h5");
+  expect_error<ModelFormatError>([&] { (void)bad_layout.root().float_dataset("probe", 4); }, kCode,
+                                 {"layout.h5", "'/probe'", "storage layout of unknown class 84"});
 }
 
 }  // namespace
