@@ -227,7 +227,7 @@ struct ImageView {
 // The nodes, entries and symbols that the walks of one file's group B-trees may read in all
 // (check_object_header(), group_btree()): nodes may overlap in the image and subtrees be shared
 // between groups, so without a budget a small file could make the walks take quadratic time.
-constexpr std::uint64_t kGroupTreeBudget = std::uint64_t{1} << 24;
+constexpr std::uint64_t kGroupTreeBudget = std::uint64_t{1} << 22;
 
 struct FileState {
   std::string image;    // the bytes libhdf5 reads in place: must outlive `file`
@@ -612,6 +612,11 @@ std::string group_btree(const unsigned char* image, std::uint64_t size, unsigned
                         std::uint64_t undefined, std::uint64_t root, std::uint64_t names,
                         std::uint64_t names_size, const GroupNodeK& k, std::uint64_t& budget);
 
+std::string too_large_to_walk() {
+  return "group B-trees and local heaps of more than " + std::to_string(detail::kGroupTreeBudget) +
+         " nodes, entries, symbols and free blocks (heap bytes / 256) in all in the file";
+}
+
 std::string symbol_table(const unsigned char* image, std::uint64_t size, unsigned A, unsigned L,
                          std::uint64_t undefined, std::uint64_t btree, std::uint64_t heap,
                          const GroupNodeK& k, std::uint64_t& budget) {
@@ -645,7 +650,7 @@ std::string symbol_table(const unsigned char* image, std::uint64_t size, unsigne
       return where + "names a block at offset " + std::to_string(block) + ", outside its data segment of " +
              std::to_string(data_size) + " bytes";
     if (++blocks > data_size / (2 * L)) return where + "loops";
-    if (budget == 0) return "local heaps and group B-trees too large to walk";
+    if (budget == 0) return too_large_to_walk();
     --budget;
     Cursor b(image, data + block, data + data_size);
     const std::uint64_t next = b.get(L), block_size = b.get(L);
@@ -663,8 +668,8 @@ std::string symbol_table(const unsigned char* image, std::uint64_t size, unsigne
 // (type 0) of one level less than its parent, at most 2 K entries (the superblock's group
 // internal K), children that are defined addresses in the file and reached once (no loops, no
 // shared subtrees); each level-0 child a symbol table node of
-// version 1 with at most 2 K symbols (the group leaf K), each symbol's name a NUL-terminated
-// string inside the local heap's data segment, its object header address (and, for a cached
+// version 1 with at most 2 K symbols (the group leaf K), each key's and symbol's name a
+// NUL-terminated string inside the local heap's data segment, its object header address (and, for a cached
 // symbol table, the cached B-tree and heap addresses) defined and in the file. Each node, entry
 // and symbol read takes one from `budget` (the file's, detail::kGroupTreeBudget).
 std::string group_btree(const unsigned char* image, std::uint64_t size, unsigned A, unsigned L,
@@ -672,9 +677,16 @@ std::string group_btree(const unsigned char* image, std::uint64_t size, unsigned
                         std::uint64_t names_size, const GroupNodeK& k, std::uint64_t& budget) {
   const auto at = [](std::uint64_t where) { return " at byte " + std::to_string(where); };
   const auto in_file = [&](std::uint64_t a) { return a != undefined && a < size; };
-  const auto too_large = [] {
-    return "group B-trees of more than " + std::to_string(detail::kGroupTreeBudget) +
-           " nodes, entries and symbols in all in the file";
+  const auto too_large = [] { return too_large_to_walk(); };
+  // A string at offset `off` of the local heap's data segment, NUL-terminated inside it: at or
+  // before the segment's last NUL, found once (a scan per name could take quadratic time: names
+  // of many symbols may share one long string). The scan takes from the budget too.
+  const auto* nul = static_cast<const unsigned char*>(memrchr(image + names, 0, static_cast<std::size_t>(names_size)));
+  const std::uint64_t scan_cost = names_size / 256 + 1;
+  if (budget < scan_cost) return too_large();
+  budget -= scan_cost;
+  const auto heap_string = [&](std::uint64_t off) {
+    return nul != nullptr && off <= static_cast<std::uint64_t>(nul - (image + names));
   };
   std::vector<std::pair<std::uint64_t, int>> todo = {{root, -1}};  // node, expected level (-1: any)
   std::set<std::uint64_t> seen;
@@ -699,12 +711,20 @@ std::string group_btree(const unsigned char* image, std::uint64_t size, unsigned
     if (entries > 2 * std::uint64_t{k.internal})
       return "a group B-tree node" + at(node) + " of " + std::to_string(entries) + " entries (at most 2 K = " +
              std::to_string(2 * k.internal) + ")";
-    c.skip(L);  // the first key
+    // Keys and children alternate, a key first and last: each key is the heap offset of a name,
+    // which libhdf5 compares (strcmp) with the one it looks for when it opens a member by name.
+    const auto bad_key = [&](std::uint64_t key) {
+      return c.ok() && !heap_string(key);
+    };
+    if (bad_key(c.get(L)))
+      return "a group B-tree node" + at(node) + " whose key 0 is not a NUL-terminated string in the local heap";
     for (std::uint64_t i = 0; i < entries; ++i) {
       if (budget == 0) return too_large();
       --budget;
       const std::uint64_t child = c.get(A);
-      c.skip(L);  // the key after it
+      if (bad_key(c.get(L)))
+        return "a group B-tree node" + at(node) + " whose key " + std::to_string(i + 1) +
+               " is not a NUL-terminated string in the local heap";
       if (!c.ok()) return "a group B-tree node" + at(node) + " whose entries run past the end of the file";
       if (!in_file(child))
         return "a group B-tree node" + at(node) + " whose child " + std::to_string(i) + " is not an address in the file";
@@ -725,11 +745,6 @@ std::string group_btree(const unsigned char* image, std::uint64_t size, unsigned
       if (symbols > 2 * std::uint64_t{k.leaf})
         return "a symbol table node" + at(child) + " of " + std::to_string(symbols) + " symbols (at most 2 K = " +
                std::to_string(2 * k.leaf) + ")";
-      // A string at offset `off` of the local heap's data segment, NUL-terminated inside it.
-      const auto heap_string = [&](std::uint64_t off) {
-        return off < names_size &&
-               std::memchr(image + names + off, 0, static_cast<std::size_t>(names_size - off)) != nullptr;
-      };
       for (std::uint64_t e = 0; e < symbols; ++e) {
         if (budget == 0) return too_large();
         --budget;

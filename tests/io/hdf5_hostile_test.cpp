@@ -47,7 +47,7 @@ constexpr const char* kCode = recur::codes::kModelFormat;
 // written through to a temporary path (the core driver's backing store) and read back.
 class BuiltFile {
  public:
-  explicit BuiltFile(bool latest = false) {
+  explicit BuiltFile(bool latest = false, hid_t fcpl = H5P_DEFAULT) {
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     static int counter = 0;
     path_ = (std::filesystem::temp_directory_path() /
@@ -56,7 +56,7 @@ class BuiltFile {
     const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_core(fapl, 1 << 16, 1);
     if (latest) H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
-    id_ = H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    id_ = H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, fcpl, fapl);
     H5Pclose(fapl);
     EXPECT_GE(id_, 0);
   }
@@ -451,6 +451,9 @@ TEST(Hdf5HeaderCheck, GroupBtreeNodesAreWalkedBeforeLibhdf5ListsThem) {
   refused(patched(image, tree + 32, undefined), {"B-tree node at byte " + std::to_string(tree), "child 0", "not an address in the file"});
   refused(patched(image, tree + 32, u64_bytes(image.size())), {"child 0", "not an address in the file"});
   refused(patched(image, tree + 6, "\xff\xff"), {"65535 entries", "at most 2 K = 32"});
+  // The keys (heap offsets of names libhdf5 compares with strcmp when it opens a member).
+  refused(patched(image, tree + 24, u64_bytes(std::uint64_t{1} << 40)), {"key 0", "not a NUL-terminated string"});
+  refused(patched(image, tree + 40, u64_bytes(std::uint64_t{1} << 40)), {"key 1", "not a NUL-terminated string"});
   refused(patched(image, tree + 4, "\x01"), {"B-tree node", "of type 1"});
   // Level 1: its child must then be a B-tree node of level 0, not a symbol table node.
   refused(patched(image, tree + 5, "\x01"), {"B-tree node at byte " + std::to_string(snod), "TREE signature"});
@@ -494,6 +497,33 @@ TEST(Hdf5HeaderCheck, GroupsWithMultiLevelBtreesStillList) {
   ASSERT_EQ(image.compare(tree, 4, "TREE"), 0);
   EXPECT_GE(static_cast<int>(image[tree + 5]), 1) << "the root's B-tree has one level only";
   EXPECT_EQ(File::from_bytes(image, "wide.h5").root().members(), names);
+  // A child of the root of another level than the root's minus one.
+  const std::uint64_t child = u64_at(image, tree + 32);
+  ASSERT_EQ(image.compare(child, 4, "TREE"), 0);
+  const int level = image[tree + 5];
+  expect_error<ModelFormatError>([&] { (void)File::from_bytes(patched(image, child + 5, "\x07"), "wide.h5"); }, kCode,
+                                 {"wide.h5", "of level 7 under a node of level " + std::to_string(level)});
+}
+
+// The K values come from the superblock: with a group leaf K of 2, a symbol table node holds at
+// most 4 symbols, and a group internal K of 4 a B-tree node at most 8 children.
+TEST(Hdf5HeaderCheck, GroupNodeLimitsFollowTheSuperblocksK) {
+  const hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+  H5Pset_sym_k(fcpl, 4, 2);
+  BuiltFile raw(false, fcpl);
+  H5Pclose(fcpl);
+  for (const char* name : {"a", "b", "c"}) H5Gclose(H5Gcreate2(raw.id(), name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  const std::string image = raw.bytes();
+  ASSERT_EQ(image[16], '\x02');  // group leaf K
+  ASSERT_EQ(image[18], '\x04');  // group internal K
+  EXPECT_EQ(File::from_bytes(image, "k.h5").root().members(), (std::vector<std::string>{"a", "b", "c"}));
+  const std::uint64_t tree = u64_at(image, root_symbol_table(image));
+  const std::uint64_t snod = u64_at(image, tree + 32);
+  ASSERT_EQ(image.compare(snod, 4, "SNOD"), 0);
+  expect_error<ModelFormatError>([&] { (void)File::from_bytes(patched(image, snod + 6, std::string("\x05\0", 2)), "k.h5"); },
+                                 kCode, {"k.h5", "5 symbols", "at most 2 K = 4"});
+  expect_error<ModelFormatError>([&] { (void)File::from_bytes(patched(image, tree + 6, std::string("\x09\0", 2)), "k.h5"); },
+                                 kCode, {"k.h5", "9 entries", "at most 2 K = 8"});
 }
 
 // A dataspace or storage layout class that libhdf5 keeps as stored would reach recur as an
