@@ -7,6 +7,12 @@
 //   fuzz_load_weights  files of recur_fuzz::load_weights_model's architecture, and one of another
 //   fuzz_npy           .npy files v1.0 / v2.0 of float32, float64 and integer arrays, rank 1 to 4
 //   fuzz_csv           an options byte (see fuzz_csv.cpp) followed by a small CSV
+//   fuzz_onnx          the fuzz_model_file seeds that ONNX can hold, exported as .onnx
+//   fuzz_keras_h5      the fuzz_model_file seeds exported as legacy Keras .h5 files
+//   fuzz_keras_config  a byte picking one of recur_fuzz::keras_config_models(), then that
+//                      model's Keras 3 config.json; and the config.json of every
+//                      fuzz_model_file seed's .keras export, behind byte 0
+// (fuzz/README.md: the real-world files copied beside these, which this program leaves alone.)
 // Usage: fuzz_make_corpus fuzz/corpus
 #include <cmath>
 #include <cstdint>
@@ -20,6 +26,7 @@
 
 #include "fuzz_support.hpp"
 #include "recur/callbacks/callbacks.hpp"
+#include "recur/io/zip_archive.hpp"
 #include "recur/layers/core.hpp"
 #include "recur/layers/dense.hpp"
 #include "recur/layers/dropout.hpp"
@@ -146,6 +153,34 @@ void load_weights_seeds(const fs::path& dir) {
   other.save((dir / "other_units.recur").string());
 }
 
+// Each fuzz_model_file seed (not the checkpoint) exported to the foreign formats recur writes:
+// .onnx into `onnx`, .h5 into `h5`, and its .keras archive's config.json, behind a byte 0, into
+// `config`. A model a format cannot hold (ONNX has no Embedding masks, ...) is skipped there.
+void foreign_seeds(const fs::path& models, const fs::path& onnx, const fs::path& h5, const fs::path& config) {
+  for (const char* stem : {"lstm_dense", "gru", "bidirectional", "embedding_masking", "masking_uncompiled", "functional"}) {
+    const recur::Model m = recur::Model::load((models / (std::string(stem) + ".recur")).string());
+    try {
+      m.save((onnx / (std::string(stem) + ".onnx")).string());
+    } catch (const recur::Error& e) {
+      std::fprintf(stderr, "fuzz_make_corpus: %s not exported to ONNX: %.200s\n", stem, e.what());
+    }
+    m.save((h5 / (std::string(stem) + ".h5")).string());
+    const fs::path keras = config / (std::string(stem) + ".keras");
+    m.save(keras.string());
+    write_file(config / (std::string(stem) + ".json"),
+               std::string(1, '\0') + recur::zip::Reader::open(keras.string()).read("config.json", 1 << 20));
+    fs::remove(keras);
+  }
+  std::vector<recur::Sequential> targets = recur_fuzz::keras_config_models();
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const fs::path keras = config / "target.keras";
+    targets[i].save(keras.string());
+    write_file(config / ("target_" + std::to_string(i) + ".json"),
+               std::string(1, static_cast<char>(i)) + recur::zip::Reader::open(keras.string()).read("config.json", 1 << 20));
+    fs::remove(keras);
+  }
+}
+
 // A .npy file: magic, version, header length, the header dict padded with spaces to a multiple
 // of 64 bytes and ended by '\n' (numpy.lib.format), then the raw data.
 std::string npy(int major, const std::string& descr, const std::string& shape, const std::string& data) {
@@ -236,9 +271,11 @@ int main(int argc, char** argv) {
   }
   const fs::path root = argv[1];
   try {
-    for (const char* t : {"fuzz_model_file", "fuzz_load_weights", "fuzz_npy", "fuzz_csv"})
+    for (const char* t : {"fuzz_model_file", "fuzz_load_weights", "fuzz_npy", "fuzz_csv", "fuzz_onnx", "fuzz_keras_h5",
+                          "fuzz_keras_config"})
       fs::create_directories(root / t);
     model_seeds(root / "fuzz_model_file");
+    foreign_seeds(root / "fuzz_model_file", root / "fuzz_onnx", root / "fuzz_keras_h5", root / "fuzz_keras_config");
     load_weights_seeds(root / "fuzz_load_weights");
     npy_seeds(root / "fuzz_npy");
     csv_seeds(root / "fuzz_csv");

@@ -10,7 +10,7 @@
 #
 #   --build-dir DIR   the fuzz build (default build-fuzz, or $RECUR_FUZZ_BUILD_DIR)
 #   --jobs N          build parallelism (default: the number of CPUs)
-#   --targets LIST    the targets to run (default: all seven)
+#   --targets LIST    the targets to run (default: all ten)
 #   --keep-going      run in libFuzzer's fork mode and carry on past findings, collecting every
 #                     reproducer (for long runs); without it a target stops at its first finding
 #   --update-corpus   merge the inputs that add coverage into fuzz/corpus/<target> afterwards
@@ -29,7 +29,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=30
 build_dir=${RECUR_FUZZ_BUILD_DIR:-build-fuzz}
 jobs=$(nproc 2>/dev/null || echo 2)
-targets="fuzz_model_file fuzz_model_file_crc fuzz_load_weights fuzz_npy fuzz_csv fuzz_zip fuzz_hdf5"
+targets="fuzz_model_file fuzz_model_file_crc fuzz_load_weights fuzz_npy fuzz_csv fuzz_zip fuzz_hdf5 fuzz_onnx
+         fuzz_keras_h5 fuzz_keras_config"
 keep_going=0
 update_corpus=0
 workdir=""
@@ -60,6 +61,9 @@ max_len_of() {
     fuzz_csv) echo 4096 ;;
     fuzz_zip) echo 8192 ;;     # the largest seed is a 4 KB .keras archive
     fuzz_hdf5) echo 16384 ;;   # seeds up to 8 KB (a global heap collection alone is 4 KB)
+    fuzz_onnx) echo 16384 ;;   # seeds up to 5 KB
+    fuzz_keras_h5) echo 65536 ;;  # seeds up to 30 KB
+    fuzz_keras_config) echo 16384 ;;  # configs up to 6 KB
     *) echo 4096 ;;
   esac
 }
@@ -226,6 +230,154 @@ DICT
 "keras_version"
 "vars"
 DICT
+    fuzz_onnx) cat <<'DICT' ;;
+"\x08\x08"
+"\x08\x11"
+"\xff\xff\xff\xff\xff\xff\xff\xff\x01"
+"\x80\x80\x80\x80\x10"
+"LSTM"
+"GRU"
+"RNN"
+"Gemm"
+"MatMul"
+"Add"
+"Sigmoid"
+"Softmax"
+"Tanh"
+"Relu"
+"Transpose"
+"Squeeze"
+"Unsqueeze"
+"Reshape"
+"Slice"
+"Concat"
+"Gather"
+"Identity"
+"hidden_size"
+"direction"
+"bidirectional"
+"reverse"
+"activations"
+"linear_before_reset"
+"layout"
+"axis"
+"axes"
+"perm"
+"transA"
+"transB"
+"clip"
+"input_forget"
+"ai.onnx"
+"com.microsoft"
+DICT
+    fuzz_keras_h5) cat <<'DICT' ;;
+"\x89HDF\x0d\x0a\x1a\x0a"
+"OHDR"
+"TREE"
+"HEAP"
+"SNOD"
+"GCOL"
+"\xff\xff\xff\xff\xff\xff\xff\xff"
+"\x00\x00\x00\x80"
+"model_config"
+"training_config"
+"model_weights"
+"layer_names"
+"weight_names"
+"keras_version"
+"backend"
+"kernel:0"
+"recurrent_kernel:0"
+"bias:0"
+"\"class_name\": "
+"\"units\": "
+"\"batch_input_shape\": "
+"\"layers\": "
+"\"config\": "
+"null"
+"-1"
+"4294967296"
+"1e308"
+DICT
+    fuzz_keras_config) cat <<'DICT' ;;
+"\"class_name\":"
+"\"config\":"
+"\"layers\":"
+"\"name\":"
+"\"units\":"
+"\"activation\":"
+"\"recurrent_activation\":"
+"\"return_sequences\":"
+"\"return_state\":"
+"\"go_backwards\":"
+"\"stateful\":"
+"\"unroll\":"
+"\"reset_after\":"
+"\"use_bias\":"
+"\"dropout\":"
+"\"batch_shape\":"
+"\"batch_input_shape\":"
+"\"input_shape\":"
+"\"input_dim\":"
+"\"output_dim\":"
+"\"mask_zero\":"
+"\"mask_value\":"
+"\"rate\":"
+"\"layer\":"
+"\"backward_layer\":"
+"\"merge_mode\":"
+"\"cell\":"
+"\"cells\":"
+"\"inbound_nodes\":"
+"\"input_layers\":"
+"\"output_layers\":"
+"\"args\":"
+"\"kwargs\":"
+"\"keras_history\":"
+"\"build_config\":"
+"\"compile_config\":"
+"\"module\":"
+"\"registered_name\":"
+"\"dtype\":"
+"\"target_shape\":"
+"\"n\":"
+"\"axis\":"
+"\"Sequential\""
+"\"Functional\""
+"\"InputLayer\""
+"\"LSTM\""
+"\"GRU\""
+"\"SimpleRNN\""
+"\"RNN\""
+"\"LSTMCell\""
+"\"StackedRNNCells\""
+"\"Bidirectional\""
+"\"TimeDistributed\""
+"\"Embedding\""
+"\"Masking\""
+"\"Dense\""
+"\"Dropout\""
+"\"Flatten\""
+"\"Reshape\""
+"\"RepeatVector\""
+"\"Concatenate\""
+"\"Add\""
+"\"GlobalAveragePooling1D\""
+"\"hard_sigmoid\""
+"\"softmax\""
+"\"keras.layers\""
+"\"__tensor__\""
+"null"
+"true"
+"-1"
+"0"
+"1e308"
+"4294967296"
+"18446744073709551615"
+"100000"
+"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+"{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":"
+DICT
     *) ;;
   esac
 }
@@ -257,8 +409,8 @@ export RECUR_NUM_THREADS=1
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
-# Sanitizer options of one target, as environment assignments. fuzz_hdf5 runs libhdf5, which is
-# not instrumented and, on a damaged file, allocates buffers sized by the file's fields before
+# Sanitizer options of one target, as environment assignments. fuzz_hdf5 and the Keras targets
+# run libhdf5, which is not instrumented and, on a damaged file, allocates buffers sized by the file's fields before
 # it checks them against the file's end (H5C_protect: up to exabytes). allocator_may_return_null
 # makes such a malloc return NULL, as glibc's does, and libhdf5 then refuses the file;
 # max_allocation_size_mb refuses the same way those below that but above libFuzzer's malloc
@@ -267,7 +419,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 # error paths: scripts/lsan_suppressions.txt.
 sanitizer_env_of() {
   case $1 in
-    fuzz_hdf5)
+    fuzz_hdf5|fuzz_keras_h5|fuzz_keras_config)
       echo "ASAN_OPTIONS=$ASAN_OPTIONS:allocator_may_return_null=1:max_allocation_size_mb=1536"
       echo "LSAN_OPTIONS=suppressions=$root/scripts/lsan_suppressions.txt${LSAN_OPTIONS:+:$LSAN_OPTIONS}" ;;
     *)

@@ -477,11 +477,22 @@ ModelFileContents assemble(KerasArchitecture arch, ArraysOf&& arrays_of, const s
   return contents;
 }
 
-}  // namespace
+// Runs a reader of a Keras file. The converters check what they read field by field; what
+// nlohmann::json still throws on a config no Keras writes (a value of another type deep in a
+// layer's config) becomes a ModelFormatError naming the file, as a failed allocation does.
+template <class Read>
+auto guarded(const std::string& path, Read&& read) -> decltype(read()) {
+  try {
+    return read();
+  } catch (const json::exception& e) {
+    throw ModelFormatError(path + ": the Keras config is malformed (" + std::string(e.what()).substr(0, 200) +
+                           "); the file is damaged or was not written by Keras.");
+  } catch (const std::bad_alloc&) {
+    throw ModelFormatError(path + ": the Keras model needs more memory than there is; the file is damaged or crafted.");
+  }
+}
 
-// ---- load_model --------------------------------------------------------------------------------
-
-ModelFileContents read_keras_h5(const std::string& path, std::string bytes) {
+ModelFileContents h5_model(const std::string& path, std::string bytes) {
   const hdf5::File file = hdf5::File::from_bytes(std::move(bytes), path);
   const hdf5::Group root = file.root();
   if (!root.has_attribute("model_config")) {
@@ -517,7 +528,7 @@ ModelFileContents read_keras_h5(const std::string& path, std::string bytes) {
   return assemble(std::move(arch), arrays_of, compile, true, source, optimizer);
 }
 
-ModelFileContents read_keras_zip(const std::string& path, std::string bytes) {
+ModelFileContents zip_model(const std::string& path, std::string bytes) {
   const zip::Reader archive = zip::Reader::from_bytes(std::move(bytes), path);
   if (!archive.has("config.json")) {
     std::string members;
@@ -559,9 +570,7 @@ ModelFileContents read_keras_zip(const std::string& path, std::string bytes) {
   return assemble(std::move(arch), arrays_of, compile, false, source, optimizer);
 }
 
-// ---- load_weights ------------------------------------------------------------------------------
-
-void load_keras_weights(Model& model, const std::string& path, std::string bytes) {
+void load_weights_into(Model& model, const std::string& path, std::string bytes) {
   std::optional<zip::Reader> archive;
   std::string h5 = std::move(bytes);
   if (zip::is_zip(h5)) {
@@ -659,6 +668,24 @@ void load_keras_weights(Model& model, const std::string& path, std::string bytes
     std::size_t k = 0;
     for (Weight* w : layer->weights()) w->value = std::move(arrays[k++]);
   }
+}
+
+}  // namespace
+
+// ---- load_model ----------------------------------------------------------------------------------
+
+ModelFileContents read_keras_h5(const std::string& path, std::string bytes) {
+  return guarded(path, [&] { return h5_model(path, std::move(bytes)); });
+}
+
+ModelFileContents read_keras_zip(const std::string& path, std::string bytes) {
+  return guarded(path, [&] { return zip_model(path, std::move(bytes)); });
+}
+
+// ---- load_weights --------------------------------------------------------------------------------
+
+void load_keras_weights(Model& model, const std::string& path, std::string bytes) {
+  guarded(path, [&] { load_weights_into(model, path, std::move(bytes)); });
 }
 
 }  // namespace recur::detail::keras

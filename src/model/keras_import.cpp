@@ -177,6 +177,15 @@ double number_of(const json& c, const char* key, double fallback) {
   return c[key].get<double>();
 }
 
+// The value of `key` in the object `obj`: ModelFormatError naming `where` when `obj` is not an
+// object or has no such key (nlohmann's at() would throw its own exception type).
+const json& field(const json& obj, const char* key, const std::string& where) {
+  if (!obj.is_object() || !obj.contains(key))
+    throw ModelFormatError(where + " has no \"" + key + "\" (" + short_dump(obj) +
+                           "); Keras writes it there. The file is damaged or not written by Keras.");
+  return obj[key];
+}
+
 const json& layer_config(const json& layer, const std::string& where) {
   if (!layer.is_object() || !layer.contains("class_name") || !layer.contains("config") || !layer["config"].is_object())
     throw ModelFormatError(where + " is not a layer entry {\"class_name\", \"config\"}: " + short_dump(layer) + ".");
@@ -194,8 +203,8 @@ json recurrent_config(const std::string& cls, const json& c, const Source& src, 
   const bool cudnn = cls == "CuDNNLSTM" || cls == "CuDNNGRU";
   const std::size_t gates = gate_count_of(cls);
   json r;
-  if (!cell_only) r["name"] = c.at("name");
-  r["units"] = c.contains("units") ? c["units"] : c.at("output_dim");  // Keras 1: output_dim
+  if (!cell_only) r["name"] = field(c, "name", where);
+  r["units"] = c.contains("units") ? c["units"] : field(c, "output_dim", where);  // Keras 1: output_dim
   r["activation"] = cudnn ? std::string("tanh") : activation_of(c.value("activation", json("tanh")), src, where);
   if (gates > 1) {
     json ra = c.contains("recurrent_activation") ? c["recurrent_activation"]
@@ -263,7 +272,7 @@ json recur_layer(const json& layer, const Source& src, const std::string& where_
     return {{"class_name", recur_cls}, {"config", recurrent_config(cls, c, src, where)}};
   }
   if (cls == "RNN") {
-    const json& cell = c.at("cell");
+    const json& cell = field(c, "cell", where);
     const std::string cell_cls = class_of(cell, where + "'s cell");
     if (cell_cls != "LSTMCell" && cell_cls != "GRUCell" && cell_cls != "SimpleRNNCell")
       throw unsupported(where + " runs the cell " + cell_cls +
@@ -279,7 +288,7 @@ json recur_layer(const json& layer, const Source& src, const std::string& where_
     return {{"class_name", "RNN"}, {"config", r}};
   }
   if (cls == "Bidirectional") {
-    json inner = recur_layer(c.at("layer"), src, where + "'s layer", depth + 1);
+    json inner = recur_layer(field(c, "layer", where), src, where + "'s layer", depth + 1);
     json& ic = inner["config"];
     if (inner["class_name"] != "LSTM" && inner["class_name"] != "GRU" && inner["class_name"] != "SimpleRNN" &&
         inner["class_name"] != "RNN")
@@ -316,12 +325,12 @@ json recur_layer(const json& layer, const Source& src, const std::string& where_
     return {{"class_name", "Bidirectional"}, {"config", {{"name", name}, {"merge_mode", mode}, {"layer", inner}}}};
   }
   if (cls == "TimeDistributed") {
-    json inner = recur_layer(c.at("layer"), src, where + "'s layer", depth + 1);
+    json inner = recur_layer(field(c, "layer", where), src, where + "'s layer", depth + 1);
     return {{"class_name", "TimeDistributed"}, {"config", {{"name", name}, {"layer", inner}}}};
   }
   if (cls == "Dense") {
     r = {{"name", name},
-         {"units", c.contains("units") ? c["units"] : c.at("output_dim")},
+         {"units", c.contains("units") ? c["units"] : field(c, "output_dim", where)},
          {"activation", activation_of(c.value("activation", json("linear")), src, where)},
          {"use_bias", bool_of(c, "use_bias", bool_of(c, "bias", true))},
          {"kernel_initializer", initializer_of(c.value("kernel_initializer", c.value("init", json())), "glorot_uniform")},
@@ -336,7 +345,7 @@ json recur_layer(const json& layer, const Source& src, const std::string& where_
     return {{"class_name", "Dropout"}, {"config", {{"name", name}, {"rate", number_of(c, "rate", number_of(c, "p", 0.0))}}}};
   }
   if (cls == "Activation")
-    return {{"class_name", "Activation"}, {"config", {{"name", name}, {"activation", activation_of(c.at("activation"), src, where)}}}};
+    return {{"class_name", "Activation"}, {"config", {{"name", name}, {"activation", activation_of(field(c, "activation", where), src, where)}}}};
   if (cls == "Masking") {
     if (!c.contains("mask_value") || !c["mask_value"].is_number())
       throw unsupported(where + " has a mask_value that is not one number: " + short_dump(c.value("mask_value", json())) + ".");
@@ -344,8 +353,8 @@ json recur_layer(const json& layer, const Source& src, const std::string& where_
   }
   if (cls == "Embedding") {
     r = {{"name", name},
-         {"input_dim", c.at("input_dim")},
-         {"output_dim", c.at("output_dim")},
+         {"input_dim", field(c, "input_dim", where)},
+         {"output_dim", field(c, "output_dim", where)},
          {"embeddings_initializer", initializer_of(c.value("embeddings_initializer", c.value("init", json())), "uniform")},
          {"mask_zero", bool_of(c, "mask_zero", false)}};
     return {{"class_name", "Embedding"}, {"config", r}};
@@ -362,9 +371,9 @@ json recur_layer(const json& layer, const Source& src, const std::string& where_
     return {{"class_name", "Concatenate"}, {"config", {{"name", name}, {"axis", c.value("axis", json(-1))}}}};
   if (cls == "Add" || cls == "Multiply" || cls == "Average")
     return {{"class_name", cls}, {"config", {{"name", name}}}};
-  if (cls == "RepeatVector") return {{"class_name", "RepeatVector"}, {"config", {{"name", name}, {"n", c.at("n")}}}};
+  if (cls == "RepeatVector") return {{"class_name", "RepeatVector"}, {"config", {{"name", name}, {"n", field(c, "n", where)}}}};
   if (cls == "Reshape")
-    return {{"class_name", "Reshape"}, {"config", {{"name", name}, {"target_shape", c.at("target_shape")}}}};
+    return {{"class_name", "Reshape"}, {"config", {{"name", name}, {"target_shape", field(c, "target_shape", where)}}}};
   if (cls == "Sequential" || cls == "Functional" || cls == "Model")
     throw unsupported(where + " is a model nested inside the model; recur reads flat models. Rebuild it with the "
                       "inner model's layers in place.");
@@ -375,7 +384,10 @@ json recur_layer(const json& layer, const Source& src, const std::string& where_
 std::string weights_path_of(const std::string& cls, std::map<std::string, std::size_t>& seen) {
   const std::string snake = to_snake_case(cls);
   const std::size_t k = seen[snake]++;
-  return "layers/" + snake + (k == 0 ? "" : "_" + std::to_string(k));
+  std::string path = "layers/";
+  path += snake;
+  if (k != 0) path += '_' + std::to_string(k);
+  return path;
 }
 
 // ---- input shapes -------------------------------------------------------------------------------
@@ -436,7 +448,7 @@ KerasArchitecture convert_architecture(const json& model_in, const Source& src) 
   arch.class_name = cls;
   if (cls == "Sequential") {
     // Keras 1 and Keras 2 up to 2.2.2 store the layers as the config itself (a list).
-    const json& layers = cfg.is_array() ? cfg : cfg.at("layers");
+    const json& layers = cfg.is_array() ? cfg : field(cfg, "layers", where_model);
     if (!layers.is_array() || layers.size() > kMaxKerasLayers)
       throw ModelFormatError(where_model + "'s layers are not a list of at most 10000 layers.");
     arch.name = cfg.is_object() && cfg.contains("name") ? string_of(cfg["name"], "the model's name") : "sequential";
@@ -464,7 +476,7 @@ KerasArchitecture convert_architecture(const json& model_in, const Source& src) 
       json keras_layer = layers[i];
       recur_layers.push_back(recur_layer(keras_layer, src, w));
       const std::string kcls = class_of(keras_layer, w);
-      arch.keras_layers.push_back({kcls, string_of(layer_config(keras_layer, w).at("name"), w + "'s name"), keras_layer,
+      arch.keras_layers.push_back({kcls, string_of(field(layer_config(keras_layer, w), "name", w), w + "'s name"), keras_layer,
                                    weights_path_of(kcls, seen)});
     }
     arch.document = {{"format", "recur.sequential"},
@@ -479,7 +491,7 @@ KerasArchitecture convert_architecture(const json& model_in, const Source& src) 
   if (cls != "Functional" && cls != "Model")
     throw unsupported(where_model + " is a " + cls + " model; recur reads Sequential and Functional models (a "
                       "subclassed model has no config recur can rebuild).");
-  const json& layers = cfg.at("layers");
+  const json& layers = field(cfg, "layers", where_model);
   if (!layers.is_array() || layers.size() > kMaxKerasLayers)
     throw ModelFormatError(where_model + "'s layers are not a list of at most 10000 layers.");
   arch.name = cfg.contains("name") ? string_of(cfg["name"], "the model's name") : "model";
@@ -521,7 +533,7 @@ KerasArchitecture convert_architecture(const json& model_in, const Source& src) 
     KLayer k;
     k.cls = class_of(l, w);
     k.entry = &l;
-    k.name = l.contains("name") ? string_of(l["name"], w + "'s name") : string_of(layer_config(l, w).at("name"), w + "'s name");
+    k.name = l.contains("name") ? string_of(l["name"], w + "'s name") : string_of(field(layer_config(l, w), "name", w), w + "'s name");
     if (!by_name.emplace(k.name, klayers.size()).second) throw ModelFormatError(where_model + " has two layers named '" + k.name + "'.");
     paths[k.name] = weights_path_of(k.cls, seen);
     const json& nodes = l.value("inbound_nodes", json::array());
@@ -585,8 +597,8 @@ KerasArchitecture convert_architecture(const json& model_in, const Source& src) 
     if (refs.empty() || refs.size() > 1000) throw ModelFormatError(where_model + " has no " + what + " or more than 1000.");
     return refs;
   };
-  const std::vector<Ref> in_refs = ref_list(cfg.at("input_layers"), "input_layers");
-  const std::vector<Ref> out_refs = ref_list(cfg.at("output_layers"), "output_layers");
+  const std::vector<Ref> in_refs = ref_list(field(cfg, "input_layers", where_model), "input_layers");
+  const std::vector<Ref> out_refs = ref_list(field(cfg, "output_layers", where_model), "output_layers");
   json inputs = json::array();
   std::map<std::string, std::size_t> input_slot;
   for (const Ref& r : in_refs) {

@@ -1561,7 +1561,9 @@ void Importer::op_expand_tile(const NodeProto& n) {
   int axis = -1;
   std::int64_t times = 1;
   for (std::size_t k = 0; k < in.size(); ++k) {
-    const std::int64_t want = tile ? arg[k] * in[k] : arg[k];
+    std::int64_t want = arg[k];
+    if (tile && __builtin_mul_overflow(arg[k], in[k], &want))
+      bad(n, "repeats ONNX axis " + std::to_string(k) + " " + std::to_string(arg[k]) + " times, beyond any extent.");
     const bool same = tile ? arg[k] == 1 : (arg[k] == 1 || arg[k] == in[k]);
     if (same) continue;
     if (axis >= 0 || s.axes[k].kind != Axis::kUnit || want < 1) {

@@ -213,6 +213,31 @@ INSTANTIATE_TEST_SUITE_P(
       return s;
     });
 
+// Configs that fuzz_keras_config (fuzz/fuzz_foreign_model.cpp) found escaping as nlohmann's
+// exceptions instead of a ModelFormatError, packed into k38_sequential_lstm.keras in place of
+// its config.json.
+struct MalformedConfig {
+  const char* config;
+  std::vector<std::string> words;
+};
+
+TEST(KerasImport, MalformedConfigsFoundByFuzzingAreRefusedCleanly) {
+  const recur::zip::Reader valid = recur::zip::Reader::open(kDir + "k38_sequential_lstm.keras");
+  const std::vector<MalformedConfig> cases = {
+      {R"({"class_name": "Sequential", "config": {"name": "no_layers"}})", {"model config", "has no \"layers\""}},
+      {R"({"class_name": "Sequential", "config": 7})", {"model config", "has no \"layers\""}},
+      {R"({"class_name": "Functional", "config": {"layers": []}})", {"model config", "has no \"input_layers\""}},
+  };
+  for (const MalformedConfig& c : cases) {
+    SCOPED_TRACE(c.config);
+    const std::string path = ::testing::TempDir() + "malformed_config.keras";
+    recur::zip::write_archive(path, {{"metadata.json", valid.read("metadata.json", 1 << 20)},
+                                     {"config.json", c.config},
+                                     {"model.weights.h5", valid.read("model.weights.h5", 1 << 24)}});
+    recur::test::expect_error<recur::ModelFormatError>([&] { recur::load_model(path); }, c.words);
+  }
+}
+
 TEST(KerasImport, UnsupportedThingsNameTheLayerAndTheClassWithTheirCode) {
   recur::test::expect_error<recur::ModelFormatError>(
       [&] { recur::load_model(kDir + "hostile/unknown_layer_convlstm2d.keras"); }, recur::codes::kUnsupportedImport,

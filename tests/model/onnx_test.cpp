@@ -489,6 +489,26 @@ TEST(OnnxImport, HostileFiles) {
   EXPECT_NO_THROW((void)0);
 }
 
+// Graphs that fuzz_onnx (fuzz/fuzz_foreign_model.cpp) found reaching undefined behaviour.
+TEST(OnnxImport, HostileGraphsFoundByFuzzing) {
+  const std::string E500 = recur::codes::kModelFormat;
+  {
+    // Tile repeats whose product with the axis's extent overflows int64 (UBSan: signed overflow).
+    OnnxBuilder b;
+    b.input("X", {2, 3, 2});
+    b.output("Y");
+    auto* r = b.g->add_initializer();
+    r->set_name("repeats");
+    r->set_data_type(7);  // INT64
+    r->add_dims(3);
+    for (std::int64_t v : {std::int64_t{1}, std::int64_t{1}, std::int64_t{1} << 62}) r->add_int64_data(v);
+    b.node("Tile", {"X", "repeats"}, {"Y"}, "tile");
+    const std::string p = b.save("tile_overflow.onnx");
+    expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E500,
+                                          {"'tile' (Tile)", "4611686018427387904 times", "beyond any extent"});
+  }
+}
+
 TEST(OnnxImport, LoadWeightsFromOnnxIsRefusedWithAHint) {
   auto m = sequential(layers(recur::LSTM(3)), {4, 2}, 42);
   const std::string path = temp_path("weights.onnx");
