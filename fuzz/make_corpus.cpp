@@ -4,7 +4,8 @@
 //                      training state; a Functional encoder-decoder with merges, a shared layer
 //                      and two outputs); fuzz_model_file_crc
 //                      reads the same seeds
-//   fuzz_load_weights  files of recur_fuzz::load_weights_model's architecture, and one of another
+//   fuzz_load_weights  files of recur_fuzz::load_weights_model's architecture (recur, Keras 3
+//                      .weights.h5 and legacy Keras .h5), and one of another
 //   fuzz_npy           .npy files v1.0 / v2.0 of float32, float64 and integer arrays, rank 1 to 4
 //   fuzz_csv           an options byte (see fuzz_csv.cpp) followed by a small CSV
 //   fuzz_onnx          the fuzz_model_file seeds that ONNX can hold, exported as .onnx
@@ -145,6 +146,10 @@ void load_weights_seeds(const fs::path& dir) {
     m.compile("adam", "mse");
     m.save((dir / ("same_architecture_" + std::to_string(seed) + ".recur")).string());
   }
+  // Keras weight files of the same architecture: Keras 3's .weights.h5 and a legacy .h5 model.
+  recur::Sequential keras = recur_fuzz::load_weights_model();
+  keras.save((dir / "keras3.weights.h5").string());
+  keras.save((dir / "legacy_model.h5").string());
   recur::Sequential other;
   other.add(recur::LSTM(recur::LstmOptions(3).return_sequences(true)));
   other.add(recur::GRU(4));  // differs in units

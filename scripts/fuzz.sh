@@ -419,7 +419,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 # error paths: scripts/lsan_suppressions.txt.
 sanitizer_env_of() {
   case $1 in
-    fuzz_hdf5|fuzz_keras_h5|fuzz_keras_config)
+    fuzz_hdf5|fuzz_keras_h5|fuzz_keras_config|fuzz_load_weights)
       echo "ASAN_OPTIONS=$ASAN_OPTIONS:allocator_may_return_null=1:max_allocation_size_mb=1536"
       echo "LSAN_OPTIONS=suppressions=$root/scripts/lsan_suppressions.txt${LSAN_OPTIONS:+:$LSAN_OPTIONS}" ;;
     *)

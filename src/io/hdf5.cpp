@@ -1995,6 +1995,19 @@ std::int64_t Group::integer_scalar(const std::string& rel) const {
   return static_cast<std::int64_t>(d);
 }
 
+namespace {
+
+// Creation properties of a written object (`cls`: H5P_GROUP_CREATE, H5P_DATASET_CREATE, or
+// H5P_FILE_CREATE for the root group) without modification times, which libhdf5 stores by
+// default: the same model gives the same bytes whenever it is saved.
+Hid untimed_creation_properties(hid_t cls, const FileState& f, const std::string& path) {
+  Hid plist = check_id(H5Pcreate(cls), f, path, "cannot make creation properties");
+  check(H5Pset_obj_track_times(plist.get(), false), f, path, "cannot turn off modification times");
+  return plist;
+}
+
+}  // namespace
+
 Group Group::create_group(const std::string& name) {
   Lock lock;
   const Object& o = object_of(object_);
@@ -2007,7 +2020,8 @@ Group Group::create_group(const std::string& name) {
     fail(f, path, "cannot be created: it exists.");
   auto object = std::make_shared<Object>();
   object->file = o.file;
-  object->id = check_id(H5Gcreate2(o.id.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), f, path, "cannot create the group");
+  const Hid gcpl = untimed_creation_properties(H5P_GROUP_CREATE, f, path);
+  object->id = check_id(H5Gcreate2(o.id.get(), name.c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), f, path, "cannot create the group");
   return Group(std::move(object), path);
 }
 
@@ -2022,7 +2036,8 @@ void Group::write_float_dataset(const std::string& name, const Tensor& t) {
     fail(f, path, "cannot be created: it exists.");
   std::vector<hsize_t> dims(t.shape().begin(), t.shape().end());
   const Hid space = check_id(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), f, path, "cannot make the dataspace");
-  const Hid dataset = check_id(H5Dcreate2(o.id.get(), name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+  const Hid dcpl = untimed_creation_properties(H5P_DATASET_CREATE, f, path);
+  const Hid dataset = check_id(H5Dcreate2(o.id.get(), name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                                f, path, "cannot create the dataset");
   if (t.size() > 0)
     check(H5Dwrite(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data()), f, path, "cannot write the dataset");
@@ -2038,7 +2053,8 @@ void Group::write_int64_scalar(const std::string& name, std::int64_t v) {
   if (check(H5Lexists(o.id.get(), name.c_str(), H5P_DEFAULT), f, path_, "cannot look up " + quoted(name)) > 0)
     fail(f, path, "cannot be created: it exists.");
   const Hid space = check_id(H5Screate(H5S_SCALAR), f, path, "cannot make the dataspace");
-  const Hid dataset = check_id(H5Dcreate2(o.id.get(), name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+  const Hid dcpl = untimed_creation_properties(H5P_DATASET_CREATE, f, path);
+  const Hid dataset = check_id(H5Dcreate2(o.id.get(), name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                                f, path, "cannot create the dataset");
   check(H5Dwrite(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v), f, path, "cannot write the dataset");
 }
@@ -2251,7 +2267,8 @@ File File::create(const std::string& label) {
   check(H5Pset_fapl_core(fapl.get(), 1 << 16, 0), *state, "/", "cannot select the in-memory driver");
   // A name unique in the process: libhdf5 treats two open core files of one name as one file.
   const std::string name = "/dev/null/recur-hdf5-memory-" + std::to_string(++counter);
-  state->file = check_id(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), *state, "/", "cannot create the file");
+  const Hid fcpl = untimed_creation_properties(H5P_FILE_CREATE, *state, "/");  // the root group's times
+  state->file = check_id(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), *state, "/", "cannot create the file");
   return File(std::move(state));
 }
 
