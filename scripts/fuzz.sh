@@ -62,8 +62,8 @@ max_len_of() {
     fuzz_zip) echo 8192 ;;     # the largest seed is a 4 KB .keras archive
     fuzz_hdf5) echo 16384 ;;   # seeds up to 8 KB (a global heap collection alone is 4 KB)
     fuzz_onnx) echo 16384 ;;   # seeds up to 5 KB
-    fuzz_keras_h5) echo 65536 ;;  # seeds up to 30 KB
-    fuzz_keras_config) echo 16384 ;;  # configs up to 6 KB
+    fuzz_keras_h5) echo 65536 ;;  # seeds up to 35 KB
+    fuzz_keras_config) echo 16384 ;;  # configs up to 10 KB
     *) echo 4096 ;;
   esac
 }
@@ -409,8 +409,9 @@ export RECUR_NUM_THREADS=1
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
-# Sanitizer options of one target, as environment assignments. fuzz_hdf5 and the Keras targets
-# run libhdf5, which is not instrumented and, on a damaged file, allocates buffers sized by the file's fields before
+# Sanitizer options of one target, as environment assignments. Every target that reads model
+# files can reach libhdf5 (Model::load and load_weights tell the formats apart by their first
+# bytes), which is not instrumented and, on a damaged file, allocates buffers sized by the file's fields before
 # it checks them against the file's end (H5C_protect: up to exabytes). allocator_may_return_null
 # makes such a malloc return NULL, as glibc's does, and libhdf5 then refuses the file;
 # max_allocation_size_mb refuses the same way those below that but above libFuzzer's malloc
@@ -419,7 +420,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 # error paths: scripts/lsan_suppressions.txt.
 sanitizer_env_of() {
   case $1 in
-    fuzz_hdf5|fuzz_keras_h5|fuzz_keras_config|fuzz_load_weights)
+    fuzz_hdf5|fuzz_keras_h5|fuzz_keras_config|fuzz_load_weights|fuzz_onnx|fuzz_model_file|fuzz_model_file_crc)
       echo "ASAN_OPTIONS=$ASAN_OPTIONS:allocator_may_return_null=1:max_allocation_size_mb=1536"
       echo "LSAN_OPTIONS=suppressions=$root/scripts/lsan_suppressions.txt${LSAN_OPTIONS:+:$LSAN_OPTIONS}" ;;
     *)

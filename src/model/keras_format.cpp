@@ -452,28 +452,38 @@ ModelFileContents assemble(KerasArchitecture arch, ArraysOf&& arrays_of, const s
   std::vector<std::string> notes;
   const std::vector<std::string> outputs = output_names(arch);
   json doc = std::move(arch.document);
+  std::optional<json> converted;
   if (keras_compile) {
-    if (auto c = convert_compile(*keras_compile, legacy_compile, outputs, notes)) {
-      doc["compile"] = *c;
-      // Adam's moments and step count, so that fit continues where Keras stopped.
-      std::string note;
-      const json& opt = (*c)["optimizer"];
-      const float lr = opt["config"].value("learning_rate", 0.001f);
-      if (auto st = adam_state(optimizer_arrays, contents.tensors, opt.value("class_name", ""), lr, note)) {
-        doc["optimizer_state"] = {{"iterations", st->iterations}, {"learning_rate", st->learning_rate}};
-        for (std::size_t l = 0; l < st->slots.size(); ++l)
-          for (std::size_t k = 0; k < st->slots[l].size(); ++k)
-            contents.tensors.push_back({"training/optimizer_state/" + std::to_string(l) + "/" + std::to_string(k),
-                                        Tensor(contents.tensors[k].tensor.shape(), std::move(st->slots[l][k]))});
-      } else if (!note.empty()) {
-        notes.push_back(note);
-      }
+    // Compile settings are optional: settings of the wrong types load the model uncompiled,
+    // with the reason in its notes, as settings recur lacks do.
+    try {
+      converted = convert_compile(*keras_compile, legacy_compile, outputs, notes);
+    } catch (const json::exception& e) {
+      notes.push_back(std::string("the compile settings are malformed (") + std::string(e.what()).substr(0, 200) +
+                      "); the model loads uncompiled.");
+    }
+  }
+  if (converted) {
+    doc["compile"] = *converted;
+    // Adam's moments and step count, so that fit continues where Keras stopped.
+    std::string note;
+    const json& opt = (*converted)["optimizer"];
+    const float lr = opt["config"].value("learning_rate", 0.001f);
+    if (auto st = adam_state(optimizer_arrays, contents.tensors, opt.value("class_name", ""), lr, note)) {
+      doc["optimizer_state"] = {{"iterations", st->iterations}, {"learning_rate", st->learning_rate}};
+      for (std::size_t l = 0; l < st->slots.size(); ++l)
+        for (std::size_t k = 0; k < st->slots[l].size(); ++k)
+          contents.tensors.push_back({"training/optimizer_state/" + std::to_string(l) + "/" + std::to_string(k),
+                                      Tensor(contents.tensors[k].tensor.shape(), std::move(st->slots[l][k]))});
+    } else if (!note.empty()) {
+      notes.push_back(note);
     }
   }
   doc["compile_optional"] = true;
   source["notes"] = notes;
   doc["metadata"] = {{"source", source}};
-  contents.json = doc.dump();
+  // The path and the version strings come from outside and may not be UTF-8.
+  contents.json = doc.dump(-1, ' ', false, json::error_handler_t::replace);
   return contents;
 }
 
@@ -485,10 +495,12 @@ auto guarded(const std::string& path, Read&& read) -> decltype(read()) {
   try {
     return read();
   } catch (const json::exception& e) {
-    throw ModelFormatError(path + ": the Keras config is malformed (" + std::string(e.what()).substr(0, 200) +
+    throw ModelFormatError(path + ": the Keras model could not be converted, a value in its config is not of the "
+                           "type Keras writes (" + std::string(e.what()).substr(0, 200) +
                            "); the file is damaged or was not written by Keras.");
   } catch (const std::bad_alloc&) {
-    throw ModelFormatError(path + ": the Keras model needs more memory than there is; the file is damaged or crafted.");
+    throw ModelFormatError(path + ": reading the Keras model needs more memory than this machine has (a damaged or "
+                           "crafted file can claim that much).");
   }
 }
 

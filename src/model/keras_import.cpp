@@ -251,7 +251,7 @@ json recur_layer(const json& layer, const Source& src, const std::string& where_
   const std::string cls = class_of(layer, where_in);
   const json& c = layer_config(layer, where_in);
   const std::string name = c.contains("name") ? string_of(c["name"], where_in + "'s name") : std::string();
-  const std::string where = cls + " '" + name + "'";
+  const std::string where = name.empty() ? where_in + " (" + cls + ")" : cls + " '" + name + "'";
   if (depth > 4) throw ModelFormatError(where + ": layers are wrapped more than 4 deep.");
   for (const char* key : {"data_format"})
     if (c.contains(key) && c[key].is_string() && c[key] != "channels_last")
@@ -279,7 +279,9 @@ json recur_layer(const json& layer, const Source& src, const std::string& where_
                         "; recur's RNN takes an LSTMCell, GRUCell or SimpleRNNCell (stacked or custom cells are not "
                         "supported).");
     r = {{"name", name},
-         {"cell", {{"class_name", cell_cls}, {"config", recurrent_config(cell_cls, layer_config(cell, where), src, where, true)}}},
+         {"cell",
+          {{"class_name", cell_cls},
+           {"config", recurrent_config(cell_cls, layer_config(cell, where + "'s cell"), src, where + "'s cell", true)}}},
          {"return_sequences", bool_of(c, "return_sequences", false)},
          {"return_state", bool_of(c, "return_state", false)},
          {"go_backwards", bool_of(c, "go_backwards", false)},

@@ -142,6 +142,12 @@ constexpr std::int64_t kMaxFoldedValues = std::int64_t{1} << 24;
 constexpr std::size_t kMaxLayers = 10000;
 constexpr std::size_t kMaxRank = 8;
 constexpr std::int64_t kMaxDiagonalUnits = 4096;
+/// The largest extent of any axis the conversion makes (a constant's, a Flatten's or a
+/// concatenation's): 2^31, so that sums and differences of extents never approach int64's range.
+constexpr std::int64_t kMaxExtent = std::int64_t{1} << 31;
+/// The most repeats of a RepeatVector it makes: the bound the layer registry puts on a stored
+/// RepeatVector's n (kMaxConfigUnits, src/layers/config_reader.hpp).
+constexpr std::int64_t kMaxRepeats = std::int64_t{1} << 20;
 
 std::vector<std::int64_t> strides_of(const Dims& d) {
   std::vector<std::int64_t> s(d.size(), 1);
@@ -329,6 +335,17 @@ class Importer {
     if (n.output_size() <= k || n.output(k).empty()) return;
     const std::size_t rank = v.kind == Value::kSym ? v.s.axes.size() : v.kind == Value::kConst ? v.c.dims.size() : 0;
     if (rank > kMaxRank) refuse(n, "makes a tensor of rank " + std::to_string(rank) + "; recur reads ranks up to 8.");
+    // A constant's extents come from the file (ConstantOfShape, Expand of zeros, folded shape
+    // arithmetic): each must be an extent or the batch / timesteps placeholder, so that the
+    // sums and differences of the folds stay far inside int64.
+    if (v.kind == Value::kConst)
+      for (std::int64_t d : v.c.dims) {
+        if (symbolic(d)) continue;
+        if (d < 0) bad(n, "makes a constant of shape " + dims_str(v.c.dims) + ", with a negative extent.");
+        if (d > kMaxExtent)
+          refuse(n, "makes a constant of shape " + dims_str(v.c.dims) + "; recur reads extents up to " +
+                        std::to_string(kMaxExtent) + ".");
+      }
     // Every value kept costs memory: a chain of Identity nodes copying a large constant, or a
     // stack of many tensors, must not multiply it without bound.
     kept_values_ += static_cast<std::int64_t>(v.c.size() + v.s.parts.size() + 1);
@@ -1058,16 +1075,17 @@ void Importer::op_flatten(const NodeProto& n) {
   if (v.kind != Value::kSym || axis != 1 || !ordered(v.s))
     refuse(n, "flattens other than all axes after the batch of a batch-major tensor; recur's Flatten keeps the batch.");
   const Dims rs = sym_rshape(v.s);
-  std::int64_t p = 1;
-  for (std::size_t k = 1; k < rs.size(); ++k) {
+  for (std::size_t k = 1; k < rs.size(); ++k)
     if (symbolic(rs[k])) refuse(n, "flattens a sequence of unknown length; recur's Flatten needs fixed extents.");
-    p *= rs[k];
-  }
+  const std::optional<std::int64_t> p = checked_product(Dims(rs.begin() + 1, rs.end()));
+  if (!p || *p > kMaxExtent)
+    refuse(n, "flattens " + dims_str(Dims(rs.begin() + 1, rs.end())) + " into more than " +
+                  std::to_string(kMaxExtent) + " features.");
   if (rs.size() == 2) {
     set_sym(n, canonical_view(v.s.ref));
     return;
   }
-  set_sym(n, canonical_view(layer1(n, "Flatten", json::object(), v.s.ref, {p})));
+  set_sym(n, canonical_view(layer1(n, "Flatten", json::object(), v.s.ref, {*p})));
 }
 
 void Importer::op_shape(const NodeProto& n) {
@@ -1141,7 +1159,8 @@ void Importer::op_concat(const NodeProto& n) {
       for (std::size_t k = 0; k < rank; ++k)
         if (k != a && v->c.dims[k] != xs[0]->c.dims[k]) bad(n, "concatenates tensors whose other extents differ.");
       if (symbolic(v->c.dims[a])) refuse(n, "concatenates along a batch-sized axis.");
-      out[a] += v->c.dims[a];
+      if (__builtin_add_overflow(out[a], v->c.dims[a], &out[a]) || out[a] > kMaxExtent)
+        refuse(n, "concatenates constants into an axis of more than " + std::to_string(kMaxExtent) + " entries.");
       zeros = zeros && v->c.zeros;
       if (v->c.is_int != is_int) bad(n, "concatenates integer and float tensors.");
     }
@@ -1242,7 +1261,8 @@ Sym Importer::merge_syms(const NodeProto& n, const std::vector<Sym>& xs, const s
     for (const Sym& s : xs) {
       const std::int64_t d = sym_rshape(s)[a + 1];
       if (symbolic(d) || symbolic(shape[a])) refuse(n, "concatenates along an axis of unknown length.");
-      shape[a] += d;
+      if (__builtin_add_overflow(shape[a], d, &shape[a]) || shape[a] > kMaxExtent)
+        refuse(n, "concatenates into an axis of more than " + std::to_string(kMaxExtent) + " entries.");
     }
   }
   PLayer l;
@@ -1561,9 +1581,8 @@ void Importer::op_expand_tile(const NodeProto& n) {
   int axis = -1;
   std::int64_t times = 1;
   for (std::size_t k = 0; k < in.size(); ++k) {
-    std::int64_t want = arg[k];
-    if (tile && __builtin_mul_overflow(arg[k], in[k], &want))
-      bad(n, "repeats ONNX axis " + std::to_string(k) + " " + std::to_string(arg[k]) + " times, beyond any extent.");
+    // Only a unit axis (extent 1) may grow, so Tile's repeats are its new extent, as Expand's are.
+    const std::int64_t want = arg[k];
     const bool same = tile ? arg[k] == 1 : (arg[k] == 1 || arg[k] == in[k]);
     if (same) continue;
     if (axis >= 0 || s.axes[k].kind != Axis::kUnit || want < 1) {
@@ -1581,6 +1600,9 @@ void Importer::op_expand_tile(const NodeProto& n) {
   if (axis < 0 || !s.plain() || s.reversed || rs.size() != 2 || s.find(Axis::kData) < 0)
     refuse(n, "repeats a tensor other than (batch, features) along one new axis (Keras's RepeatVector): view " +
                   view_str(s) + ", " + dims_str(in) + " by " + dims_str(arg) + ".");
+  if (times > kMaxRepeats)
+    refuse(n, "repeats a tensor " + std::to_string(times) + " times; recur's RepeatVector repeats at most " +
+                  std::to_string(kMaxRepeats) + " times.");
   const Ref r = layer1(n, "RepeatVector", {{"n", times}}, s.ref, {times, rs[1]});
   Sym out = s;
   out.ref = r;
@@ -2527,7 +2549,8 @@ ModelFileContents Importer::finish() {
        {{"class_name", "Functional"},
         {"config", {{"name", name}, {"layers", layers}, {"inputs", inputs}, {"nodes", nodes}, {"outputs", outputs}}}}},
       {"metadata", metadata}};
-  contents.json = doc.dump();
+  // The path, the graph's name and the producer's come from outside and may not be UTF-8.
+  contents.json = doc.dump(-1, ' ', false, json::error_handler_t::replace);
   return contents;
 }
 

@@ -6,6 +6,7 @@
 // keras_reference.py, for the rest); hostile files give a clean ModelFormatError.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -214,28 +215,76 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 // Configs that fuzz_keras_config (fuzz/fuzz_foreign_model.cpp) found escaping as nlohmann's
-// exceptions instead of a ModelFormatError, packed into k38_sequential_lstm.keras in place of
-// its config.json.
+// exceptions instead of a ModelFormatError, and their kin, each packed into
+// k38_sequential_lstm.keras in place of its config.json.
 struct MalformedConfig {
-  const char* config;
+  std::string config;
   std::vector<std::string> words;
 };
 
-TEST(KerasImport, MalformedConfigsFoundByFuzzingAreRefusedCleanly) {
+std::string keras_with_config(const std::string& config, const std::string& name) {
   const recur::zip::Reader valid = recur::zip::Reader::open(kDir + "k38_sequential_lstm.keras");
+  const std::string path = ::testing::TempDir() + name;
+  recur::zip::write_archive(path, {{"metadata.json", valid.read("metadata.json", 1 << 20)},
+                                   {"config.json", config},
+                                   {"model.weights.h5", valid.read("model.weights.h5", 1 << 24)}});
+  return path;
+}
+
+// A Sequential config of an input (3 features) and the given layer entries.
+std::string sequential_config(const std::string& layers) {
+  return R"({"class_name": "Sequential", "config": {"name": "s", "layers": [{"class_name": "InputLayer", )"
+         R"("config": {"batch_shape": [null, 4, 3], "name": "in"}}, )" +
+         layers + "]}}";
+}
+
+TEST(KerasImport, MalformedConfigsAreRefusedNamingWhatIsMissing) {
   const std::vector<MalformedConfig> cases = {
       {R"({"class_name": "Sequential", "config": {"name": "no_layers"}})", {"model config", "has no \"layers\""}},
       {R"({"class_name": "Sequential", "config": 7})", {"model config", "has no \"layers\""}},
       {R"({"class_name": "Functional", "config": {"layers": []}})", {"model config", "has no \"input_layers\""}},
+      {sequential_config(R"({"class_name": "Embedding", "config": {"name": "e", "output_dim": 3}})"),
+       {"Embedding 'e'", "has no \"input_dim\""}},
+      {sequential_config(R"({"class_name": "RNN", "config": {"name": "r", "cell": {"class_name": "LSTMCell", )"
+                         R"("config": {"name": "c"}}}})"),
+       {"RNN 'r''s cell", "has no \"output_dim\""}},
+      {sequential_config(R"({"class_name": "LSTM", "config": {"units": 2}})"), {"layer 1 (LSTM)", "has no \"name\""}},
+      // A value of the wrong type deep in a layer's config: what nlohmann throws becomes a
+      // ModelFormatError naming the file.
+      {sequential_config(R"({"class_name": "Dense", "config": {"name": "d", "units": 2, "kernel_initializer": )"
+                         R"({"class_name": "VarianceScaling", "config": {"mode": 5}}}})"),
+       {"malformed_config.keras", "could not be converted", "not of the type Keras writes"}},
   };
   for (const MalformedConfig& c : cases) {
     SCOPED_TRACE(c.config);
-    const std::string path = ::testing::TempDir() + "malformed_config.keras";
-    recur::zip::write_archive(path, {{"metadata.json", valid.read("metadata.json", 1 << 20)},
-                                     {"config.json", c.config},
-                                     {"model.weights.h5", valid.read("model.weights.h5", 1 << 24)}});
+    const std::string path = keras_with_config(c.config, "malformed_config.keras");
     recur::test::expect_error<recur::ModelFormatError>([&] { recur::load_model(path); }, c.words);
   }
+}
+
+// Compile settings of the wrong types do not refuse the model: it loads uncompiled, with the
+// reason in its notes, as settings recur lacks do.
+TEST(KerasImport, MalformedCompileSettingsLoadTheModelUncompiled) {
+  const recur::zip::Reader valid = recur::zip::Reader::open(kDir + "k38_sequential_lstm.keras");
+  json config = json::parse(valid.read("config.json", 1 << 20));
+  ASSERT_TRUE(config.contains("compile_config"));
+  config["compile_config"]["optimizer"] = {{"class_name", "Adam"}, {"config", 7}};
+  const std::string path = keras_with_config(config.dump(), "malformed_compile.keras");
+  std::string metadata;
+  recur::Model model = recur::Model::load(path, &metadata);
+  EXPECT_EQ(model.optimizer(), nullptr);
+  EXPECT_NE(metadata.find("compile settings are malformed"), std::string::npos) << metadata;
+  EXPECT_FALSE(model.predict(Tensor({1, 5, 3})).shape().empty());
+}
+
+// A file name that is not UTF-8 (Latin-1 "café") is kept in the model's notes of where it came
+// from: the converted document is dumped with invalid bytes replaced, not refused.
+TEST(KerasImport, APathThatIsNotUtf8StillLoads) {
+  const std::string path = ::testing::TempDir() + "caf\xe9.keras";
+  std::filesystem::copy_file(kDir + "k38_sequential_lstm.keras", path, std::filesystem::copy_options::overwrite_existing);
+  recur::Model model = recur::load_model(path);
+  EXPECT_EQ(model.predict(Tensor({1, 5, 3})).shape(), (recur::Shape{1, 4}));
+  std::filesystem::remove(path);
 }
 
 TEST(KerasImport, UnsupportedThingsNameTheLayerAndTheClassWithTheirCode) {

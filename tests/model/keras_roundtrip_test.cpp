@@ -178,14 +178,14 @@ TEST(KerasRoundTrip, SavingTwiceGivesTheSameBytes) {
     std::ifstream in(path, std::ios::binary);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   };
-  for (const char* extension : {".h5", ".weights.h5", ".keras"}) {
+  const std::vector<std::string> extensions = {".h5", ".weights.h5", ".keras"};
+  for (const std::string& extension : extensions) m.save(temp_path("first" + extension));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  for (const std::string& extension : extensions) m.save(temp_path("second" + extension));
+  for (const std::string& extension : extensions) {
     SCOPED_TRACE(extension);
-    const std::string first = temp_path(std::string("first") + extension);
-    const std::string second = temp_path(std::string("second") + extension);
-    m.save(first);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-    m.save(second);
-    if (std::string(extension) == ".keras") {
+    const std::string first = temp_path("first" + extension), second = temp_path("second" + extension);
+    if (extension == ".keras") {
       const recur::zip::Reader a = recur::zip::Reader::open(first), b = recur::zip::Reader::open(second);
       for (const char* member : {"config.json", "model.weights.h5"})
         EXPECT_TRUE(a.read(member, 1 << 20) == b.read(member, 1 << 20)) << member << " differs between the saves";

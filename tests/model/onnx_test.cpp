@@ -489,24 +489,82 @@ TEST(OnnxImport, HostileFiles) {
   EXPECT_NO_THROW((void)0);
 }
 
-// Graphs that fuzz_onnx (fuzz/fuzz_foreign_model.cpp) found reaching undefined behaviour.
-TEST(OnnxImport, HostileGraphsFoundByFuzzing) {
-  const std::string E500 = recur::codes::kModelFormat;
+// Graphs that fuzz_onnx (fuzz/fuzz_foreign_model.cpp) found reaching undefined behaviour, and
+// their kin: extents from the file that would overflow int64 arithmetic.
+::onnx::TensorProto* int64_init(OnnxBuilder& b, const std::string& name, std::vector<std::int64_t> values) {
+  auto* t = b.g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(7);  // INT64
+  t->add_dims(static_cast<std::int64_t>(values.size()));
+  for (std::int64_t v : values) t->add_int64_data(v);
+  return t;
+}
+
+TEST(OnnxImport, HostileExtentsAreRefusedBeforeTheyOverflow) {
+  const std::string E500 = recur::codes::kModelFormat, E21 = recur::codes::kUnsupportedImport;
   {
-    // Tile repeats whose product with the axis's extent overflows int64 (UBSan: signed overflow).
+    // Found by fuzz_onnx: Tile repeats of 2^62 on a data axis (the product with the extent
+    // overflowed). Only a unit axis can grow into a RepeatVector.
     OnnxBuilder b;
     b.input("X", {2, 3, 2});
     b.output("Y");
-    auto* r = b.g->add_initializer();
-    r->set_name("repeats");
-    r->set_data_type(7);  // INT64
-    r->add_dims(3);
-    for (std::int64_t v : {std::int64_t{1}, std::int64_t{1}, std::int64_t{1} << 62}) r->add_int64_data(v);
+    int64_init(b, "repeats", {1, 1, std::int64_t{1} << 62});
     b.node("Tile", {"X", "repeats"}, {"Y"}, "tile");
     const std::string p = b.save("tile_overflow.onnx");
-    expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E500,
-                                          {"'tile' (Tile)", "4611686018427387904 times", "beyond any extent"});
+    expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E21, {"'tile' (Tile)", "RepeatVector"});
   }
+  {
+    // A unit axis repeated 2^40 times: beyond what a RepeatVector may repeat.
+    OnnxBuilder b;
+    b.input("X", {2, 3});
+    b.output("Y");
+    int64_init(b, "axes", {1});
+    int64_init(b, "repeats", {1, std::int64_t{1} << 40, 1});
+    b.node("Unsqueeze", {"X", "axes"}, {"U"}, "unsqueeze");
+    b.node("Tile", {"U", "repeats"}, {"Y"}, "tile");
+    const std::string p = b.save("tile_huge.onnx");
+    expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E21,
+                                          {"'tile' (Tile)", "1099511627776 times", "at most 1048576"});
+  }
+  {
+    // Flatten of extents whose product is 2^72.
+    OnnxBuilder b;
+    b.input("X", {2, 1 << 24, 1 << 24, 1 << 24});
+    b.output("Y");
+    b.node("Flatten", {"X"}, {"Y"}, "flat");
+    const std::string p = b.save("flatten_overflow.onnx");
+    expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E21,
+                                          {"'flat' (Flatten)", "more than 2147483648 features"});
+  }
+  {
+    // A constant of a negative or huge extent (the folds add and subtract extents).
+    for (std::int64_t extent : {std::int64_t{-5}, std::int64_t{1} << 62}) {
+      OnnxBuilder b;
+      b.input("X", {2, 3});
+      b.output("Y");
+      int64_init(b, "shape", {extent});
+      b.node("ConstantOfShape", {"shape"}, {"Z"}, "zeros");
+      b.node("Concat", {"Z", "Z"}, {"Y"}, "cat");
+      const std::string p = b.save("const_extent.onnx");
+      if (extent < 0)
+        expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E500, {"'zeros' (ConstantOfShape)", "negative"});
+      else
+        expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E21,
+                                              {"'zeros' (ConstantOfShape)", "extents up to 2147483648"});
+    }
+  }
+}
+
+// A producer name that is not UTF-8 (Latin-1 "café"; ONNX's protobuf is proto2, whose strings
+// are not checked), kept in the model's notes of where it came from, does not stop the load.
+TEST(OnnxImport, AProducerNameThatIsNotUtf8StillLoads) {
+  OnnxBuilder b;
+  b.lstm();
+  b.model.set_producer_name("caf\xe9");
+  b.model.set_producer_version("1.0\xff");
+  const std::string path = b.save("latin1_producer.onnx");
+  recur::Model m = recur::load_model(path);
+  EXPECT_EQ(m.predict(random_tensor({2, 3, 2}, 40)).shape(), (recur::Shape{2, 4}));
 }
 
 TEST(OnnxImport, LoadWeightsFromOnnxIsRefusedWithAHint) {
