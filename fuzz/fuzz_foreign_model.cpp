@@ -65,12 +65,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 #else
   const std::string path = recur_fuzz::scratch().write("input.model", data, size);
 #endif
-  try {
-    std::string metadata;
-    recur::Model model = recur::Model::load(path, &metadata);
-    recur_fuzz::exercise(model, metadata, [](const std::string& p, std::string* m) { return recur::Model::load(p, m); });
-  } catch (const recur::Error&) {
-    // A typed refusal is the expected outcome for a damaged or hostile file.
-  }
+  recur_fuzz::load_and_exercise<recur::Model>(path);
   return 0;
 }

@@ -24,19 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 #else
   const std::string path = recur_fuzz::scratch().write("input.recur", data, size);
 #endif
-  try {
-    std::string metadata;
-    recur::Sequential model = recur::Sequential::load(path, &metadata);
-    recur_fuzz::exercise(model, metadata, [](const std::string& p, std::string* m) { return recur::Sequential::load(p, m); });
-  } catch (const recur::Error&) {
-    // A typed refusal is the expected outcome for a damaged file.
-  }
-  try {
-    std::string metadata;
-    recur::Model model = recur::Model::load(path, &metadata);
-    recur_fuzz::exercise(model, metadata, [](const std::string& p, std::string* m) { return recur::Model::load(p, m); });
-  } catch (const recur::Error&) {
-  }
+  recur_fuzz::load_and_exercise<recur::Sequential>(path);
+  recur_fuzz::load_and_exercise<recur::Model>(path);
   // The training state of a checkpoint (decode_training_state), read as a resumed fit reads it.
   try {
     recur::TrainingState state;

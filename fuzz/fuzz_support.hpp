@@ -150,6 +150,18 @@ void exercise(M& model, const std::string& metadata, Reload reload) {
   }
 }
 
+// Loads `path` as an M (recur::Sequential or recur::Model) and exercises what loads; a typed
+// refusal (recur::Error) is the expected outcome for a damaged or hostile file.
+template <class M>
+void load_and_exercise(const std::string& path) {
+  try {
+    std::string metadata;
+    M model = M::load(path, &metadata);
+    exercise(model, metadata, [](const std::string& p, std::string* m) { return M::load(p, m); });
+  } catch (const recur::Error&) {
+  }
+}
+
 // The models whose Keras 3 weights fuzz_keras_config packs beside a fuzzed config.json (the
 // input's first byte picks one, modulo the count); make_corpus writes each one's config.json
 // as a seed behind its byte, so unmutated seeds load whole. Deterministic: fixed seeds.
