@@ -67,16 +67,18 @@ Const read_tensor(const ::onnx::TensorProto& t, const std::string& path, const s
                           "onnx.save_model(model, path, save_as_external_data=False).");
   if (t.has_segment()) unsupported(path, what + " is a segment of a larger tensor; recur reads whole tensors.");
   Const c;
-  // The element count, overflow-checked: each dim >= 0 and the product below 2^62.
-  std::uint64_t n = 1;
+  // The element count, overflow-checked: each dim >= 0 and the product of the non-zero dims
+  // below 2^62 (a 0 dim must not hide the others: the folds compute strides from them).
+  std::uint64_t n = 1, extents = 1;
   constexpr std::uint64_t kMaxElements = std::uint64_t{1} << 62;
   if (t.dims_size() > 8)
     damaged(path, what + " has " + std::to_string(t.dims_size()) + " dims; recur reads at most 8.");
   for (const std::int64_t d : t.dims()) {
     if (d < 0) damaged(path, what + " has a negative dim " + std::to_string(d) + ".");
-    if (d != 0 && n > kMaxElements / static_cast<std::uint64_t>(d))
+    if (d != 0 && extents > kMaxElements / static_cast<std::uint64_t>(d))
       damaged(path, what + " declares dims " + dims_str({t.dims().begin(), t.dims().end()}) +
                         ", more values than any file can hold.");
+    if (d != 0) extents *= static_cast<std::uint64_t>(d);
     n *= static_cast<std::uint64_t>(d);
     c.dims.push_back(d);
   }
@@ -110,10 +112,9 @@ Const read_tensor(const ::onnx::TensorProto& t, const std::string& path, const s
   const char* field = "raw_data";
   if (raw) {
     present = t.raw_data().size();
-    if (present != n * width)
-      damaged(path, what + " declares dims " + dims_str(c.dims) + " = " + std::to_string(n) + " values (" +
-                        std::to_string(n * width) + " bytes) but holds " + std::to_string(present) +
-                        " bytes of raw_data.");
+    if (n > present / width || present != n * width)  // the first test keeps n * width from wrapping
+      damaged(path, what + " declares dims " + dims_str(c.dims) + " = " + std::to_string(n) + " values of " +
+                        std::to_string(width) + " bytes but holds " + std::to_string(present) + " bytes of raw_data.");
   } else {
     switch (t.data_type()) {
       case TensorProto::FLOAT:

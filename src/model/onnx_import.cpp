@@ -192,6 +192,7 @@ Const gather_const(const Const& in, const Dims& out_dims, Src src) {
   o.zeros = in.zeros;
   if (in.zeros) return o;
   const std::int64_t n = checked_product(out_dims).value_or(0);
+  if (n == 0) return o;  // no element to gather (and the input's strides need not be computed)
   if (in.is_int)
     o.i.resize(static_cast<std::size_t>(n));
   else
@@ -338,14 +339,22 @@ class Importer {
     // A constant's extents come from the file (ConstantOfShape, Expand of zeros, folded shape
     // arithmetic): each must be an extent or the batch / timesteps placeholder, so that the
     // sums and differences of the folds stay far inside int64.
-    if (v.kind == Value::kConst)
+    // The product of its non-zero extents is bounded too (a 0 extent must not hide the others:
+    // the folds compute strides from them), by the budget of values the conversion keeps.
+    if (v.kind == Value::kConst) {
+      std::uint64_t extents = 1;
       for (std::int64_t d : v.c.dims) {
         if (symbolic(d)) continue;
         if (d < 0) bad(n, "makes a constant of shape " + dims_str(v.c.dims) + ", with a negative extent.");
         if (d > kMaxExtent)
           refuse(n, "makes a constant of shape " + dims_str(v.c.dims) + "; recur reads extents up to " +
                         std::to_string(kMaxExtent) + ".");
+        if (d != 0 && __builtin_mul_overflow(extents, static_cast<std::uint64_t>(d), &extents)) extents = UINT64_MAX;
       }
+      if (extents > static_cast<std::uint64_t>(value_budget_))
+        refuse(n, "makes a constant of shape " + dims_str(v.c.dims) + ", more than the " +
+                      std::to_string(value_budget_) + " values recur folds for this file.");
+    }
     // Every value kept costs memory: a chain of Identity nodes copying a large constant, or a
     // stack of many tensors, must not multiply it without bound.
     kept_values_ += static_cast<std::int64_t>(v.c.size() + v.s.parts.size() + 1);
@@ -447,6 +456,15 @@ class Importer {
     if (layers_.size() >= kMaxLayers)
       unsupported(path_, "the ONNX graph makes more than " + std::to_string(kMaxLayers) + " recur layers (at " +
                              l.origin + "); recur models have at most that many.");
+    // The weights the layers hold, charged against what the file can justify: every value in
+    // it twice, and four of the largest diagonal kernels (Mul by a constant makes one of
+    // U x U from U values), so that a small file cannot make many large kernels.
+    for (const auto& w : l.weights) weight_values_ += static_cast<std::int64_t>(w.second.size());
+    const std::int64_t weight_budget = 2 * value_budget_ + 4 * kMaxDiagonalUnits * kMaxDiagonalUnits;
+    if (weight_values_ > weight_budget)
+      damaged(path_, "the ONNX graph's layers hold more than " + std::to_string(weight_budget) +
+                         " weights (at " + l.origin + "); the file is crafted or far larger than any recurrent model "
+                         "recur reads.");
     layers_.push_back(std::move(l));
     return static_cast<int>(layers_.size()) - 1;
   }
@@ -476,6 +494,13 @@ class Importer {
   }
   Ref merge_directions(const NodeProto& n, const Sym& s, const std::string& mode);
   Sym select_direction(const NodeProto& n, const Sym& s, int axis, std::int64_t d, bool keep_axis);
+  // The bidirectional node whose directions the view `s` holds (refused when `s` is another
+  // view with a direction axis, such as a stack of such views).
+  RnnNode& direction_node(const NodeProto& n, const Sym& s) {
+    if (s.dir_rnn < 0 || static_cast<std::size_t>(s.dir_rnn) >= rnns_.size() || !s.parts.empty())
+      refuse(n, "takes apart the directions of a tensor that is not a bidirectional node's output.");
+    return rnns_[static_cast<std::size_t>(s.dir_rnn)];
+  }
   Ref zeros_like_state(const NodeProto& n, const Ref& h, std::int64_t units);
   // True when input k of the node is, with this node its only reader, the very output of a
   // layer of class `cls` that the node can fold into (a bias, an activation, one more input).
@@ -487,11 +512,17 @@ class Importer {
   }
   Tensor weight_tensor(const NodeProto& n, const Const& c, Shape shape, const std::string& what) const {
     if (c.is_int) refuse(n, "has integer " + what + "; recur's weights are floats.");
+    // The count, checked before the tensor is allocated: zeros store no values, so their shape
+    // is bounded by the file's value budget (the same as every value the conversion keeps).
+    std::uint64_t count = 1;
+    for (std::size_t d : shape)
+      if (__builtin_mul_overflow(count, static_cast<std::uint64_t>(d), &count)) count = UINT64_MAX;
+    if (c.zeros ? count > static_cast<std::uint64_t>(value_budget_) : count != c.f.size())
+      bad(n, "has " + what + " of " + (c.zeros ? std::string("zeros") : std::to_string(c.f.size()) + " values") +
+                 " where its shape " + dims_str(Dims(shape.begin(), shape.end())) + " needs " +
+                 (count == UINT64_MAX ? std::string("more than 2^64") : std::to_string(count)) + " values.");
     Tensor t(std::move(shape));
     if (c.zeros) return t;
-    if (c.f.size() != t.size())
-      bad(n,
-          "has " + what + " of " + std::to_string(c.f.size()) + " values, expected " + std::to_string(t.size()) + ".");
     for (std::size_t k = 0; k < c.f.size(); ++k) {
       if (!std::isfinite(c.f[k]))
         throw ModelFormatError(path_ + ": ONNX " + where(n) + " has a non-finite value in its " + what + ".",
@@ -555,6 +586,7 @@ class Importer {
   std::vector<std::string> notes_;     // what the conversion changed in form, for the metadata
   std::int64_t kept_values_ = 0;
   std::int64_t value_budget_ = 0;
+  std::int64_t weight_values_ = 0;  // the values of every layer's weights (add_layer)
   void note(const std::string& s) {
     if (notes_.size() < 20 && std::find(notes_.begin(), notes_.end(), s) == notes_.end()) notes_.push_back(s);
   }
@@ -573,6 +605,11 @@ void Importer::bind_inputs() {
   for (int j = 0; j < g_.node_size(); ++j)
     for (int k = 0; k < g_.node(j).input_size(); ++k) readers[g_.node(j).input(k)].emplace_back(j, k);
   std::set<int> visited;
+  // Visits of all the searches together: each search visits a node at most once, but a crafted
+  // graph of many inputs that all reach the same large web of Identity nodes would otherwise
+  // cost inputs x nodes.
+  std::int64_t visits = 0;
+  const std::int64_t max_visits = 16 * static_cast<std::int64_t>(g_.node_size()) + 1'000'000;
   std::function<std::optional<Anchor>(const std::string&, const Dims&, int)> find_anchor =
       [&](const std::string& value, const Dims& perm, int depth) -> std::optional<Anchor> {
     if (depth > 16) return std::nullopt;
@@ -580,6 +617,9 @@ void Importer::bind_inputs() {
     if (it == readers.end()) return std::nullopt;
     for (const auto& [j, k] : it->second) {
       if (visited.insert(j).second) {
+        if (++visits > max_visits)
+          damaged(path_, "finding where the graph inputs lead took more than " + std::to_string(max_visits) +
+                             " node visits; the file is crafted.");
         const NodeProto& n = g_.node(j);
         const std::string& op = n.op_type();
         if (op == "LSTM" || op == "GRU" || op == "RNN") {
@@ -826,8 +866,12 @@ void Importer::op_shape_like(const NodeProto& n) {
       const bool to_int =
           to == ::onnx::TensorProto::INT64 || to == ::onnx::TensorProto::INT32 || to == ::onnx::TensorProto::BOOL;
       if (to_int && !v.c.is_int) {
-        for (float f : v.c.f)
+        for (float f : v.c.f) {
+          // NaN and values beyond int64 have no integer (the conversion would be undefined).
+          if (to != ::onnx::TensorProto::BOOL && !(std::fabs(f) < 9.2e18f))
+            bad(n, "casts the value " + std::to_string(f) + " to an integer type that cannot hold it.");
           v.c.i.push_back(to == ::onnx::TensorProto::BOOL ? (f != 0.0f) : static_cast<std::int64_t>(f));
+        }
         v.c.f.clear();
         v.c.is_int = true;
       } else if (!to_int && v.c.is_int) {
@@ -972,7 +1016,11 @@ std::optional<Dims> resolve_reshape(const Dims& in, const Dims& spec, bool allow
   if (infer >= 0) {
     if (out_sym.size() + 1 == in_sym.size() && in_p == out_p) {
       // The -1 stands for the one symbol the spec does not name.
-      for (auto s : out_sym) in_sym.erase(in_sym.find(s));
+      for (auto s : out_sym) {
+        const auto it = in_sym.find(s);
+        if (it == in_sym.end()) return std::nullopt;  // the spec names a placeholder the input lacks
+        in_sym.erase(it);
+      }
       out[static_cast<std::size_t>(infer)] = *in_sym.begin();
       return out;
     }
@@ -1069,7 +1117,9 @@ void Importer::op_flatten(const NodeProto& n) {
     if (axis < 0 || axis > static_cast<std::int64_t>(v.c.dims.size())) bad(n, "has an axis outside the rank.");
     const Dims head(v.c.dims.begin(), v.c.dims.begin() + axis), tail(v.c.dims.begin() + axis, v.c.dims.end());
     fold_size(n, v.c.dims);
-    set_const(n, with_dims(v.c, {*checked_product(head), *checked_product(tail)}));
+    const std::optional<std::int64_t> rows = checked_product(head), cols = checked_product(tail);
+    if (!rows || !cols) refuse(n, "flattens a constant of shape " + dims_str(v.c.dims) + "; recur cannot fold that.");
+    set_const(n, with_dims(v.c, {*rows, *cols}));
     return;
   }
   if (v.kind != Value::kSym || axis != 1 || !ordered(v.s))
@@ -1171,6 +1221,7 @@ void Importer::op_concat(const NodeProto& n) {
     if (!zeros) {
       for (const Value* v : xs)
         if (v->c.zeros) refuse(n, "concatenates batch-sized zeros with stored values.");
+      fold_size(n, out);  // bounds the values built below, before they are built
       std::int64_t outer = 1, inner = 1;
       for (std::size_t k = 0; k < a; ++k) outer *= out[k];
       for (std::size_t k = a + 1; k < rank; ++k) inner *= out[k];
@@ -1201,9 +1252,13 @@ void Importer::op_concat(const NodeProto& n) {
     stacking =
         stacking && v->s.axes.size() == rank && (v->s.axes[a].kind == Axis::kUnit || v->s.axes[a].kind == Axis::kStack);
   if (stacking) {
-    for (const Value* v : xs)
+    for (const Value* v : xs) {
       if (!v->s.parts.empty() && v->s.axes[a].kind != Axis::kStack)
         refuse(n, "stacks tensors that are stacks along another axis; recur takes stacks apart one level deep.");
+      if (v->s.dir_rnn >= 0)
+        refuse(n, "stacks the two directions of a bidirectional node with other tensors; take the directions apart "
+                  "first.");
+    }
     Sym st;
     st.axes = xs[0]->s.axes;
     st.axes[a] = Axis{Axis::kStack, 0};
@@ -1213,6 +1268,10 @@ void Importer::op_concat(const NodeProto& n) {
       } else {
         st.parts.push_back(v->s);
       }
+      // Charged as set() will charge it, but before copies of copies can multiply the parts.
+      if (kept_values_ + static_cast<std::int64_t>(st.parts.size()) > value_budget_)
+        refuse(n, "stacks more tensors than the " + std::to_string(value_budget_) +
+                      " values recur keeps for this file; the file is crafted.");
     }
     set_sym(n, st);
     return;
@@ -2289,7 +2348,7 @@ Ref Importer::zeros_like_state(const NodeProto& n, const Ref& h, std::int64_t un
 // The layer that merges a bidirectional node's two directions (Keras's Bidirectional with that
 // merge_mode), over the sequence (Y) or the final states (Y_h).
 Ref Importer::merge_directions(const NodeProto& n, const Sym& s, const std::string& mode) {
-  RnnNode& r = rnns_[static_cast<std::size_t>(s.dir_rnn)];
+  RnnNode& r = direction_node(n, s);
   if (s.dir_which == Out::kC)
     refuse(n, "merges the final cell states (Y_c) of a bidirectional LSTM; recur's Bidirectional outputs h only.");
   const bool seq = s.dir_which == Out::kMain;
@@ -2328,7 +2387,7 @@ Ref Importer::merge_directions(const NodeProto& n, const Sym& s, const std::stri
 // One direction of a bidirectional node as its own recurrent layer (the backward one with
 // go_backwards, its sequence in processing order: reversed relative to ONNX's).
 Sym Importer::select_direction(const NodeProto& n, const Sym& s, int axis, std::int64_t d, bool keep_axis) {
-  RnnNode& r = rnns_[static_cast<std::size_t>(s.dir_rnn)];
+  RnnNode& r = direction_node(n, s);
   if (d != 0 && d != 1) bad(n, "takes direction " + std::to_string(d) + " of 2.");
   const std::string key = "dir" + std::to_string(d);
   int k;

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <unistd.h>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "recur/core/error.hpp"
@@ -552,6 +553,105 @@ TEST(OnnxImport, HostileExtentsAreRefusedBeforeTheyOverflow) {
         expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E21,
                                               {"'zeros' (ConstantOfShape)", "extents up to 2147483648"});
     }
+  }
+}
+
+// Found by reading onnx_import.cpp after the fuzz findings (a helper's audit): inputs that
+// reached an uncaught std::length_error, an erase(end()), an out-of-range index, a float cast
+// beyond int64, and allocations a small file could multiply.
+TEST(OnnxImport, HostileGraphsFromTheAuditAreRefused) {
+  const std::string E500 = recur::codes::kModelFormat, E21 = recur::codes::kUnsupportedImport;
+  {
+    // 2^62 floats declared, 0 bytes of raw_data: count x width wrapped to 0 and matched.
+    OnnxBuilder b;
+    b.lstm();
+    auto* t = b.g->add_initializer();
+    t->set_name("wraps");
+    t->set_data_type(1);
+    t->add_dims(std::int64_t{1} << 62);
+    t->set_raw_data(std::string());
+    const std::string p = b.save("wrapping_raw_data.onnx");
+    expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E500,
+                                          {"initializer 'wraps'", "values of 4 bytes", "holds 0 bytes"});
+  }
+  {
+    // A 0 extent hiding 2^93 others (the folds compute strides from them).
+    OnnxBuilder b;
+    b.lstm();
+    auto* t = b.g->add_initializer();
+    t->set_name("hidden");
+    t->set_data_type(1);
+    for (std::int64_t d : {std::int64_t{0}, std::int64_t{1} << 31, std::int64_t{1} << 31, std::int64_t{1} << 31})
+      t->add_dims(d);
+    const std::string p = b.save("zero_extent.onnx");
+    expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E500,
+                                          {"initializer 'hidden'", "more values than any file can hold"});
+  }
+  {
+    // Zeros of 2^31 x 2^31 as a MatMul's weights: refused before the tensor is allocated.
+    OnnxBuilder b;
+    b.input("X", {2, 4});
+    b.output("Y");
+    int64_init(b, "shape", {std::int64_t{1} << 31, std::int64_t{1} << 31});
+    b.node("ConstantOfShape", {"shape"}, {"W"}, "zeros");
+    b.node("MatMul", {"X", "W"}, {"Y"}, "matmul");
+    const std::string p = b.save("huge_zero_weights.onnx");
+    expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E21,
+                                          {"'zeros' (ConstantOfShape)", "values recur folds for this file"});
+  }
+  {
+    // A float beyond int64 cast to INT64.
+    OnnxBuilder b;
+    b.input("X", {2, 3});
+    b.output("Y");
+    auto* c = b.node("Constant", {}, {"big"}, "big");
+    auto* a = c->add_attribute();
+    a->set_name("value_float");
+    a->set_type(::onnx::AttributeProto::FLOAT);
+    a->set_f(1e30f);
+    auto* cast = b.node("Cast", {"big"}, {"as_int"}, "cast");
+    OnnxBuilder::attr_i(cast, "to", 7);
+    b.node("Reshape", {"X", "as_int"}, {"Y"}, "reshape");
+    const std::string p = b.save("cast_overflow.onnx");
+    expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E500, {"'cast' (Cast)", "cannot hold it"});
+  }
+  {
+    // Zeros whose shape holds the batch placeholder twice, reshaped by a spec naming the
+    // timesteps placeholder (libstdc++'s erase(end()) on the placeholders it matched).
+    const std::int64_t B = std::numeric_limits<std::int64_t>::min() + 4099, T = B + 1;
+    OnnxBuilder b;
+    b.input("X", {2, 3});
+    b.output("Y");
+    int64_init(b, "shape", {B, B});
+    int64_init(b, "spec", {T, -1});
+    b.node("ConstantOfShape", {"shape"}, {"Z"}, "zeros");
+    b.node("Reshape", {"Z", "spec"}, {"Y"}, "reshape");
+    const std::string p = b.save("placeholder_reshape.onnx");
+    EXPECT_THROW(recur::load_model(p), recur::ModelFormatError);
+  }
+  {
+    // The final states of a bidirectional LSTM, unsqueezed and stacked, then one direction
+    // taken: the stack kept the direction axis but not which node it belongs to.
+    OnnxBuilder b;
+    b.input("X", {3, 2, 1});
+    b.init("W", {2, 16, 1});
+    b.init("R", {2, 16, 4});
+    b.output("Y");
+    auto* lstm = b.node("LSTM", {"X", "W", "R"}, {"", "Y_h"}, "bilstm");
+    auto* dir = lstm->add_attribute();
+    dir->set_name("direction");
+    dir->set_type(::onnx::AttributeProto::STRING);
+    dir->set_s("bidirectional");
+    OnnxBuilder::attr_i(lstm, "hidden_size", 4);
+    int64_init(b, "axes", {0});
+    int64_init(b, "index", {0});
+    b.node("Unsqueeze", {"Y_h", "axes"}, {"U"}, "unsqueeze");
+    b.node("Concat", {"U"}, {"C"}, "stack");
+    OnnxBuilder::attr_i(b.g->mutable_node(b.g->node_size() - 1), "axis", 0);
+    b.node("Gather", {"C", "index"}, {"Y"}, "gather");
+    OnnxBuilder::attr_i(b.g->mutable_node(b.g->node_size() - 1), "axis", 1);
+    const std::string p = b.save("stacked_directions.onnx");
+    expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E21, {"'stack' (Concat)", "directions"});
   }
 }
 
