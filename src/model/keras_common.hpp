@@ -22,6 +22,8 @@ inline constexpr std::size_t kMaxKerasLayers = 10000;
 inline constexpr std::size_t kMaxConfigBytes = std::size_t{16} << 20;
 /// Deepest JSON nesting accepted (Keras configs of seq2seq models nest about 15 levels).
 inline constexpr int kMaxConfigDepth = 64;
+/// The most values (numbers, strings, lists, objects) a config may hold.
+inline constexpr std::size_t kMaxConfigValues = std::size_t{1} << 21;
 
 /// Keras's `to_snake_case` (keras/src/utils/naming.py): "LSTM" -> "lstm", "SimpleRNN" ->
 /// "simple_rnn", "GlobalAveragePooling1D" -> "global_average_pooling1d", "InputLayer" ->

@@ -3,6 +3,7 @@
 // CuDNN layers), and load_weights into a model built in recur. keras_import.cpp converts the
 // configs; keras_export.cpp writes. Layouts: docs/keras.md.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -21,6 +22,8 @@ namespace {
 
 /// The most values one Keras file's weights may hold in all (1G floats, 4 GiB).
 constexpr std::uint64_t kMaxWeightValues = std::uint64_t{1} << 30;
+/// The most weight arrays one Keras file may have read (10000 layers of up to 26 arrays each).
+constexpr std::uint64_t kMaxWeightArrays = std::uint64_t{1} << 18;
 /// The largest model.weights.h5 member of a .keras zip read into memory.
 constexpr std::uint64_t kMaxWeightsMemberBytes = std::uint64_t{4} << 30;
 
@@ -119,8 +122,11 @@ std::vector<Tensor> standard_recurrent(const std::string& cls, std::vector<Tenso
     const Tensor& k = a[0];
     const Tensor& r = a[1];
     const Tensor& b = a[2];
-    if (k.rank() != 2 || r.rank() != 2 || b.rank() != 1 || r.dim(1) != gates * r.dim(0) || k.dim(1) != r.dim(1) ||
-        b.dim(0) != 2 * r.dim(1))
+    // By division, with U >= 1 and features >= 1: extents read from the file can make
+    // gates * U wrap (a (2^62, 0) recurrent kernel "matched" and the conversion read past it).
+    if (k.rank() != 2 || r.rank() != 2 || b.rank() != 1 || r.dim(0) == 0 || k.dim(0) == 0 ||
+        r.dim(1) % gates != 0 || r.dim(1) / gates != r.dim(0) || k.dim(1) != r.dim(1) || b.dim(0) % 2 != 0 ||
+        b.dim(0) / 2 != r.dim(1))
       throw ModelFormatError(where + ": the " + cls + " weights have shapes " + k.shape_str() + ", " + r.shape_str() + ", " +
                                  b.shape_str() + "; a " + cls + " of U units has (features, " + std::to_string(gates) +
                                  "U), (U, " + std::to_string(gates) + "U) and (" + std::to_string(2 * gates) + "U,).",
@@ -212,9 +218,16 @@ std::string explain_mismatch(const std::string& file_layer, const std::vector<Te
 
 struct Budget {
   std::uint64_t left = kMaxWeightValues;
+  // Arrays read: each costs a dataset open however few values it holds, and name lists
+  // (layer_names x weight_names) can name the same small array millions of times.
+  std::uint64_t arrays_left = kMaxWeightArrays;
 };
 
 Tensor read_array(const hdf5::Group& g, const std::string& rel, Budget& budget) {
+  if (budget.arrays_left == 0)
+    throw ModelFormatError("the file names more than " + std::to_string(kMaxWeightArrays) + " weight arrays (at '" +
+                           rel.substr(0, 100) + "'); no model recur reads has that many. The file is crafted.");
+  --budget.arrays_left;
   Tensor t = g.float_dataset(rel, budget.left);
   budget.left -= std::min<std::uint64_t>(budget.left, t.size());
   return t;
@@ -300,8 +313,10 @@ Source source_of(const std::string& path, const std::string& version) {
   s.keras_version = version;
   s.major = keras_major(version);
   // tf.keras: "2.2.4-tf" .. "2.3.0-tf" (TF 1.13-2.1), then 2.4 to 2.15 (standalone Keras ended at 2.3.1).
-  s.tf_keras = version.find("-tf") != std::string::npos ||
-               (s.major == 2 && version.size() >= 3 && version[1] == '.' && std::atoi(version.c_str() + 2) >= 4);
+  int minor = 0;  // from_chars: a minor of 30 digits is an error, not undefined as with atoi
+  const bool has_minor = s.major == 2 && version.size() >= 3 && version[1] == '.' &&
+                         std::from_chars(version.data() + 2, version.data() + version.size(), minor).ec == std::errc();
+  s.tf_keras = version.find("-tf") != std::string::npos || (has_minor && minor >= 4);
   return s;
 }
 
@@ -652,7 +667,8 @@ void load_weights_into(Model& model, const std::string& path, std::string bytes)
       kl.entry = {{"config", mine[i]->get_config()}};
       if (file_class.count(name) == 0 && mine[i]->type() == "LSTM" && file_layers[i].second.size() == 3 &&
           file_layers[i].second[2].rank() == 1 && file_layers[i].second[1].rank() == 2 &&
-          file_layers[i].second[2].dim(0) == 2 * file_layers[i].second[1].dim(1))
+          file_layers[i].second[1].dim(1) > 0 && file_layers[i].second[2].dim(0) % 2 == 0 &&
+          file_layers[i].second[2].dim(0) / 2 == file_layers[i].second[1].dim(1))
         kl.cls = "CuDNNLSTM";  // weights-only file: the 8U bias says CuDNN
       std::vector<Tensor> a = standard_arrays(kl, std::move(file_layers[i].second), "layer '" + name + "'");
       check_and_plan(*mine[i], std::move(a), name);

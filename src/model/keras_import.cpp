@@ -50,11 +50,20 @@ json parse_json(const std::string& text, const std::string& where) {
   if (text.size() > kMaxConfigBytes)
     throw ModelFormatError(where + " is " + std::to_string(text.size()) + " bytes, more than the " +
                            std::to_string(kMaxConfigBytes >> 20) + " MiB recur reads; the file is damaged or crafted.");
+  // Values are counted too: 16 MiB of "[]," is 5 million of them, and the conversion copies a
+  // layer's whole entry several times (a 39 KB .keras reached 1.1 GB).
+  std::size_t values = 0;
   try {
-    return json::parse(text, [&](int depth, json::parse_event_t, json&) {
+    return json::parse(text, [&](int depth, json::parse_event_t event, json&) {
       if (depth > kMaxConfigDepth)
         throw ModelFormatError(where + " is nested more than " + std::to_string(kMaxConfigDepth) +
                                " levels deep; Keras's own configs nest fewer than 20. The file is damaged or crafted.");
+      if (event == json::parse_event_t::value || event == json::parse_event_t::object_start ||
+          event == json::parse_event_t::array_start) {
+        if (++values > kMaxConfigValues)
+          throw ModelFormatError(where + " holds more than " + std::to_string(kMaxConfigValues) +
+                                 " values; Keras's configs of 10000 layers hold fewer. The file is damaged or crafted.");
+      }
       return true;
     });
   } catch (const json::exception& e) {
@@ -583,6 +592,12 @@ KerasArchitecture convert_architecture(const json& model_in, const Source& src) 
       } else {
         throw ModelFormatError(nw + " is neither Keras 3's {args, kwargs} nor Keras 2's list form.");
       }
+      // recur's calls take at most 1000 inputs (model_io.cpp) and a Bidirectional's 4 states; a
+      // crafted call of a million references would otherwise be read on every ordering pass.
+      if (call.args.size() > 1000 || call.states.size() > 4)
+        throw ModelFormatError(nw + " has " + std::to_string(call.args.size()) + " inputs and " +
+                               std::to_string(call.states.size()) +
+                               " initial states; recur's layers take at most 1000 and 4.");
       k.calls.push_back(std::move(call));
       if (++total_calls > kMaxKerasLayers * 10) throw ModelFormatError(where_model + " has more than 100000 calls.");
     }
@@ -640,12 +655,12 @@ KerasArchitecture convert_architecture(const json& model_in, const Source& src) 
         const Call& call = k.calls[next_call[li]];
         const std::string w = k.cls + " '" + k.name + "' call " + std::to_string(next_call[li]);
         json args = json::array(), states = json::array();
-        bool ready = true;
-        for (const Ref& r : call.args)
-          if (auto j = ref_json(r, w)) args.push_back(*j);
+        bool ready = true;  // stops at the first reference not placed yet
+        for (std::size_t q = 0; ready && q < call.args.size(); ++q)
+          if (auto j = ref_json(call.args[q], w)) args.push_back(*j);
           else ready = false;
-        for (const Ref& r : call.states)
-          if (auto j = ref_json(r, w)) states.push_back(*j);
+        for (std::size_t q = 0; ready && q < call.states.size(); ++q)
+          if (auto j = ref_json(call.states[q], w)) states.push_back(*j);
           else ready = false;
         if (!ready) break;
         if (!layer_listed.count(k.name)) {

@@ -1,6 +1,7 @@
 // Model files: save, load and load_weights for Sequential (format "recur.sequential") and
 // Functional models ("recur.functional"); docs/model-format.md. A file is untrusted input:
 // every size and reference is checked before anything is built.
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -24,6 +25,9 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::size_t kMaxLayers = 10000, kMaxNodes = 100000, kMaxModelInputs = 1000, kMaxNameLength = 256;
+// The longest chain of calls a stored graph may have: Model::set_graph visits it depth first and
+// a chain of nodes is destroyed recursively, so a 100000-call chain overflowed the stack.
+constexpr std::size_t kMaxGraphDepth = 2048;
 
 // The model document of a file: parsed with its nesting capped (a document nested 200k levels
 // deep would overflow the stack of every recursive walk over it, dump() included) and checked
@@ -527,6 +531,7 @@ Model Model::from_contents(const ModelFileContents& contents, const std::string&
     // Nodes in order; a reference may only name an input or an EARLIER node, so the graph is
     // acyclic by construction.
     std::vector<std::vector<SymbolicTensor>> node_outputs;
+    std::vector<std::size_t> node_depth;  // calls on the longest path from an input, this one included
     auto resolve = [&](const json& r, const std::string& where) -> SymbolicTensor {
       if (!r.is_object()) throw ModelFormatError(path + ": " + where + " is not a tensor reference.");
       if (r.contains("input")) {
@@ -562,6 +567,15 @@ Model Model::from_contents(const ModelFileContents& contents, const std::string&
       CallOptions call;
       for (const json& a : args) in.push_back(resolve(a, where + "'s input"));
       for (const json& s : states) call.initial_state.push_back(resolve(s, where + "'s initial state"));
+      std::size_t depth = 1;  // resolve() checked every reference
+      for (const json* refs : {&args, &states})
+        for (const json& r : *refs)
+          if (r.contains("node")) depth = std::max(depth, node_depth[r.at("node").get<std::size_t>()] + 1);
+      if (depth > kMaxGraphDepth)
+        throw ModelFormatError(path + ": " + where + " is the " + std::to_string(depth) +
+                               "th call of a chain; recur reads graphs of at most " + std::to_string(kMaxGraphDepth) +
+                               " chained calls. The file is damaged or crafted.");
+      node_depth.push_back(depth);
       const bool list = dynamic_cast<Merge*>(it->second.get()) != nullptr;
       node_outputs.push_back(detail::call_layer(it->second, in, call, list));
     }

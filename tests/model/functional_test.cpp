@@ -422,6 +422,18 @@ TEST(FunctionalErrors, HostileGraphFilesAreModelFormatErrors) {
          d["model"]["config"]["layers"].push_back({{"class_name", "Dense"}, {"config", {{"name", "extra"}, {"units", 2}, {"activation", "linear"}, {"use_bias", true}, {"kernel_initializer", "glorot_uniform"}, {"bias_initializer", "zeros"}}}});
        },
        "layers"},
+      // A chain of calls past the limit: Model::set_graph visits it recursively and a chain of
+      // nodes is destroyed recursively, so a 100000-call chain overflowed the stack (found by a
+      // helper's audit, from a .keras file converted into this form).
+      {"a chain of 2100 calls",
+       [](nlohmann::json& d) {
+         auto& cfg = d["model"]["config"];
+         cfg["layers"].push_back({{"class_name", "Dense"}, {"config", {{"name", "link"}, {"units", 3}, {"activation", "linear"}, {"use_bias", true}, {"kernel_initializer", "glorot_uniform"}, {"bias_initializer", "zeros"}}}});
+         for (int k = 0; k < 2100; ++k)
+           cfg["nodes"].push_back({{"layer", "link"}, {"inputs", {{{"node", k + 1}, {"index", 0}}}}, {"initial_state", nlohmann::json::array()}});
+         cfg["outputs"][0] = {{"node", 2101}, {"index", 0}};
+       },
+       "chained calls"},
       {"a million nodes", [](nlohmann::json& d) { d["model"]["config"]["nodes"] = nlohmann::json::array(); for (int i = 0; i < 100001; ++i) d["model"]["config"]["nodes"].push_back(0); }, "100000"},
   };
   for (const Case& k : cases) {

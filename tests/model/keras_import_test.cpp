@@ -277,6 +277,44 @@ TEST(KerasImport, MalformedCompileSettingsLoadTheModelUncompiled) {
   EXPECT_FALSE(model.predict(Tensor({1, 5, 3})).shape().empty());
 }
 
+// A legacy Keras 2 .h5 model of one layer of class `cls` (units 4, input (3, 2)) whose three
+// weight arrays have the given shapes (zeros), written with recur's HDF5 writer.
+std::string legacy_h5(const std::string& name, const std::string& cls, const recur::Shape& k, const recur::Shape& r,
+                      const recur::Shape& b) {
+  recur::hdf5::File file = recur::hdf5::File::create(name);
+  recur::hdf5::Group root = file.root();
+  root.set_string_attribute("model_config", R"({"class_name": "Sequential", "config": {"name": "s", "layers": [)"
+                                            R"({"class_name": ")" + cls +
+                                                R"(", "config": {"name": "c", "units": 4, "batch_input_shape": [null, 3, 2]}}]}})");
+  root.set_string_attribute("keras_version", "2.2.4");
+  recur::hdf5::Group weights = root.create_group("model_weights");
+  weights.set_string_attribute("keras_version", "2.2.4");
+  weights.set_string_list_attribute("layer_names", {"c"});
+  recur::hdf5::Group c = weights.create_group("c");
+  c.set_string_list_attribute("weight_names", {"k", "r", "b"});
+  c.write_float_dataset("k", Tensor(k));
+  c.write_float_dataset("r", Tensor(r));
+  c.write_float_dataset("b", Tensor(b));
+  const std::string path = ::testing::TempDir() + name;
+  std::ofstream(path, std::ios::binary) << file.bytes();
+  return path;
+}
+
+// Found by a helper's audit of the Keras importer: CuDNN weights with a zero extent, whose
+// gates x units wrapped (a (2^62, 0) recurrent kernel "matched" 4U = 0) and the conversion
+// read through a null pointer (SIGSEGV in recur summary), or looped 2^62 times.
+TEST(KerasImport, CudnnWeightsWithZeroExtentsAreRefused) {
+  const std::size_t huge = std::size_t{1} << 62;
+  for (const auto& [k, r] : std::vector<std::pair<recur::Shape, recur::Shape>>{{{1, 0}, {huge, 0}}, {{huge, 0}, {0, 0}}}) {
+    const std::string path = legacy_h5("cudnn_zero.h5", "CuDNNLSTM", k, r, {0});
+    recur::test::expect_error<recur::ModelFormatError>([&] { recur::load_model(path); }, recur::codes::kArchitectureMismatch,
+                                                       {"CuDNNLSTM 'c'", "weights have shapes"});
+  }
+  // The shapes of a real CuDNNLSTM(4) still load.
+  const std::string ok = legacy_h5("cudnn_ok.h5", "CuDNNLSTM", {2, 16}, {4, 16}, {32});
+  EXPECT_EQ(recur::load_model(ok).predict(Tensor({1, 3, 2})).shape(), (recur::Shape{1, 4}));
+}
+
 // A file name that is not UTF-8 (Latin-1 "café") is kept in the model's notes of where it came
 // from: the converted document is dumped with invalid bytes replaced, not refused.
 TEST(KerasImport, APathThatIsNotUtf8StillLoads) {
