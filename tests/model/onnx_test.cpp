@@ -248,6 +248,14 @@ struct OnnxBuilder {
     for (auto& o : out) n->add_output(o);
     return n;
   }
+  // A FLOAT initializer declaring `dims`, with no values yet (hostile cases add what they lie with).
+  ::onnx::TensorProto* bare_init(const std::string& name, std::vector<std::int64_t> dims) {
+    auto* t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(1);
+    for (auto d : dims) t->add_dims(d);
+    return t;
+  }
   static void attr_i(::onnx::NodeProto* n, const std::string& name, std::int64_t v) {
     auto* a = n->add_attribute();
     a->set_name(name);
@@ -389,12 +397,7 @@ TEST(OnnxImport, HostileFiles) {
     // An initializer that claims 10^12 values and holds 4 bytes: refused before allocating.
     OnnxBuilder b;
     b.lstm();
-    auto* t = b.g->add_initializer();
-    t->set_name("huge");
-    t->set_data_type(1);
-    t->add_dims(1000000);
-    t->add_dims(1000000);
-    t->set_raw_data(std::string(4, '\0'));
+    b.bare_init("huge", {1000000, 1000000})->set_raw_data(std::string(4, '\0'));
     const std::string p = b.save("huge.onnx");
     expect_error<recur::ModelFormatError>(
         [&] { recur::load_model(p); }, E500,
@@ -565,11 +568,7 @@ TEST(OnnxImport, HostileGraphsFromTheAuditAreRefused) {
     // 2^62 floats declared, 0 bytes of raw_data: count x width wrapped to 0 and matched.
     OnnxBuilder b;
     b.lstm();
-    auto* t = b.g->add_initializer();
-    t->set_name("wraps");
-    t->set_data_type(1);
-    t->add_dims(std::int64_t{1} << 62);
-    t->set_raw_data(std::string());
+    b.bare_init("wraps", {std::int64_t{1} << 62})->set_raw_data(std::string());
     const std::string p = b.save("wrapping_raw_data.onnx");
     expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E500,
                                           {"initializer 'wraps'", "values of 4 bytes", "holds 0 bytes"});
@@ -578,11 +577,7 @@ TEST(OnnxImport, HostileGraphsFromTheAuditAreRefused) {
     // A 0 extent hiding 2^93 others (the folds compute strides from them).
     OnnxBuilder b;
     b.lstm();
-    auto* t = b.g->add_initializer();
-    t->set_name("hidden");
-    t->set_data_type(1);
-    for (std::int64_t d : {std::int64_t{0}, std::int64_t{1} << 31, std::int64_t{1} << 31, std::int64_t{1} << 31})
-      t->add_dims(d);
+    b.bare_init("hidden", {0, std::int64_t{1} << 31, std::int64_t{1} << 31, std::int64_t{1} << 31});
     const std::string p = b.save("zero_extent.onnx");
     expect_error<recur::ModelFormatError>([&] { recur::load_model(p); }, E500,
                                           {"initializer 'hidden'", "more values than any file can hold"});
