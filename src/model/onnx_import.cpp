@@ -338,9 +338,9 @@ class Importer {
     if (rank > kMaxRank) refuse(n, "makes a tensor of rank " + std::to_string(rank) + "; recur reads ranks up to 8.");
     // A constant's extents come from the file (ConstantOfShape, Expand of zeros, folded shape
     // arithmetic): each must be an extent or the batch / timesteps placeholder, so that the
-    // sums and differences of the folds stay far inside int64.
-    // The product of its non-zero extents is bounded too (a 0 extent must not hide the others:
-    // the folds compute strides from them), by the budget of values the conversion keeps.
+    // sums and differences of the folds stay far inside int64, and the product of the non-zero
+    // ones (a 0 must not hide the others: the folds compute strides from them) is bounded by
+    // the budget of values the conversion keeps.
     if (v.kind == Value::kConst) {
       std::uint64_t extents = 1;
       for (std::int64_t d : v.c.dims) {
@@ -514,13 +514,12 @@ class Importer {
     if (c.is_int) refuse(n, "has integer " + what + "; recur's weights are floats.");
     // The count, checked before the tensor is allocated: zeros store no values, so their shape
     // is bounded by the file's value budget (the same as every value the conversion keeps).
-    std::uint64_t count = 1;
-    for (std::size_t d : shape)
-      if (__builtin_mul_overflow(count, static_cast<std::uint64_t>(d), &count)) count = UINT64_MAX;
-    if (c.zeros ? count > static_cast<std::uint64_t>(value_budget_) : count != c.f.size())
+    const Dims dims(shape.begin(), shape.end());
+    const std::optional<std::int64_t> count = checked_product(dims);  // nullopt past 2^62 or for a placeholder
+    if (!count || (c.zeros ? *count > value_budget_ : static_cast<std::uint64_t>(*count) != c.f.size()))
       bad(n, "has " + what + " of " + (c.zeros ? std::string("zeros") : std::to_string(c.f.size()) + " values") +
-                 " where its shape " + dims_str(Dims(shape.begin(), shape.end())) + " needs " +
-                 (count == UINT64_MAX ? std::string("more than 2^64") : std::to_string(count)) + " values.");
+                 " where its shape " + dims_str(dims) + " needs " +
+                 (count ? std::to_string(*count) : std::string("more than 2^62")) + " values.");
     Tensor t(std::move(shape));
     if (c.zeros) return t;
     for (std::size_t k = 0; k < c.f.size(); ++k) {
